@@ -1,0 +1,188 @@
+import { isErrorCode, protocolError, type ErrorCode } from './errors.js';
+import { decodeArg, encodeArg } from './text.js';
+
+/** Why a user left, as everyone else is told. */
+export const LEAVE_REASONS = ['quit', 'disconnected', 'timeout', 'kicked', 'shutdown'] as const;
+export type LeaveReason = (typeof LEAVE_REASONS)[number];
+
+export interface FileEntry {
+  readonly name: string;
+  readonly size: number;
+}
+
+/**
+ * Everything the server says. Each event is one line:
+ * `<kind> <arg> <arg> … [:<free text>]` — readable in `nc`, parseable
+ * without guessing. Arguments never contain spaces (see `encodeArg`).
+ */
+export type ServerEvent =
+  | { readonly type: 'welcome'; readonly version: number; readonly nick: string; readonly text: string }
+  | { readonly type: 'online'; readonly nicks: readonly string[] }
+  | { readonly type: 'joined'; readonly nick: string }
+  | { readonly type: 'left'; readonly nick: string; readonly reason: LeaveReason }
+  | { readonly type: 'broadcast'; readonly from: string; readonly text: string }
+  | { readonly type: 'private'; readonly from: string; readonly to: string; readonly text: string }
+  | { readonly type: 'files'; readonly files: readonly FileEntry[] }
+  | {
+      readonly type: 'offer';
+      readonly id: number;
+      readonly name: string;
+      readonly size: number;
+      readonly sha256: string;
+      readonly token: string;
+      readonly udpPort: number;
+    }
+  | { readonly type: 'error'; readonly code: ErrorCode; readonly text: string }
+  | { readonly type: 'ping'; readonly token: string }
+  | { readonly type: 'bye'; readonly code: ErrorCode; readonly text: string }
+  | { readonly type: 'info'; readonly text: string };
+
+export type EventType = ServerEvent['type'];
+
+/** One line of text for `event` (without LF). Free text must not contain CR or LF. */
+export function encodeEvent(event: ServerEvent): string {
+  switch (event.type) {
+    case 'welcome':
+      return `welcome ${event.version} ${event.nick} :${event.text}`;
+    case 'online':
+      return event.nicks.length === 0 ? 'online 0' : `online ${event.nicks.length} ${event.nicks.join(' ')}`;
+    case 'joined':
+      return `joined ${event.nick}`;
+    case 'left':
+      return `left ${event.nick} ${event.reason}`;
+    case 'broadcast':
+      return `broadcast ${event.from} :${event.text}`;
+    case 'private':
+      return `private ${event.from} ${event.to} :${event.text}`;
+    case 'files': {
+      let line = `files ${event.files.length}`;
+      for (const f of event.files) line += ` ${encodeArg(f.name)} ${f.size}`;
+      return line;
+    }
+    case 'offer':
+      return `offer ${event.id} ${encodeArg(event.name)} ${event.size} ${event.sha256} ${event.token} ${event.udpPort}`;
+    case 'error':
+      return `error ${event.code} :${event.text}`;
+    case 'ping':
+      return `ping ${encodeArg(event.token)}`;
+    case 'bye':
+      return `bye ${event.code} :${event.text}`;
+    case 'info':
+      return `info :${event.text}`;
+  }
+}
+
+/** Encodes an event as the bytes to write (with LF). */
+export function eventFrame(event: ServerEvent): Buffer {
+  return Buffer.from(`${encodeEvent(event)}\n`, 'utf8');
+}
+
+function bad(line: string, why: string): never {
+  throw protocolError('BAD_EVENT', `${why}: "${line.length > 60 ? `${line.slice(0, 60)}…` : line}"`);
+}
+
+function count(line: string, value: string | undefined): number {
+  if (value === undefined || !/^(?:0|[1-9][0-9]{0,15})$/u.test(value)) bad(line, 'expected a number');
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) bad(line, 'number out of range');
+  return n;
+}
+
+function word(line: string, value: string | undefined): string {
+  if (value === undefined || value.length === 0) bad(line, 'missing argument');
+  return value;
+}
+
+function code(line: string, value: string | undefined): ErrorCode {
+  const v = word(line, value);
+  if (!isErrorCode(v)) bad(line, `unknown code ${v}`);
+  return v;
+}
+
+function expectArgs(line: string, args: readonly string[], n: number): void {
+  if (args.length !== n) bad(line, `expected ${n} argument(s), got ${args.length}`);
+}
+
+function needTrailing(line: string, trailing: string | undefined): string {
+  if (trailing === undefined) bad(line, 'missing text');
+  return trailing;
+}
+
+/**
+ * Parses one line from the server. Throws `ParleyProtocolError` with code
+ * `BAD_EVENT` for anything that is not an event; a client should ignore
+ * (and may log) event kinds it does not know, so new ones can be added.
+ */
+export function decodeEvent(line: string): ServerEvent {
+  const split = line.indexOf(' :');
+  const head = split === -1 ? line : line.slice(0, split);
+  const trailing = split === -1 ? undefined : line.slice(split + 2);
+  const parts = head.split(' ');
+  const kind = parts[0] ?? '';
+  const args = parts.slice(1);
+  if (args.some((a) => a.length === 0)) bad(line, 'empty argument');
+  switch (kind) {
+    case 'welcome': {
+      expectArgs(line, args, 2);
+      return { type: 'welcome', version: count(line, args[0]), nick: word(line, args[1]), text: needTrailing(line, trailing) };
+    }
+    case 'online': {
+      const n = count(line, args[0]);
+      if (trailing !== undefined || args.length !== n + 1) bad(line, 'online count does not match');
+      return { type: 'online', nicks: args.slice(1) };
+    }
+    case 'joined':
+      expectArgs(line, args, 1);
+      if (trailing !== undefined) bad(line, 'unexpected text');
+      return { type: 'joined', nick: word(line, args[0]) };
+    case 'left': {
+      expectArgs(line, args, 2);
+      const reason = args[1] as LeaveReason;
+      if (!LEAVE_REASONS.includes(reason)) bad(line, 'unknown leave reason');
+      return { type: 'left', nick: word(line, args[0]), reason };
+    }
+    case 'broadcast':
+      expectArgs(line, args, 1);
+      return { type: 'broadcast', from: word(line, args[0]), text: needTrailing(line, trailing) };
+    case 'private':
+      expectArgs(line, args, 2);
+      return { type: 'private', from: word(line, args[0]), to: word(line, args[1]), text: needTrailing(line, trailing) };
+    case 'files': {
+      const n = count(line, args[0]);
+      if (trailing !== undefined || args.length !== 2 * n + 1) bad(line, 'files count does not match');
+      const files: FileEntry[] = [];
+      for (let i = 0; i < n; i++) {
+        files.push({ name: decodeArg(word(line, args[1 + 2 * i])), size: count(line, args[2 + 2 * i]) });
+      }
+      return { type: 'files', files };
+    }
+    case 'offer': {
+      expectArgs(line, args, 6);
+      if (trailing !== undefined) bad(line, 'unexpected text');
+      const sha256 = word(line, args[3]);
+      const token = word(line, args[4]);
+      if (!/^[0-9a-f]{64}$/u.test(sha256)) bad(line, 'sha256 must be 64 hex digits');
+      if (!/^[0-9a-f]{32}$/u.test(token)) bad(line, 'token must be 32 hex digits');
+      const udpPort = count(line, args[5]);
+      if (udpPort < 1 || udpPort > 65535) bad(line, 'udp port out of range');
+      const id = count(line, args[0]);
+      if (id > 0xffffffff) bad(line, 'transfer id out of range');
+      return { type: 'offer', id, name: decodeArg(word(line, args[1])), size: count(line, args[2]), sha256, token, udpPort };
+    }
+    case 'error':
+      expectArgs(line, args, 1);
+      return { type: 'error', code: code(line, args[0]), text: needTrailing(line, trailing) };
+    case 'ping':
+      expectArgs(line, args, 1);
+      if (trailing !== undefined) bad(line, 'unexpected text');
+      return { type: 'ping', token: decodeArg(word(line, args[0])) };
+    case 'bye':
+      expectArgs(line, args, 1);
+      return { type: 'bye', code: code(line, args[0]), text: needTrailing(line, trailing) };
+    case 'info':
+      expectArgs(line, args, 0);
+      return { type: 'info', text: needTrailing(line, trailing) };
+    default:
+      return bad(line, 'unknown event');
+  }
+}

@@ -1,0 +1,7 @@
+/** Named limits with their defaults. Every one is an option where it is used. */
+export const DEFAULT_MAX_LINE_BYTES = 4096;
+/** Lines from the server (a files list can be long) may be larger. */
+export const DEFAULT_MAX_EVENT_LINE_BYTES = 1024 * 1024;
+export const NICK_MAX_LENGTH = 24;
+export const FILE_NAME_MAX_BYTES = 255;
+export const PROTOCOL_VERSION = 1;

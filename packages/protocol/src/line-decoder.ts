@@ -1,0 +1,141 @@
+import { isUtf8 } from 'node:buffer';
+import { DEFAULT_MAX_LINE_BYTES } from './limits.js';
+import { protocolError, type ParleyProtocolError } from './errors.js';
+
+/** What the decoder is doing with the bytes of the current line. */
+export const LineDecoderState = {
+  /** Collecting a line. */
+  Collecting: 'collecting',
+  /** The current line went over the limit: dropping bytes up to the next LF. */
+  Discarding: 'discarding',
+} as const;
+export type LineDecoderState = (typeof LineDecoderState)[keyof typeof LineDecoderState];
+
+export type DecodedLine =
+  | { readonly ok: true; readonly line: string }
+  | { readonly ok: false; readonly error: ParleyProtocolError };
+
+export interface LineDecoderOptions {
+  /** Largest line in bytes, not counting CR LF. Default 4096. */
+  readonly maxLineBytes?: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Streaming decoder for UTF-8 lines ending in LF (a CR before the LF is
+ * dropped). It yields the same lines however the input is split into chunks.
+ * An over-long line is one error (reported as soon as it is detected); the rest
+ * of it is discarded up to the next LF and decoding goes on. Invalid UTF-8 is an
+ * error for that line only.
+ */
+export class LineDecoder {
+  readonly maxLineBytes: number;
+  #state: LineDecoderState = LineDecoderState.Collecting;
+  #parts: Uint8Array[] = [];
+  #partsLength = 0;
+
+  constructor(options: LineDecoderOptions = {}) {
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    if (!Number.isInteger(this.maxLineBytes) || this.maxLineBytes < 1) {
+      throw new RangeError(`maxLineBytes must be a positive integer, got ${this.maxLineBytes}`);
+    }
+  }
+
+  get state(): LineDecoderState {
+    return this.#state;
+  }
+
+  /** Bytes held for an unfinished line. */
+  get pendingBytes(): number {
+    return this.#partsLength;
+  }
+
+  /** Feeds a chunk; returns the lines (and line errors) it completed, in order. */
+  push(chunk: Uint8Array): DecodedLine[] {
+    const out: DecodedLine[] = [];
+    let start = 0;
+    while (start <= chunk.length) {
+      const lf = chunk.indexOf(LF, start);
+      if (lf === -1) {
+        this.#keep(chunk.subarray(start), out);
+        break;
+      }
+      this.#finish(chunk.subarray(start, lf), out);
+      start = lf + 1;
+    }
+    return out;
+  }
+
+  /** Forgets any unfinished line (e.g. at end of stream); returns how many bytes were dropped. */
+  reset(): number {
+    const dropped = this.#partsLength;
+    this.#parts = [];
+    this.#partsLength = 0;
+    this.#state = LineDecoderState.Collecting;
+    return dropped;
+  }
+
+  #keep(tail: Uint8Array, out: DecodedLine[]): void {
+    if (tail.length === 0) return;
+    switch (this.#state) {
+      case LineDecoderState.Discarding:
+        return;
+      case LineDecoderState.Collecting:
+        // +1: a CR that belongs to the line ending may still be in the buffer.
+        if (this.#partsLength + tail.length > this.maxLineBytes + 1) {
+          this.#tooLong(out);
+          return;
+        }
+        // Copy: the caller may reuse its chunk buffer.
+        this.#parts.push(Uint8Array.prototype.slice.call(tail));
+        this.#partsLength += tail.length;
+        return;
+    }
+  }
+
+  #finish(piece: Uint8Array, out: DecodedLine[]): void {
+    if (this.#state === LineDecoderState.Discarding) {
+      this.#state = LineDecoderState.Collecting;
+      return;
+    }
+    let bytes: Uint8Array;
+    if (this.#partsLength === 0) {
+      bytes = piece;
+    } else {
+      this.#parts.push(piece);
+      bytes = Buffer.concat(this.#parts, this.#partsLength + piece.length);
+      this.#parts = [];
+      this.#partsLength = 0;
+    }
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === CR) end -= 1;
+    if (end > this.maxLineBytes) {
+      out.push({ ok: false, error: lineTooLong(this.maxLineBytes) });
+      return;
+    }
+    const content = bytes.subarray(0, end);
+    if (!isUtf8(content)) {
+      out.push({ ok: false, error: protocolError('INVALID_UTF8') });
+      return;
+    }
+    out.push({ ok: true, line: Buffer.from(content.buffer, content.byteOffset, content.length).toString('utf8') });
+  }
+
+  #tooLong(out: DecodedLine[]): void {
+    this.#parts = [];
+    this.#partsLength = 0;
+    this.#state = LineDecoderState.Discarding;
+    out.push({ ok: false, error: lineTooLong(this.maxLineBytes) });
+  }
+}
+
+function lineTooLong(max: number): ParleyProtocolError {
+  return protocolError('LINE_TOO_LONG', `line is longer than ${max} bytes; it was dropped`);
+}
+
+/** Encodes one line (adds LF). The text must not contain CR or LF. */
+export function encodeLine(text: string): Buffer {
+  return Buffer.from(`${text}\n`, 'utf8');
+}
