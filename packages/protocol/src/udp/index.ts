@@ -1,1 +1,2 @@
-export {};
+export * from './constants.js';
+export * from './packet.js';

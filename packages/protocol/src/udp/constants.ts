@@ -1,0 +1,60 @@
+/**
+ * Constants of the UDP transfer packets. Every length limit has a name; the
+ * decoder checks lengths against them before reading a field.
+ */
+
+/** First two bytes of every packet: ASCII "PL". */
+export const UDP_MAGIC = 0x504c;
+export const UDP_VERSION = 1;
+
+/** Packet type byte (offset 3). */
+export const PACKET_TYPES = {
+  REQUEST: 1,
+  DATA: 2,
+  ACK: 3,
+  END: 4,
+  END_ACK: 5,
+  CANCEL: 6,
+  ERROR: 7,
+} as const;
+export type PacketTypeName = keyof typeof PACKET_TYPES;
+export type PacketTypeCode = (typeof PACKET_TYPES)[PacketTypeName];
+
+/** magic u16 + version u8 + type u8 + transfer id u32. */
+export const HEADER_BYTES = 8;
+/** CRC-32 (IEEE, as `zlib.crc32`) of every byte before it. */
+export const TRAILER_BYTES = 4;
+/** Header + trailer: the fixed cost of any packet. */
+export const PACKET_OVERHEAD_BYTES = HEADER_BYTES + TRAILER_BYTES;
+
+/** DATA: header + packet number u32 + chunk index u32, payload, trailer. */
+export const DATA_HEADER_BYTES = HEADER_BYTES + 8;
+export const DATA_OVERHEAD_BYTES = DATA_HEADER_BYTES + TRAILER_BYTES;
+
+/** Largest UDP payload over IPv4 without fragmentation on a 1500-byte MTU. */
+export const MTU_SAFE_DATAGRAM_BYTES = 1472;
+/** Default chunk payload: a DATA packet is exactly 1472 bytes. */
+export const DEFAULT_PAYLOAD_BYTES = MTU_SAFE_DATAGRAM_BYTES - DATA_OVERHEAD_BYTES;
+/** Smallest chunk payload a receiver may ask for. */
+export const MIN_PAYLOAD_BYTES = 16;
+/** Largest UDP payload over IPv4 (65535 − 20 IP − 8 UDP). */
+export const MAX_DATAGRAM_BYTES = 65_507;
+/** Largest chunk payload (jumbo frames, loopback). */
+export const MAX_PAYLOAD_BYTES = MAX_DATAGRAM_BYTES - DATA_OVERHEAD_BYTES;
+
+/** Transfer token carried by REQUEST and CANCEL (32 hex chars in the TCP offer). */
+export const TOKEN_BYTES = 16;
+/**
+ * REQUEST is padded to exactly this size, so every reply the server sends to an
+ * address that has not proved itself (ERROR, at most one per request) is smaller
+ * than what that address sent: the server can never amplify.
+ */
+export const REQUEST_PACKET_BYTES = 256;
+/** Most SACK ranges in one ACK (newest first). */
+export const MAX_ACK_RANGES = 32;
+/** Longest free text in CANCEL and ERROR, in UTF-8 bytes. */
+export const CONTROL_TEXT_MAX_BYTES = 64;
+/** Longest ERROR packet: header, code, text, trailer. Always < REQUEST_PACKET_BYTES. */
+export const MAX_ERROR_PACKET_BYTES = HEADER_BYTES + 1 + 32 + 1 + CONTROL_TEXT_MAX_BYTES + TRAILER_BYTES;
+/** Largest receive window (chunks) a receiver may advertise. */
+export const MAX_RECEIVE_WINDOW = 1 << 20;

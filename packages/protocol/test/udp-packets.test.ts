@@ -1,0 +1,238 @@
+import { crc32 } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DATA_HEADER_BYTES,
+  DEFAULT_PAYLOAD_BYTES,
+  MAX_ACK_RANGES,
+  MAX_ERROR_PACKET_BYTES,
+  MTU_SAFE_DATAGRAM_BYTES,
+  ParleyProtocolError,
+  REQUEST_PACKET_BYTES,
+  decodePacket,
+  encodeDataInto,
+  encodePacket,
+  peekPacketType,
+  type UdpPacket,
+} from '../src/index.js';
+
+const token = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+
+function expectCode(fn: () => unknown, code: string): void {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ParleyProtocolError);
+    expect((err as ParleyProtocolError).code).toBe(`PARLEY_ERR_${code}`);
+    return;
+  }
+  throw new Error(`expected ${code}, nothing was thrown`);
+}
+
+/** Recomputes the CRC trailer after a test has edited a packet. */
+function reseal(buf: Buffer): Buffer {
+  buf.writeUInt32BE(crc32(buf.subarray(0, buf.length - 4)), buf.length - 4);
+  return buf;
+}
+
+const samples: UdpPacket[] = [
+  { type: 'request', transferId: 7, token, resumeFrom: 12, payloadSize: 1452, window: 4096 },
+  { type: 'data', transferId: 0xffffffff, packetNumber: 5, chunk: 3, payload: Buffer.from('hello') },
+  {
+    type: 'ack',
+    transferId: 1,
+    largest: 100,
+    ackDelayUs: 250,
+    cumulative: 40,
+    window: 512,
+    ranges: [
+      { first: 90, last: 100 },
+      { first: 50, last: 88 },
+      { first: 0, last: 0 },
+    ],
+  },
+  { type: 'ack', transferId: 1, largest: 0, ackDelayUs: 0, cumulative: 0, window: 1, ranges: [] },
+  { type: 'end', transferId: 2, totalChunks: 7, size: 2 ** 40 + 3 },
+  { type: 'end-ack', transferId: 2, totalChunks: 7 },
+  { type: 'cancel', transferId: 3, token, code: 'TRANSFER_CANCELLED', text: 'user pressed ctrl-c' },
+  { type: 'error', transferId: 4, code: 'TRANSFER_REJECTED', text: 'ünknown token' },
+];
+
+describe('UDP packet codec', () => {
+  it.each(samples.map((p) => [p.type, p] as const))('round-trips a %s packet', (_name, packet) => {
+    const bytes = encodePacket(packet);
+    expect(decodePacket(bytes)).toEqual(packet);
+  });
+
+  it('lays out a DATA packet byte by byte', () => {
+    const bytes = encodePacket({ type: 'data', transferId: 0x01020304, packetNumber: 9, chunk: 2, payload: Buffer.from([0xaa]) });
+    expect([...bytes.subarray(0, 17)]).toEqual([
+      0x50, 0x4c, // magic "PL"
+      0x01, // version
+      0x02, // type DATA
+      0x01, 0x02, 0x03, 0x04, // transfer id
+      0, 0, 0, 9, // packet number
+      0, 0, 0, 2, // chunk index
+      0xaa, // payload
+    ]);
+    expect(bytes.readUInt32BE(17)).toBe(crc32(bytes.subarray(0, 17))); // CRC-32 trailer
+  });
+
+  it('makes a default DATA packet exactly 1472 bytes so it never fragments on a 1500 MTU', () => {
+    const buf = Buffer.alloc(2048);
+    const packet = encodeDataInto(buf, 1, 0, 0, DEFAULT_PAYLOAD_BYTES);
+    expect(packet.length).toBe(MTU_SAFE_DATAGRAM_BYTES);
+    expect(packet.buffer).toBe(buf.buffer); // written in place, no allocation
+  });
+
+  it('encodes DATA in place around a payload already in the buffer', () => {
+    const buf = Buffer.alloc(64);
+    buf.write('abc', DATA_HEADER_BYTES);
+    const packet = decodePacket(encodeDataInto(buf, 5, 6, 7, 3));
+    expect(packet).toMatchObject({ type: 'data', transferId: 5, packetNumber: 6, chunk: 7 });
+    expect(packet.type === 'data' && packet.payload.toString()).toBe('abc');
+  });
+
+  it('pads REQUEST so that the largest ERROR reply is smaller than it (no amplification)', () => {
+    expect(encodePacket(samples[0]!).length).toBe(REQUEST_PACKET_BYTES);
+    expect(MAX_ERROR_PACKET_BYTES).toBeLessThan(REQUEST_PACKET_BYTES);
+    const longest = encodePacket({ type: 'error', transferId: 1, code: 'TRANSFER_REJECTED', text: 'x'.repeat(500) });
+    expect(longest.length).toBeLessThanOrEqual(MAX_ERROR_PACKET_BYTES);
+  });
+
+  it('cuts control text at 64 bytes without splitting a character', () => {
+    const bytes = encodePacket({ type: 'error', transferId: 1, code: 'QUIT', text: 'é'.repeat(40) });
+    const decoded = decodePacket(bytes);
+    expect(decoded.type === 'error' && decoded.text).toBe('é'.repeat(32));
+  });
+
+  it('refuses a datagram shorter than a header', () => {
+    expectCode(() => decodePacket(Buffer.from([0x50, 0x4c, 1])), 'PACKET_TRUNCATED');
+  });
+
+  it('refuses a datagram longer than the configured limit', () => {
+    const bytes = encodePacket({ type: 'data', transferId: 1, packetNumber: 1, chunk: 1, payload: Buffer.alloc(3000) });
+    expectCode(() => decodePacket(bytes, { maxDatagramBytes: 2000 }), 'PACKET_OVERSIZED');
+  });
+
+  it('refuses a wrong magic, version or type', () => {
+    const base = encodePacket(samples[5]!);
+    const magic = Buffer.from(base);
+    magic[0] = 0x51;
+    expectCode(() => decodePacket(magic), 'PACKET_BAD_MAGIC');
+    const version = Buffer.from(base);
+    version[2] = 9;
+    expectCode(() => decodePacket(version), 'PACKET_BAD_VERSION');
+    const type = Buffer.from(base);
+    type[3] = 99;
+    expectCode(() => decodePacket(type), 'PACKET_UNKNOWN_TYPE');
+  });
+
+  it('refuses a packet with one flipped bit (CRC-32)', () => {
+    const bytes = Buffer.from(encodePacket(samples[1]!));
+    bytes[DATA_HEADER_BYTES] ^= 0x01;
+    expectCode(() => decodePacket(bytes), 'PACKET_BAD_CHECKSUM');
+  });
+
+  it('refuses a REQUEST that is not padded to full size', () => {
+    const bytes = encodePacket(samples[0]!);
+    const short = reseal(Buffer.from(bytes.subarray(0, 100)));
+    expectCode(() => decodePacket(short), 'PACKET_TRUNCATED');
+  });
+
+  it('refuses a REQUEST with an impossible payload size or window', () => {
+    const bytes = Buffer.from(encodePacket(samples[0]!));
+    bytes.writeUInt16BE(2, 28);
+    expectCode(() => decodePacket(reseal(bytes)), 'PACKET_MALFORMED');
+    const w = Buffer.from(encodePacket(samples[0]!));
+    w.writeUInt32BE(0, 30);
+    expectCode(() => decodePacket(reseal(w)), 'PACKET_MALFORMED');
+  });
+
+  it('refuses DATA without payload', () => {
+    const bytes = Buffer.alloc(20);
+    bytes.writeUInt16BE(0x504c, 0);
+    bytes[2] = 1;
+    bytes[3] = 2;
+    expectCode(() => decodePacket(reseal(bytes)), 'PACKET_TRUNCATED');
+  });
+
+  it('refuses ACK ranges that overlap, ascend or exceed the cap', () => {
+    const overlapping = encodePacket({
+      type: 'ack', transferId: 1, largest: 10, ackDelayUs: 0, cumulative: 0, window: 1,
+      ranges: [{ first: 5, last: 10 }, { first: 3, last: 5 }],
+    });
+    expectCode(() => decodePacket(overlapping), 'PACKET_MALFORMED');
+    const adjacent = encodePacket({
+      type: 'ack', transferId: 1, largest: 10, ackDelayUs: 0, cumulative: 0, window: 1,
+      ranges: [{ first: 5, last: 10 }, { first: 3, last: 4 }],
+    });
+    expectCode(() => decodePacket(adjacent), 'PACKET_MALFORMED');
+    const wrongTop = encodePacket({
+      type: 'ack', transferId: 1, largest: 10, ackDelayUs: 0, cumulative: 0, window: 1,
+      ranges: [{ first: 5, last: 9 }],
+    });
+    expectCode(() => decodePacket(wrongTop), 'PACKET_MALFORMED');
+    const many = Buffer.from(encodePacket(samples[3]!));
+    many[24] = MAX_ACK_RANGES + 1;
+    expectCode(() => decodePacket(reseal(many)), 'PACKET_MALFORMED');
+  });
+
+  it('refuses an ACK whose length disagrees with its range count', () => {
+    const bytes = Buffer.from(encodePacket(samples[2]!));
+    bytes[24] = 2;
+    expectCode(() => decodePacket(reseal(bytes)), 'PACKET_OVERSIZED');
+    const more = Buffer.from(encodePacket(samples[2]!));
+    more[24] = 4;
+    expectCode(() => decodePacket(reseal(more)), 'PACKET_TRUNCATED');
+  });
+
+  it('refuses CANCEL and ERROR with an unknown code or invalid UTF-8', () => {
+    const bytes = Buffer.from(encodePacket({ type: 'error', transferId: 1, code: 'QUIT', text: 'ab' }));
+    bytes.write('QUIX', 9, 'latin1');
+    expectCode(() => decodePacket(reseal(bytes)), 'PACKET_MALFORMED');
+    const utf = Buffer.from(encodePacket({ type: 'error', transferId: 1, code: 'QUIT', text: 'ab' }));
+    utf[14] = 0xff;
+    expectCode(() => decodePacket(reseal(utf)), 'PACKET_MALFORMED');
+  });
+
+  it('reports the type of a packet without decoding it', () => {
+    expect(peekPacketType(encodePacket(samples[4]!))).toBe('end');
+    expect(peekPacketType(Buffer.from('nope nope'))).toBeUndefined();
+  });
+
+  it('never throws anything but ParleyProtocolError on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 400 }), (bytes) => {
+        try {
+          decodePacket(Buffer.from(bytes));
+        } catch (err) {
+          if (!(err instanceof ParleyProtocolError)) throw err;
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('never throws anything but ParleyProtocolError on mutated valid packets with a fixed CRC', () => {
+    const encoded = samples.map((p) => encodePacket(p));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: encoded.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.nat(400),
+        (which, edits, cut) => {
+          const original = encoded[which]!;
+          const bytes = Buffer.from(original.subarray(0, Math.max(12, Math.min(original.length, cut + 12))));
+          for (const [at, value] of edits) bytes[8 + (at % Math.max(1, bytes.length - 12))] = value;
+          try {
+            decodePacket(reseal(bytes));
+          } catch (err) {
+            if (!(err instanceof ParleyProtocolError)) throw err;
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
