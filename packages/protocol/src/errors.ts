@@ -43,6 +43,11 @@ export const ERROR_CODES = {
   PACKET_UNKNOWN_TYPE: 'unknown packet type',
   PACKET_BAD_CHECKSUM: 'packet checksum does not match',
   PACKET_MALFORMED: 'packet fields are inconsistent',
+  // UDP transfers (sent in CANCEL / ERROR packets, thrown by downloadFile)
+  TRANSFER_REJECTED: 'transfer token is unknown, used or expired',
+  TRANSFER_CANCELLED: 'transfer was cancelled',
+  TRANSFER_TIMEOUT: 'transfer peer stopped responding',
+  TRANSFER_CORRUPT: 'downloaded file does not match its SHA-256',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
