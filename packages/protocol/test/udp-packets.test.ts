@@ -130,7 +130,7 @@ describe('UDP packet codec', () => {
 
   it('refuses a packet with one flipped bit (CRC-32)', () => {
     const bytes = Buffer.from(encodePacket(samples[1]!));
-    bytes[DATA_HEADER_BYTES] ^= 0x01;
+    bytes[DATA_HEADER_BYTES] = (bytes[DATA_HEADER_BYTES] ?? 0) ^ 0x01;
     expectCode(() => decodePacket(bytes), 'PACKET_BAD_CHECKSUM');
   });
 
