@@ -1,1 +1,10 @@
-export {};
+export { ChatServer, type ChatServerDeps } from './chat-server.js';
+export { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
+export type { ChatHub, HubMember, ClaimResult, MaybePromise } from './hub.js';
+export { InMemoryHub, compareNicks } from './memory-hub.js';
+export { FileLibrary, checkName, type ResolvedFile, type Resolution } from './file-library.js';
+export type { DownloadService } from './downloads.js';
+export { createLogger, type LogFormat } from './logger.js';
+export { ServerStats } from './stats.js';
+export { Session, SessionState } from './session.js';
+export { startServer, type StartedServer, type ServerConfig } from './start.js';

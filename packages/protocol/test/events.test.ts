@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decodeEvent, encodeArg, decodeArg, encodeEvent, eventFrame, ParleyProtocolError, type ServerEvent } from '../src/index.js';
+
+const samples: ServerEvent[] = [
+  { type: 'welcome', version: 1, nick: 'alice', text: 'Welcome to Parley, alice!' },
+  { type: 'online', nicks: ['alice', 'bob', 'Zoë'] },
+  { type: 'online', nicks: [] },
+  { type: 'joined', nick: 'bob' },
+  { type: 'left', nick: 'bob', reason: 'quit' },
+  { type: 'left', nick: 'bob', reason: 'timeout' },
+  { type: 'broadcast', from: 'bob', text: 'hi :) all: yes' },
+  { type: 'private', from: 'bob', to: 'alice', text: 'psst, 日本語 👋' },
+  { type: 'files', files: [] },
+  { type: 'files', files: [{ name: 'a.jpg', size: 1234 }, { name: 'my notes %1.txt', size: 0 }, { name: ':odd', size: 5 }, { name: '-', size: 1 }] },
+  { type: 'offer', id: 7, name: 'big file.bin', size: 10_000_000, sha256: 'a'.repeat(64), token: '0123456789abcdef0123456789abcdef', udpPort: 57000 },
+  { type: 'error', code: 'NICK_TAKEN', text: 'nickname "bob" is taken' },
+  { type: 'ping', token: '17' },
+  { type: 'bye', code: 'SHUTDOWN', text: 'server is shutting down' },
+  { type: 'info', text: 'commands: broadcast,<text> | <nick>,<text>' },
+];
+
+describe('server events', () => {
+  it('round-trips every event kind', () => {
+    for (const e of samples) expect(decodeEvent(encodeEvent(e))).toEqual(e);
+  });
+
+  it('reads like a sentence in nc', () => {
+    expect(encodeEvent({ type: 'broadcast', from: 'bob', text: 'hi all' })).toBe('broadcast bob :hi all');
+    expect(encodeEvent({ type: 'files', files: [{ name: 'a.jpg', size: 12 }, { name: 'b c', size: 3 }] })).toBe('files 2 a.jpg 12 b%20c 3');
+    expect(eventFrame({ type: 'joined', nick: 'bob' }).toString()).toBe('joined bob\n');
+  });
+
+  it('rejects lines that are not events with BAD_EVENT', () => {
+    for (const line of ['', 'hello', 'online 2 alice', 'files 1 a.jpg', 'error NOPE :x', 'welcome x alice :hi', 'left bob gone', 'offer 1 a 1 abc def 5', 'joined', 'ping 1 2', 'files 1 a%zz 3']) {
+      expect(() => decodeEvent(line), line).toThrow(ParleyProtocolError);
+      try {
+        decodeEvent(line);
+      } catch (e) {
+        expect((e as ParleyProtocolError).code).toBe('PARLEY_ERR_BAD_EVENT');
+      }
+    }
+  });
+
+  it('round-trips any argument through encodeArg (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (s) => {
+        const enc = encodeArg(s);
+        expect(enc).not.toMatch(/[ \r\n]/u);
+        expect(enc.startsWith(':')).toBe(false);
+        expect(decodeArg(enc)).toBe(s);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never throws anything but the typed error on random lines (property)', () => {
+    const kinds = ['welcome', 'online', 'joined', 'left', 'broadcast', 'private', 'files', 'offer', 'error', 'ping', 'bye', 'info'];
+    fc.assert(
+      fc.property(fc.constantFrom(...kinds), fc.string({ maxLength: 80 }), (kind, rest) => {
+        try {
+          decodeEvent(`${kind} ${rest}`);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ParleyProtocolError);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -1,0 +1,134 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { eventFrame } from '@parley/protocol';
+import type { ServerContext } from './context.js';
+import type { DownloadService } from './downloads.js';
+import type { FileLibrary } from './file-library.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import type { ChatHub } from './hub.js';
+import { InMemoryHub } from './memory-hub.js';
+import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
+import { Session } from './session.js';
+import { ServerStats } from './stats.js';
+
+export interface ChatServerDeps {
+  readonly files: FileLibrary;
+  readonly log: Logger;
+  readonly hub?: ChatHub;
+  readonly downloads?: DownloadService;
+  readonly options?: Partial<ChatOptions>;
+  readonly now?: () => number;
+}
+
+/**
+ * The chat core. `handle(stream)` serves any duplex stream; `listen()` wires
+ * it to TCP. `close()` tells every client, stops accepting and waits a bounded
+ * time for them to go.
+ */
+export class ChatServer {
+  readonly options: ChatOptions;
+  readonly stats = new ServerStats();
+  readonly #sessions = new Set<Session>();
+  readonly #ctx: ServerContext & { closing: boolean };
+  #nextId = 1;
+  #tcp: Server | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(deps: ChatServerDeps) {
+    this.options = { ...DEFAULT_CHAT_OPTIONS, ...deps.options };
+    this.#ctx = {
+      hub: deps.hub ?? new InMemoryHub(),
+      files: deps.files,
+      downloads: deps.downloads,
+      options: this.options,
+      log: deps.log,
+      stats: this.stats,
+      scheduler: new FlushScheduler(),
+      now: deps.now ?? Date.now,
+      closing: false,
+    };
+    const o = this.options;
+    const every = Math.max(20, Math.min(1000, Math.min(o.joinTimeoutMs, o.pingIntervalMs, o.idleTimeoutMs) / 4));
+    this.#sweeper = setInterval(() => this.#sweep(), every);
+    this.#sweeper.unref();
+  }
+
+  get hub(): ChatHub {
+    return this.#ctx.hub;
+  }
+
+  /** Clients connected now, named or not. */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /** Serves one client over `stream`. Returns undefined when the client was turned away. */
+  handle(stream: Duplex, remote = 'stream'): Session | undefined {
+    this.stats.connectionsTotal += 1;
+    if (this.#ctx.closing || this.#sessions.size >= this.options.maxClients) {
+      const why = this.#ctx.closing
+        ? eventFrame({ type: 'bye', code: 'SHUTDOWN', text: 'server is shutting down' })
+        : eventFrame({ type: 'bye', code: 'SERVER_FULL', text: `server is full (${this.options.maxClients} users); try again later` });
+      this.stats.count(this.stats.disconnects, this.#ctx.closing ? 'SHUTDOWN' : 'SERVER_FULL');
+      stream.on('error', () => undefined);
+      stream.end(why);
+      setTimeout(() => stream.destroy(), 2000).unref();
+      return undefined;
+    }
+    const session = new Session(`c${this.#nextId++}`, stream, this.#ctx, remote, (s) => this.#sessions.delete(s));
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** Listens on TCP. Resolves with the bound address. */
+  listen(port: number, host: string): Promise<AddressInfo> {
+    const tcp = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, (socket: Socket) => {
+      this.handle(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+    });
+    tcp.maxConnections = this.options.maxClients + 64;
+    this.#tcp = tcp;
+    return new Promise((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ port, host, backlog: 4096 }, () => {
+        tcp.off('error', reject);
+        tcp.on('error', (err) => this.#ctx.log.error({ err }, 'tcp server error'));
+        resolve(tcp.address() as AddressInfo);
+      });
+    });
+  }
+
+  get address(): AddressInfo | undefined {
+    return (this.#tcp?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  #sweep(): void {
+    const now = this.#ctx.now();
+    for (const s of this.#sessions) s.tick(now);
+  }
+
+  /** Stops accepting, says `bye SHUTDOWN` to everyone, waits at most `graceMs`, then closes what is left. */
+  close(graceMs = this.options.shutdownTimeoutMs): Promise<void> {
+    this.#closed ??= this.#shutdown(graceMs);
+    return this.#closed;
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    this.#ctx.closing = true;
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    const tcpClosed = new Promise<void>((resolve) => (this.#tcp ? this.#tcp.close(() => resolve()) : resolve()));
+    const downloadsClosed = this.#ctx.downloads?.close(graceMs) ?? Promise.resolve();
+    for (const s of [...this.#sessions]) s.close('shutdown', 'SHUTDOWN', 'server is shutting down');
+    const deadline = Date.now() + graceMs;
+    while (this.#tcp && Date.now() < deadline && (await connectionCount(this.#tcp)) > 0) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.race([Promise.all([tcpClosed, downloadsClosed]), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    await this.#ctx.hub.close();
+  }
+}
+
+function connectionCount(server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
+}

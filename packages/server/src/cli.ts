@@ -1,0 +1,119 @@
+import { resolve } from 'node:path';
+import yargs from 'yargs';
+import { createLogger, type LogFormat } from './logger.js';
+import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
+import { startServer } from './start.js';
+
+const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
+
+export function parseArgs(argv: string[]) {
+  return yargs(argv)
+    .scriptName('parley-server')
+    .usage('$0 [options]\n\nStarts a Parley chat server. Every option can also be set as an environment variable: --udp-port is PARLEY_UDP_PORT.')
+    .env('PARLEY')
+    .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on for chat (TCP)' })
+    .option('port', { type: 'number', default: 55000, describe: 'TCP port for chat' })
+    .option('udp-host', { type: 'string', describe: 'address for file transfers (UDP); default: --host' })
+    .option('udp-port', { type: 'number', default: 57000, describe: 'UDP port for file transfers (0: any free port, -1: downloads off)' })
+    .option('files-dir', { type: 'string', default: 'files', describe: 'folder of files to offer; created with a welcome.txt if missing' })
+    .option('max-clients', { type: 'number', default: D.maxClients, describe: 'most clients connected at once' })
+    .option('max-line-bytes', { type: 'number', default: D.maxLineBytes, describe: 'longest line a client may send' })
+    .option('rate', { type: 'number', default: D.rate, describe: 'messages per second a client may send (sustained)' })
+    .option('burst', { type: 'number', default: D.burst, describe: 'messages a client may send in a burst' })
+    .option('ping-interval', { type: 'number', default: D.pingIntervalMs / 1000, describe: 'seconds of silence before a client is pinged' })
+    .option('idle-timeout', { type: 'number', default: D.idleTimeoutMs / 1000, describe: 'seconds of silence before a client is disconnected' })
+    .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
+    .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
+    .option('shutdown-timeout', { type: 'number', default: D.shutdownTimeoutMs / 1000, describe: 'seconds given to clients to go on SIGTERM/SIGINT' })
+    .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
+    .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
+    .check((a) => {
+      const positive = ['port', 'max-clients', 'max-line-bytes', 'rate', 'burst', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
+      for (const k of positive) {
+        const v = a[k];
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
+      }
+      if (!Number.isInteger(a.port) || a.port > 65535) throw new Error(`--port must be a port number 1-65535 (got ${a.port})`);
+      const u = a['udp-port'];
+      if (!Number.isInteger(u) || u < -1 || u > 65535) throw new Error(`--udp-port must be -1, 0 or a port number (got ${u})`);
+      if (a['shutdown-timeout'] < 0) throw new Error('--shutdown-timeout must be 0 or more');
+      return true;
+    })
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new Error(msg);
+    });
+}
+
+/** Runs the server until SIGINT/SIGTERM. Resolves with the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    const parser = parseArgs(argv);
+    args = await parser.parseAsync();
+    if (args.help) return 0;
+  } catch (err) {
+    process.stderr.write(`parley-server: ${(err as Error).message}\nTry parley-server --help\n`);
+    return EXIT_USAGE;
+  }
+  const log = createLogger(args['log-level'] as 'info', args['log-format'] as LogFormat);
+  let server;
+  try {
+    server = await startServer(
+      {
+        host: args.host,
+        port: args.port,
+        udpHost: args['udp-host'] ?? args.host,
+        udpPort: args['udp-port'],
+        filesDir: resolve(args['files-dir']),
+        options: {
+          maxClients: args['max-clients'],
+          maxLineBytes: args['max-line-bytes'],
+          rate: args.rate,
+          burst: args.burst,
+          pingIntervalMs: args['ping-interval'] * 1000,
+          idleTimeoutMs: args['idle-timeout'] * 1000,
+          joinTimeoutMs: args['join-timeout'] * 1000,
+          maxQueuedBytes: args['send-queue-bytes'],
+          shutdownTimeoutMs: args['shutdown-timeout'] * 1000,
+        },
+      },
+      log,
+    );
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? `port already in use (${e.message})` : e.code === 'EACCES' ? `permission denied (${e.message})` : e.message;
+    log.fatal({ err }, 'cannot start');
+    process.stderr.write(`parley-server: cannot start: ${why}\n`);
+    return EXIT_FAILURE;
+  }
+  log.info(
+    { host: args.host, port: server.port, udpPort: server.udpPort ?? 'off', filesDir: server.files.root, pid: process.pid },
+    `parley-server ready: chat on ${args.host}:${server.port}, downloads on udp ${server.udpPort ?? 'off'}`,
+  );
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      server.close().then(
+        () => {
+          log.info('stopped');
+          done(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          done(EXIT_FAILURE);
+        },
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

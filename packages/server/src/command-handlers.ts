@@ -1,0 +1,104 @@
+import { ParleyProtocolError, type Command } from '@parley/protocol';
+import type { ServerContext } from './context.js';
+import { offerInput } from './downloads.js';
+import type { Session } from './session.js';
+
+type Handler<T extends Command['type']> = (session: Session, command: Extract<Command, { type: T }>, ctx: ServerContext) => void;
+
+const HELP = [
+  'commands (type one per line):',
+  '  broadcast,<text>   send <text> to everyone',
+  '  <nick>,<text>      send <text> to one user only',
+  '  online             who is online',
+  '  files              the files you can download',
+  '  download,<file>    download a file (the transfer needs a Parley client)',
+  '  exit               leave the chat',
+];
+
+const handlers: { [T in Command['type']]: Handler<T> } = {
+  broadcast(session, command, ctx) {
+    ctx.hub.broadcast(session, { type: 'broadcast', from: session.nick, text: command.text });
+  },
+
+  private(session, command, ctx) {
+    const unknown = (): void => session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
+    const delivered = ctx.hub.privateMessage(session, command.to, command.text);
+    if (delivered instanceof Promise) {
+      delivered.then(
+        (ok) => {
+          if (!ok) unknown();
+        },
+        (err: unknown) => {
+          session.log.error({ err }, 'private message delivery failed');
+          unknown();
+        },
+      );
+    } else if (!delivered) {
+      unknown();
+    }
+  },
+
+  online(session, _command, ctx) {
+    void Promise.resolve(ctx.hub.online()).then((nicks) => session.send({ type: 'online', nicks }));
+  },
+
+  files(session, _command, ctx) {
+    ctx.files.list().then(
+      (files) => session.send({ type: 'files', files }),
+      (err: unknown) => {
+        session.log.error({ err }, 'cannot list files');
+        session.sendError('FILE_UNREADABLE', 'the files folder cannot be read on the server');
+      },
+    );
+  },
+
+  download(session, command, ctx) {
+    void (async () => {
+      const found = await ctx.files.resolve(command.file);
+      if (!found.ok) {
+        session.reject(found.error);
+        return;
+      }
+      if (!ctx.downloads) {
+        session.sendError('FILE_UNREADABLE', 'downloads are switched off on this server');
+        return;
+      }
+      try {
+        const { id, token } = ctx.downloads.offer(offerInput(session.id, found.file));
+        const { name, size, sha256 } = found.file;
+        session.send({ type: 'offer', id, name, size, sha256, token, udpPort: ctx.downloads.port });
+        session.log.info({ file: name, size, transfer: id }, 'download offered');
+      } catch (err) {
+        if (err instanceof ParleyProtocolError) session.reject(err);
+        else throw err;
+      }
+    })().catch((err: unknown) => {
+      session.log.error({ err }, 'download failed');
+      session.sendError('FILE_UNREADABLE', 'the file cannot be offered right now');
+    });
+  },
+
+  exit(session) {
+    session.close('quit', 'QUIT', `goodbye, ${session.nick}`);
+  },
+
+  help(session) {
+    for (const text of HELP) session.send({ type: 'info', text });
+  },
+
+  pong() {
+    // Any line counts as a sign of life; a pong has nothing else to do.
+  },
+
+  cancel(session, command, ctx) {
+    const id = Number(command.transferId);
+    if (!ctx.downloads?.cancel(session.id, id)) {
+      session.sendError('BAD_ARGUMENTS', `you have no download with id ${command.transferId}`);
+    }
+  },
+};
+
+/** The one dispatcher: one handler per command. */
+export function handleCommand(session: Session, command: Command, ctx: ServerContext): void {
+  (handlers[command.type] as Handler<typeof command.type>)(session, command as never, ctx);
+}

@@ -1,0 +1,21 @@
+import type { Logger } from 'pino';
+import type { ChatHub } from './hub.js';
+import type { DownloadService } from './downloads.js';
+import type { FileLibrary } from './file-library.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+import type { ChatOptions } from './options.js';
+import type { ServerStats } from './stats.js';
+
+/** What every session shares: the one hub, the files, the options. */
+export interface ServerContext {
+  readonly hub: ChatHub;
+  readonly files: FileLibrary;
+  readonly downloads: DownloadService | undefined;
+  readonly options: ChatOptions;
+  readonly log: Logger;
+  readonly stats: ServerStats;
+  readonly scheduler: FlushScheduler;
+  readonly now: () => number;
+  /** True once shutdown began: leaving users are not announced one by one. */
+  readonly closing: boolean;
+}

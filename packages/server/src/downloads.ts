@@ -1,0 +1,17 @@
+import type { ResolvedFile } from './file-library.js';
+
+/** What the chat server needs from the UDP file service (implemented by `@parley/udp-transfer`). */
+export interface DownloadService {
+  /** The UDP port clients send their transfer requests to. */
+  readonly port: number;
+  /** Registers a one-time transfer of `file` for the session `owner`. Throws `ParleyProtocolError` (e.g. TRANSFER_LIMIT). */
+  offer(input: { owner: string; path: string; name: string; size: number; sha256: string }): { id: number; token: string };
+  cancel(owner: string, id: number): boolean;
+  /** The session is gone: forget its offers and stop its transfers. */
+  cancelOwner(owner: string): void;
+  close(graceMs?: number): Promise<void>;
+}
+
+export function offerInput(owner: string, file: ResolvedFile): Parameters<DownloadService['offer']>[0] {
+  return { owner, path: file.path, name: file.name, size: file.size, sha256: file.sha256 };
+}

@@ -1,0 +1,38 @@
+import type { LeaveReason, ServerEvent } from '@parley/protocol';
+
+/** A value now, or later (the Redis hub answers later; the in-memory hub now). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** A user connected to this node, as the hub sees it. */
+export interface HubMember {
+  /** Unique per connection on this node. */
+  readonly id: string;
+  /** The nickname as the user typed it. */
+  readonly nick: string;
+  /** Queues an encoded event for this user (never blocks, never throws). */
+  deliver(frame: Buffer): void;
+}
+
+export type ClaimResult = { readonly ok: true } | { readonly ok: false; readonly taken: readonly string[] };
+
+/**
+ * Presence (who is online, where) and delivery (to one, to all) for one chat.
+ * The in-memory hub serves a single node; a Redis-backed hub can take its
+ * place for several nodes without the server changing. Implementations
+ * announce `joined` and `left` themselves and encode each event once.
+ */
+export interface ChatHub {
+  /** Claims `member.nick` (case-insensitively unique). On success everyone else sees `joined`. */
+  claim(member: HubMember): MaybePromise<ClaimResult>;
+  /** Releases the member's nick. Everyone else sees `left` unless `announce` is false. */
+  release(member: HubMember, reason: LeaveReason, announce?: boolean): MaybePromise<void>;
+  /** Everyone online, sorted case-insensitively. */
+  online(): MaybePromise<readonly string[]>;
+  /** Delivers `event` to every member but `from`. */
+  broadcast(from: HubMember, event: ServerEvent): void;
+  /** Delivers a private message to the member called `to` (any case); false when nobody of that name is online. */
+  privateMessage(from: HubMember, to: string, text: string): MaybePromise<boolean>;
+  /** Number of members on this node. */
+  readonly localCount: number;
+  close(): MaybePromise<void>;
+}

@@ -1,0 +1,39 @@
+/** Everything a running chat server can be told, with the defaults a fresh install uses. */
+export interface ChatOptions {
+  /** Most clients connected at once (including those still choosing a nickname). */
+  readonly maxClients: number;
+  /** Longest line a client may send, in bytes. */
+  readonly maxLineBytes: number;
+  /** Sustained messages per second per client. */
+  readonly rate: number;
+  /** Messages a client may send in a burst before the rate applies. */
+  readonly burst: number;
+  /** Lines dropped in a row for flooding before the client is disconnected. */
+  readonly floodDisconnectAfter: number;
+  /** Silence (ms) after which a client is pinged. */
+  readonly pingIntervalMs: number;
+  /** Silence (ms) after which a client is disconnected. */
+  readonly idleTimeoutMs: number;
+  /** Time (ms) a new connection has to send its nickname. */
+  readonly joinTimeoutMs: number;
+  /** Bytes queued for a client before it counts as not reading. */
+  readonly maxQueuedBytes: number;
+  /** Time (ms) a client's socket may stay full before it counts as not reading. */
+  readonly drainTimeoutMs: number;
+  /** Time (ms) given to clients and transfers to finish on shutdown. */
+  readonly shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_CHAT_OPTIONS: ChatOptions = {
+  maxClients: 10_000,
+  maxLineBytes: 4096,
+  rate: 10,
+  burst: 20,
+  floodDisconnectAfter: 100,
+  pingIntervalMs: 60_000,
+  idleTimeoutMs: 300_000,
+  joinTimeoutMs: 30_000,
+  maxQueuedBytes: 1024 * 1024,
+  drainTimeoutMs: 30_000,
+  shutdownTimeoutMs: 5_000,
+};

@@ -1,0 +1,299 @@
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import {
+  checkNickname,
+  eventFrame,
+  LineDecoder,
+  parseCommand,
+  PROTOCOL_VERSION,
+  type DecodedLine,
+  type ErrorCode,
+  type LeaveReason,
+  type ParleyProtocolError,
+  type ServerEvent,
+} from '@parley/protocol';
+import { handleCommand } from './command-handlers.js';
+import type { ServerContext } from './context.js';
+import type { ClaimResult, HubMember } from './hub.js';
+import { Outbox } from './outbox.js';
+import { TokenBucket } from './token-bucket.js';
+
+export const SessionState = {
+  /** Connected, waiting for a nickname. */
+  Naming: 'naming',
+  /** A nickname was sent; the hub is deciding. */
+  Joining: 'joining',
+  Joined: 'joined',
+  Closed: 'closed',
+} as const;
+export type SessionState = (typeof SessionState)[keyof typeof SessionState];
+
+const PROMPT = eventFrame({ type: 'info', text: 'Parley chat server. Type your nickname and press Enter.' });
+
+/** One client connection: its nickname, its guards, and the lines it sends. */
+export class Session implements HubMember {
+  nick = '';
+  #state: SessionState = SessionState.Naming;
+  readonly #decoder: LineDecoder;
+  readonly #outbox: Outbox;
+  readonly #bucket: TokenBucket;
+  #log: Logger;
+  readonly connectedAt: number;
+  #lastSeen: number;
+  #pinged = false;
+  #pingCount = 0;
+  #floodWarned = false;
+  #floodDrops = 0;
+  #held: DecodedLine[] = [];
+
+  constructor(
+    readonly id: string,
+    private readonly stream: Duplex,
+    private readonly ctx: ServerContext,
+    readonly remote: string,
+    private readonly onClosed: (session: Session) => void,
+  ) {
+    const now = ctx.now();
+    this.connectedAt = now;
+    this.#lastSeen = now;
+    this.#decoder = new LineDecoder({ maxLineBytes: ctx.options.maxLineBytes });
+    this.#bucket = new TokenBucket(ctx.options.rate, ctx.options.burst, now);
+    this.#log = ctx.log.child({ conn: id, remote });
+    this.#outbox = new Outbox(
+      stream,
+      ctx.scheduler,
+      { maxQueuedBytes: ctx.options.maxQueuedBytes, drainTimeoutMs: ctx.options.drainTimeoutMs },
+      (why) => {
+        this.#log.warn({ why }, 'client is not reading; disconnecting');
+        this.close('kicked', 'SLOW_READER', `disconnected: ${why}`, true);
+      },
+    );
+    stream.on('data', this.#onData);
+    stream.on('end', () => this.close('disconnected'));
+    stream.on('close', () => this.close('disconnected'));
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      this.#log.debug({ err: err.code ?? err.message }, 'socket error');
+      this.close('disconnected');
+    });
+    this.#outbox.send(PROMPT);
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get log(): Logger {
+    return this.#log;
+  }
+
+  /** HubMember: queue an encoded event. */
+  deliver(frame: Buffer): void {
+    this.#outbox.send(frame);
+  }
+
+  send(event: ServerEvent): void {
+    this.#outbox.send(eventFrame(event));
+  }
+
+  sendError(code: ErrorCode, text: string): void {
+    this.ctx.stats.count(this.ctx.stats.rejected, code);
+    this.send({ type: 'error', code, text });
+  }
+
+  reject(error: ParleyProtocolError): void {
+    this.sendError(error.wireCode, error.message);
+  }
+
+  /** Called by the server's sweeper: join timeout, ping, idle timeout. */
+  tick(now: number): void {
+    const o = this.ctx.options;
+    if (this.#state === SessionState.Naming || this.#state === SessionState.Joining) {
+      if (now - this.connectedAt >= o.joinTimeoutMs) {
+        this.close('timeout', 'JOIN_TIMEOUT', `no nickname was sent within ${Math.round(o.joinTimeoutMs / 1000)} s`);
+      }
+      return;
+    }
+    if (this.#state !== SessionState.Joined) return;
+    const idle = now - this.#lastSeen;
+    if (idle >= o.idleTimeoutMs) {
+      this.close('timeout', 'IDLE_TIMEOUT', `nothing received for ${Math.round(idle / 1000)} s`);
+    } else if (idle >= o.pingIntervalMs && !this.#pinged) {
+      this.#pinged = true;
+      this.send({ type: 'ping', token: String(++this.#pingCount) });
+    }
+  }
+
+  #onData = (chunk: Buffer): void => {
+    if (this.#state === SessionState.Closed) return;
+    this.ctx.stats.bytesIn += chunk.length;
+    this.#lastSeen = this.ctx.now();
+    this.#pinged = false;
+    const lines = this.#decoder.push(chunk);
+    if (this.#state === SessionState.Joining) {
+      this.#held.push(...lines);
+      return;
+    }
+    this.#process(lines);
+  };
+
+  #process(lines: DecodedLine[]): void {
+    for (let i = 0; i < lines.length; i++) {
+      if (this.#state === SessionState.Closed) return;
+      if (this.#state === SessionState.Joining) {
+        this.#held.push(...lines.slice(i));
+        return;
+      }
+      this.#line(lines[i] as DecodedLine);
+    }
+  }
+
+  #line(result: DecodedLine): void {
+    if (!this.#admit()) return;
+    if (!result.ok) {
+      this.#log.debug({ code: result.error.wireCode }, 'bad line');
+      this.reject(result.error);
+      return;
+    }
+    if (this.#state === SessionState.Naming) {
+      this.#choose(result.line);
+      return;
+    }
+    const parsed = parseCommand(result.line);
+    if (!parsed.ok) {
+      this.reject(parsed.error);
+      return;
+    }
+    if (parsed.command === null) return;
+    this.ctx.stats.count(this.ctx.stats.commandsIn, parsed.command.type);
+    handleCommand(this, parsed.command, this.ctx);
+  }
+
+  /** The flood guard: a token per line; an empty bucket drops lines, warns once, and ends a flood that goes on. */
+  #admit(): boolean {
+    if (this.#bucket.take(this.ctx.now())) {
+      this.#floodWarned = false;
+      this.#floodDrops = 0;
+      return true;
+    }
+    this.#floodDrops += 1;
+    if (!this.#floodWarned) {
+      this.#floodWarned = true;
+      const o = this.ctx.options;
+      this.sendError('RATE_LIMITED', `too many messages (limit ${o.rate}/s, burst ${o.burst}); lines are dropped until you slow down`);
+    } else {
+      this.ctx.stats.count(this.ctx.stats.rejected, 'RATE_LIMITED');
+    }
+    if (this.#floodDrops > this.ctx.options.floodDisconnectAfter) {
+      this.close('kicked', 'FLOOD', `disconnected for flooding (${this.#floodDrops} lines dropped in a row)`);
+    }
+    return false;
+  }
+
+  #choose(line: string): void {
+    if (line.trim().length === 0) return;
+    const checked = checkNickname(line);
+    if (!checked.ok) {
+      this.sendError(checked.error.wireCode, `${checked.error.message}. Send another nickname.`);
+      return;
+    }
+    this.nick = checked.nick;
+    this.#state = SessionState.Joining;
+    let result: ClaimResult | Promise<ClaimResult>;
+    try {
+      result = this.ctx.hub.claim(this);
+    } catch (err) {
+      this.#claimFailed(err);
+      return;
+    }
+    if (result instanceof Promise) {
+      this.stream.pause();
+      result.then(
+        (r) => this.#claimed(r),
+        (err: unknown) => this.#claimFailed(err),
+      );
+    } else {
+      this.#claimed(result);
+    }
+  }
+
+  #claimed(result: ClaimResult): void {
+    if (this.#state !== SessionState.Joining) {
+      // Closed while the hub was deciding: give the nickname back.
+      if (result.ok) void this.ctx.hub.release(this, 'disconnected');
+      return;
+    }
+    if (result.ok) {
+      this.#state = SessionState.Joined;
+      this.#log = this.#log.child({ nick: this.nick });
+      this.#log.info('joined');
+      void this.#welcome();
+    } else {
+      this.#state = SessionState.Naming;
+      const taken = result.taken;
+      this.sendError('NICK_TAKEN', `nickname "${this.nick}" is taken (online: ${taken.join(', ')}). Send another nickname.`);
+      this.send({ type: 'online', nicks: taken });
+      this.nick = '';
+    }
+    this.#release();
+  }
+
+  #claimFailed(err: unknown): void {
+    this.#log.error({ err }, 'hub could not admit the nickname');
+    if (this.#state !== SessionState.Joining) return;
+    this.#state = SessionState.Naming;
+    this.nick = '';
+    this.sendError('SERVER_FULL', 'the server cannot admit new users right now; try again shortly');
+    this.#release();
+  }
+
+  #release(): void {
+    const held = this.#held;
+    this.#held = [];
+    if (this.stream.isPaused()) this.stream.resume();
+    this.#process(held);
+  }
+
+  async #welcome(): Promise<void> {
+    const online = await this.ctx.hub.online();
+    if (this.#state !== SessionState.Joined) return;
+    const others = online.length - 1;
+    this.send({
+      type: 'welcome',
+      version: PROTOCOL_VERSION,
+      nick: this.nick,
+      text: `Welcome to Parley, ${this.nick}! ${others === 0 ? 'Nobody else is' : others === 1 ? '1 other user is' : `${others} other users are`} online. Type help for commands.`,
+    });
+    this.send({ type: 'online', nicks: online });
+  }
+
+  /**
+   * Ends the session once (later calls do nothing). With a code, the client is
+   * told why in a `bye` line first. Everyone else sees `left` with `reason`.
+   */
+  close(reason: LeaveReason, code?: ErrorCode, text?: string, destroyNow = false): void {
+    if (this.#state === SessionState.Closed) return;
+    const was = this.#state;
+    this.#state = SessionState.Closed;
+    this.#held = [];
+    if (code) this.ctx.stats.count(this.ctx.stats.disconnects, code);
+    if (code && text && !destroyNow) {
+      this.#outbox.sendNow(eventFrame({ type: 'bye', code, text }));
+      this.stream.end();
+      const timer = setTimeout(() => this.stream.destroy(), 2000);
+      timer.unref();
+      this.stream.once('close', () => clearTimeout(timer));
+    } else {
+      this.stream.destroy();
+    }
+    this.#outbox.dispose();
+    this.#decoder.reset();
+    if (was === SessionState.Joined || was === SessionState.Joining) {
+      if (was === SessionState.Joined) this.#log.info({ reason }, 'left');
+      void Promise.resolve(this.ctx.hub.release(this, reason, !this.ctx.closing)).catch((err: unknown) =>
+        this.#log.error({ err }, 'hub could not release the nickname'),
+      );
+    }
+    this.ctx.downloads?.cancelOwner(this.id);
+    this.onClosed(this);
+  }
+}
