@@ -1,11 +1,15 @@
+import { basename, join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// scripts/test.mjs sets PARLEY_TEST_REPORT_DIR to count results across packages.
+const reportDir = process.env.PARLEY_TEST_REPORT_DIR;
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
-    reporters: process.env.PARLEY_TEST_REPORT ? ['default', 'json'] : ['default'],
-    outputFile: process.env.PARLEY_TEST_REPORT ? { json: process.env.PARLEY_TEST_REPORT } : undefined,
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    reporters: reportDir ? ['default', 'json'] : ['default'],
+    outputFile: reportDir ? { json: join(reportDir, `${basename(process.cwd())}.json`) } : undefined,
   },
 });

@@ -29,12 +29,12 @@ export function parseArgs(argv: string[]) {
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
     .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
     .check((a) => {
-      const positive = ['port', 'max-clients', 'max-line-bytes', 'rate', 'burst', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
+      const positive = ['max-clients', 'max-line-bytes', 'rate', 'burst', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
       for (const k of positive) {
         const v = a[k];
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
       }
-      if (!Number.isInteger(a.port) || a.port > 65535) throw new Error(`--port must be a port number 1-65535 (got ${a.port})`);
+      if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`--port must be a port number 0-65535, 0 for any free port (got ${a.port})`);
       const u = a['udp-port'];
       if (!Number.isInteger(u) || u < -1 || u > 65535) throw new Error(`--udp-port must be -1, 0 or a port number (got ${u})`);
       if (a['shutdown-timeout'] < 0) throw new Error('--shutdown-timeout must be 0 or more');

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RawClient } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+});
+
+interface Run {
+  child: ChildProcess;
+  out: string[];
+  err: string[];
+  exit: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const out: string[] = [];
+  const err: string[] = [];
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => out.push(d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => err.push(d));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, out, err, exit };
+}
+
+/** Waits for the JSON log line that says the server is ready; returns it. */
+async function ready(r: Run): Promise<{ port: number; udpPort: number | string; filesDir: string }> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    for (const line of r.out.join('').split('\n')) {
+      if (line.includes('parley-server ready')) return JSON.parse(line) as { port: number; udpPort: number; filesDir: string };
+    }
+    if (r.child.exitCode !== null) throw new Error(`server exited early: ${r.err.join('')}`);
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  throw new Error(`server did not become ready: ${r.err.join('')}${r.out.join('')}`);
+}
+
+describe('parley-server (the built binary)', () => {
+  it('prints help and exits 0', async () => {
+    const r = run(['--help']);
+    expect(await r.exit).toBe(0);
+    const text = r.out.join('');
+    for (const opt of ['--host', '--port', '--udp-port', '--files-dir', '--max-clients', '--log-level', 'PARLEY_UDP_PORT']) expect(text).toContain(opt);
+  });
+
+  it('refuses a bad option value with one clear line and exit code 2', async () => {
+    const r = run(['--port', 'banana']);
+    expect(await r.exit).toBe(2);
+    expect(r.err.join('')).toMatch(/^parley-server: --port must be/u);
+    const env = run([], { PARLEY_MAX_CLIENTS: '-3' });
+    expect(await env.exit).toBe(2);
+    expect(env.err.join('')).toContain('--max-clients must be a positive number (got -3)');
+  });
+
+  it('starts with defaults from env, creates its files folder, serves chat, and exits 0 on SIGTERM after telling clients', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-cli-'));
+    const filesDir = join(dir, 'files');
+    const r = run(['--log-format', 'json'], { PARLEY_PORT: '0', PARLEY_UDP_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_FILES_DIR: filesDir });
+    const info = await ready(r);
+    expect(await readdir(filesDir)).toEqual(['welcome.txt']);
+    const alice = await RawClient.join(info.port, 'alice');
+    const bob = await RawClient.join(info.port, 'bob');
+    alice.send('broadcast,hi bob');
+    await bob.waitFor((l) => l === 'broadcast alice :hi bob');
+    expect(await bob.ask('files', (l) => l.startsWith('files '))).toMatch(/^files 1 welcome\.txt \d+$/u);
+    r.child.kill('SIGTERM');
+    await alice.waitFor((l) => l === 'bye SHUTDOWN :server is shutting down');
+    await bob.waitClosed();
+    expect(await r.exit).toBe(0);
+  });
+
+  it('exits 1 with a clear line when the port is taken', async () => {
+    const first = run(['--log-format', 'json', '--port', '0', '--udp-port', '-1', '--host', '127.0.0.1', '--files-dir', await mkdtemp(join(tmpdir(), 'parley-f-'))]);
+    const info = await ready(first);
+    const second = run(['--log-format', 'json', '--port', String(info.port), '--udp-port', '-1', '--host', '127.0.0.1', '--files-dir', await mkdtemp(join(tmpdir(), 'parley-f-'))]);
+    expect(await second.exit).toBe(1);
+    expect(second.err.join('')).toContain('parley-server: cannot start: port already in use');
+  });
+});
