@@ -68,3 +68,13 @@ describe('server events', () => {
     );
   });
 });
+
+describe('docs/PROTOCOL.md', () => {
+  it('lists exactly the error codes the code has', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { ERROR_CODES } = await import('../src/index.js');
+    const doc = await readFile(new URL('../../../docs/PROTOCOL.md', import.meta.url), 'utf8');
+    const documented = [...doc.matchAll(/^\| `([A-Z0-9_]+)` \|/gmu)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  });
+});

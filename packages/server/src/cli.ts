@@ -21,6 +21,7 @@ export function parseArgs(argv: string[]) {
     .option('max-line-bytes', { type: 'number', default: D.maxLineBytes, describe: 'longest line a client may send' })
     .option('rate', { type: 'number', default: D.rate, describe: 'messages per second a client may send (sustained)' })
     .option('burst', { type: 'number', default: D.burst, describe: 'messages a client may send in a burst' })
+    .option('flood-disconnect-after', { type: 'number', default: D.floodDisconnectAfter, describe: 'lines dropped in a row for flooding before a client is disconnected' })
     .option('ping-interval', { type: 'number', default: D.pingIntervalMs / 1000, describe: 'seconds of silence before a client is pinged' })
     .option('idle-timeout', { type: 'number', default: D.idleTimeoutMs / 1000, describe: 'seconds of silence before a client is disconnected' })
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
@@ -29,7 +30,7 @@ export function parseArgs(argv: string[]) {
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
     .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
     .check((a) => {
-      const positive = ['max-clients', 'max-line-bytes', 'rate', 'burst', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
+      const positive = ['max-clients', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
       for (const k of positive) {
         const v = a[k];
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
@@ -76,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
           maxLineBytes: args['max-line-bytes'],
           rate: args.rate,
           burst: args.burst,
+          floodDisconnectAfter: args['flood-disconnect-after'],
           pingIntervalMs: args['ping-interval'] * 1000,
           idleTimeoutMs: args['idle-timeout'] * 1000,
           joinTimeoutMs: args['join-timeout'] * 1000,
