@@ -1,1 +1,15 @@
-export {};
+export { TransferServer, type TransferServerOptions, type TransferServerStats, type OfferInput } from './server.js';
+export {
+  downloadFile,
+  partialPath,
+  type DownloadOffer,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+} from './download.js';
+export { Sender, type SenderOptions, type SenderState, type SenderDrop, type ChunkReader } from './sender.js';
+export { Receiver, type ReceiverOptions, type ReceiverState, type ReceiverDrop } from './receiver.js';
+export { RangeSet, type InsertResult, type RangeSetOptions } from './range-set.js';
+export { RttEstimator } from './rtt.js';
+export { BbrLite, type BbrMode, type CongestionOptions } from './congestion.js';
+export { silentLogger, type TransferLogger } from './logger.js';

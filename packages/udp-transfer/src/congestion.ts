@@ -1,0 +1,223 @@
+/**
+ * A small BBR-style congestion controller (after BBR v1, Cardwell et al. 2016):
+ * it models the path as a bottleneck bandwidth (windowed maximum of measured
+ * delivery rates over the last 10 rounds) and a minimum RTT (over 10 s), then
+ * paces at gain × bandwidth and caps bytes in flight at 2 × the bandwidth-delay
+ * product. Random loss does not shrink the rate (that is what collapses
+ * Reno/CUBIC at 1 % loss); persistent loss — a whole probe timeout with nothing
+ * acknowledged — resets the model to the minimum. Startup doubles the rate each
+ * round until the bandwidth stops growing by 25 % for three rounds, then drains
+ * the queue it built and cycles pacing gains 1.25, 0.75, 1 × 6 to probe for more.
+ *
+ * Clock-free: every method takes `now` (ms).
+ */
+const STARTUP_GAIN = 2.885;
+const PROBE_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1] as const;
+const BW_WINDOW_ROUNDS = 10;
+const MIN_RTT_WINDOW_MS = 10_000;
+
+export type BbrMode = 'startup' | 'drain' | 'probe_bw';
+
+export interface CongestionOptions {
+  readonly packetBytes: number;
+  /** Initial window in packets (before any RTT sample). */
+  readonly initialWindowPackets?: number;
+  /** Floor of the window in packets. */
+  readonly minWindowPackets?: number;
+  /** Upper bound on the pacing rate, bytes per second (e.g. to model a slow link). */
+  readonly maxRateBytesPerSec?: number;
+  readonly initialRttMs?: number;
+}
+
+/** What the sender knows about one acknowledged packet, for a delivery-rate sample. */
+export interface DeliverySample {
+  /** `delivered` counter when the packet was sent. */
+  readonly delivered: number;
+  readonly deliveredTime: number;
+  readonly firstSentTime: number;
+  readonly sentTime: number;
+}
+
+export class BbrLite {
+  mode: BbrMode = 'startup';
+  /** Bytes per ms. */
+  btlBw = 0;
+  minRtt = Infinity;
+  private minRttStamp = 0;
+  cwnd: number;
+  pacingRate: number; // bytes per ms
+  private pacingGain = STARTUP_GAIN;
+  private cwndGain = STARTUP_GAIN;
+  private readonly bwSamples: number[] = [];
+  private round = 0;
+  private nextRoundDelivered = 0;
+  private roundStart = false;
+  private fullBw = 0;
+  private fullBwRounds = 0;
+  private filledPipe = false;
+  private cycleIndex = 0;
+  private cycleStamp = 0;
+  // Delivery accounting (shared with the sender's packet records).
+  delivered = 0;
+  deliveredTime = 0;
+  firstSentTime = 0;
+  private readonly packetBytes: number;
+  private readonly minWindow: number;
+  private readonly maxRate: number; // bytes per ms
+  // Pacing token bucket.
+  private budget: number;
+  private budgetStamp = -Infinity;
+
+  constructor(options: CongestionOptions) {
+    this.packetBytes = options.packetBytes;
+    this.minWindow = (options.minWindowPackets ?? 16) * options.packetBytes;
+    this.cwnd = Math.max(this.minWindow, (options.initialWindowPackets ?? 32) * options.packetBytes);
+    this.maxRate = options.maxRateBytesPerSec !== undefined ? options.maxRateBytesPerSec / 1000 : Infinity;
+    this.pacingRate = Math.min(this.maxRate, (STARTUP_GAIN * this.cwnd) / (options.initialRttMs ?? 100));
+    this.budget = this.cwnd;
+  }
+
+  /** Burst allowance: enough for ~2 ms at the current rate (timers are 1 ms coarse), at least 8 packets. */
+  private burstBytes(): number {
+    return Math.max(8 * this.packetBytes, this.pacingRate * 2);
+  }
+
+  /** May a packet of `bytes` go out now under pacing? */
+  canSend(bytes: number, now: number): boolean {
+    this.refill(now);
+    return this.budget >= bytes;
+  }
+
+  /** When the pacer will next allow `bytes` (now or later). */
+  nextSendTime(bytes: number, now: number): number {
+    this.refill(now);
+    if (this.budget >= bytes) return now;
+    return now + (bytes - this.budget) / this.pacingRate;
+  }
+
+  private refill(now: number): void {
+    if (this.budgetStamp === -Infinity) {
+      this.budgetStamp = now;
+      return;
+    }
+    const elapsed = now - this.budgetStamp;
+    if (elapsed > 0) {
+      this.budget = Math.min(this.burstBytes(), this.budget + elapsed * this.pacingRate);
+      this.budgetStamp = now;
+    }
+  }
+
+  onSent(bytes: number, now: number, bytesInFlightBefore: number): void {
+    this.refill(now);
+    this.budget -= bytes;
+    if (bytesInFlightBefore === 0) {
+      this.firstSentTime = now;
+      this.deliveredTime = now;
+    }
+  }
+
+  /**
+   * Called once per ACK with the bytes newly acknowledged and the newest newly
+   * acknowledged packet's send record (for the delivery-rate sample).
+   */
+  onAck(ackedBytes: number, newest: DeliverySample | undefined, rttMs: number | undefined, now: number, bytesInFlight: number): void {
+    if (ackedBytes <= 0) return;
+    this.delivered += ackedBytes;
+    this.deliveredTime = now;
+    if (rttMs !== undefined && (rttMs <= this.minRtt || now - this.minRttStamp > MIN_RTT_WINDOW_MS)) {
+      this.minRtt = rttMs;
+      this.minRttStamp = now;
+    }
+    if (newest !== undefined) {
+      this.firstSentTime = newest.sentTime;
+      this.roundStart = false;
+      if (newest.delivered >= this.nextRoundDelivered) {
+        this.nextRoundDelivered = this.delivered;
+        this.round++;
+        this.roundStart = true;
+      }
+      const sendElapsed = newest.sentTime - newest.firstSentTime;
+      const ackElapsed = now - newest.deliveredTime;
+      const interval = Math.max(sendElapsed, ackElapsed);
+      if (interval > 0) this.addBwSample((this.delivered - newest.delivered) / interval);
+    }
+    this.updateMode(now, bytesInFlight);
+    this.updateControls(ackedBytes);
+  }
+
+  private addBwSample(rate: number): void {
+    if (this.roundStart || this.bwSamples.length === 0) {
+      this.bwSamples.push(rate);
+      if (this.bwSamples.length > BW_WINDOW_ROUNDS) this.bwSamples.shift();
+    } else {
+      const last = this.bwSamples.length - 1;
+      if (rate > (this.bwSamples[last] as number)) this.bwSamples[last] = rate;
+    }
+    let max = 0;
+    for (const s of this.bwSamples) if (s > max) max = s;
+    this.btlBw = Math.min(max, this.maxRate);
+  }
+
+  private bdp(): number {
+    return this.minRtt === Infinity ? this.cwnd : this.btlBw * this.minRtt;
+  }
+
+  private updateMode(now: number, bytesInFlight: number): void {
+    if (!this.filledPipe && this.roundStart) {
+      if (this.btlBw >= this.fullBw * 1.25) {
+        this.fullBw = this.btlBw;
+        this.fullBwRounds = 0;
+      } else if (++this.fullBwRounds >= 3) {
+        this.filledPipe = true;
+      }
+    }
+    if (this.mode === 'startup' && this.filledPipe) {
+      this.mode = 'drain';
+      this.pacingGain = 1 / STARTUP_GAIN;
+      this.cwndGain = STARTUP_GAIN;
+    }
+    if (this.mode === 'drain' && bytesInFlight <= this.bdp()) {
+      this.mode = 'probe_bw';
+      this.cwndGain = 2;
+      this.cycleIndex = 2;
+      this.cycleStamp = now;
+      this.pacingGain = PROBE_GAINS[this.cycleIndex] as number;
+    }
+    if (this.mode === 'probe_bw' && now - this.cycleStamp > Math.max(this.minRtt, 1)) {
+      this.cycleIndex = (this.cycleIndex + 1) % PROBE_GAINS.length;
+      this.cycleStamp = now;
+      this.pacingGain = PROBE_GAINS[this.cycleIndex] as number;
+    }
+  }
+
+  private updateControls(ackedBytes: number): void {
+    if (this.btlBw > 0) {
+      const rate = this.pacingGain * this.btlBw;
+      // In startup never lower the rate; afterwards follow the model.
+      this.pacingRate = Math.min(this.maxRate, this.filledPipe ? rate : Math.max(rate, this.pacingRate));
+    }
+    // Ack aggregation: Node's event loop delivers ACKs in bursts; allow a little extra.
+    const target = this.cwndGain * this.bdp() + 4 * this.packetBytes;
+    if (this.filledPipe) this.cwnd = Math.min(this.cwnd + ackedBytes, target);
+    else this.cwnd += ackedBytes;
+    this.cwnd = Math.max(this.cwnd, this.minWindow);
+  }
+
+  /** Nothing was acknowledged for two probe timeouts in a row: forget the model. */
+  onPersistentCongestion(): void {
+    this.bwSamples.length = 0;
+    this.btlBw = 0;
+    this.cwnd = this.minWindow;
+    this.pacingRate = Math.min(this.maxRate, Math.max(this.pacingRate / 4, this.packetBytes / 10));
+    this.filledPipe = false;
+    this.fullBw = 0;
+    this.fullBwRounds = 0;
+    this.mode = 'startup';
+    this.pacingGain = STARTUP_GAIN;
+    this.cwndGain = STARTUP_GAIN;
+  }
+
+  get rateBytesPerSec(): number {
+    return this.pacingRate * 1000;
+  }
+}

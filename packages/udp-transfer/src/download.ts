@@ -1,0 +1,321 @@
+import { createHash, type Hash } from 'node:crypto';
+import dgram from 'node:dgram';
+import { createReadStream } from 'node:fs';
+import { open, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { DEFAULT_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES, MIN_PAYLOAD_BYTES, protocolError } from '@parley/protocol';
+import { WakeTimer, monotonicNow } from './clock.js';
+import { Receiver } from './receiver.js';
+
+export interface DownloadProgress {
+  /** Bytes on disk, including a resumed prefix. */
+  bytes: number;
+  total: number;
+  /** Average over this session. */
+  rateBytesPerSec: number;
+  /** Seconds left at that rate (Infinity before any data). */
+  etaSec: number;
+}
+
+/** The fields of the TCP `offer` event. */
+export interface DownloadOffer {
+  readonly id: number;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly token: string;
+  readonly udpPort?: number;
+}
+
+export interface DownloadOptions {
+  readonly host: string;
+  /** Server UDP port; defaults to `offer.udpPort`. */
+  readonly port?: number;
+  readonly offer: DownloadOffer;
+  readonly destPath: string;
+  /** Chunk payload bytes. Default 1452 (1472-byte datagrams). */
+  readonly payloadSize?: number;
+  readonly onProgress?: (p: DownloadProgress) => void;
+  readonly signal?: AbortSignal;
+  /** Continue a partial temp file from an earlier attempt. Default true. */
+  readonly resume?: boolean;
+  /** Give up when the server sends nothing for this long. Default 10 s. */
+  readonly idleTimeoutMs?: number;
+  /** Receive window in chunks. Default 4096. */
+  readonly window?: number;
+  /** Keep answering repeated ENDs this long after finishing. Default 1 s (in the background). */
+  readonly lingerMs?: number;
+  /** Milliseconds between progress callbacks. Default 100. */
+  readonly progressIntervalMs?: number;
+}
+
+export interface DownloadResult {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** The partial file for a download: next to the destination, named after the content hash. */
+export function partialPath(destPath: string, sha256: string): string {
+  return `${destPath}.${sha256.slice(0, 16).toLowerCase()}.part`;
+}
+
+async function hashPrefix(path: string, bytes: number, hash: Hash): Promise<void> {
+  if (bytes === 0) return;
+  const stream = createReadStream(path, { start: 0, end: bytes - 1 });
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+}
+
+/**
+ * Downloads one offered file over UDP. Writes `<dest>.<sha16>.part`, renames it
+ * to `destPath` only when its SHA-256 equals the offer's; on mismatch deletes
+ * it and throws TRANSFER_CORRUPT. Cancel with `signal` (sends CANCEL; the
+ * partial file stays for a later resume).
+ */
+export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
+  const { offer, destPath } = options;
+  if (!/^[0-9a-fA-F]{32}$/.test(offer.token)) throw protocolError('BAD_ARGUMENTS', 'offer token must be 32 hex characters');
+  if (!/^[0-9a-fA-F]{64}$/.test(offer.sha256)) throw protocolError('BAD_ARGUMENTS', 'offer sha256 must be 64 hex characters');
+  if (!Number.isSafeInteger(offer.size) || offer.size < 0) throw protocolError('BAD_ARGUMENTS', 'offer size is invalid');
+  const payloadSize = options.payloadSize ?? DEFAULT_PAYLOAD_BYTES;
+  if (!Number.isInteger(payloadSize) || payloadSize < MIN_PAYLOAD_BYTES || payloadSize > MAX_PAYLOAD_BYTES) {
+    throw protocolError('BAD_ARGUMENTS', `payload size must be ${MIN_PAYLOAD_BYTES}..${MAX_PAYLOAD_BYTES}`);
+  }
+  const port = options.port ?? offer.udpPort;
+  if (port === undefined) throw protocolError('BAD_ARGUMENTS', 'no UDP port');
+  options.signal?.throwIfAborted();
+
+  const address = isIP(options.host) !== 0 ? options.host : (await lookup(options.host)).address;
+  const temp = partialPath(destPath, offer.sha256);
+  const hash = createHash('sha256');
+  const totalChunks = Math.ceil(offer.size / payloadSize);
+
+  // Resume: keep the whole chunks of an earlier partial file, hash them again.
+  let resumeFrom = 0;
+  if (options.resume !== false) {
+    const existing = await stat(temp).catch(() => undefined);
+    if (existing !== undefined && existing.isFile() && existing.size <= offer.size) {
+      resumeFrom = Math.min(totalChunks, Math.floor(existing.size / payloadSize));
+      if (existing.size === offer.size) resumeFrom = totalChunks;
+    }
+  }
+  let onDisk = Math.min(offer.size, resumeFrom * payloadSize);
+  let file: FileHandle;
+  if (resumeFrom > 0) {
+    await truncate(temp, onDisk);
+    await hashPrefix(temp, onDisk, hash);
+    file = await open(temp, 'r+');
+  } else {
+    file = await open(temp, 'w');
+  }
+
+  const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4' });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(port, address, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      socket.setRecvBufferSize(4 * 1024 * 1024);
+    } catch {
+      // capped by the kernel; fine
+    }
+  } catch (err) {
+    socket.close();
+    await file.close();
+    throw err;
+  }
+
+  const startedAt = monotonicNow();
+  const receiver = new Receiver({
+    transferId: offer.id,
+    token: Buffer.from(offer.token, 'hex'),
+    size: offer.size,
+    payloadSize,
+    resumeFrom,
+    now: startedAt,
+    ...(options.window !== undefined ? { window: options.window } : {}),
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+  });
+  const resumedBytes = onDisk;
+
+  return new Promise<DownloadResult>((resolve, reject) => {
+    let settled = false;
+    let writing = false;
+    let writeError: unknown;
+    let pendingWrites: Buffer[] = [];
+    let lastProgress = -Infinity;
+    const progressEvery = options.progressIntervalMs ?? 100;
+    const timer = new WakeTimer(() => service(), monotonicNow);
+    let immediate: NodeJS.Immediate | undefined;
+
+    const progress = (force: boolean): void => {
+      if (options.onProgress === undefined) return;
+      const now = monotonicNow();
+      if (!force && now - lastProgress < progressEvery) return;
+      lastProgress = now;
+      const secs = Math.max((now - startedAt) / 1000, 1e-3);
+      const rate = (onDisk - resumedBytes) / secs;
+      options.onProgress({
+        bytes: onDisk,
+        total: offer.size,
+        rateBytesPerSec: rate,
+        etaSec: rate > 0 ? (offer.size - onDisk) / rate : onDisk >= offer.size ? 0 : Infinity,
+      });
+    };
+
+    const cleanup = (): void => {
+      timer.clear();
+      if (immediate !== undefined) clearImmediate(immediate);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+
+    const closeSocketLater = (): void => {
+      // Linger so that a lost END_ACK can be answered again, without holding the process open.
+      const linger = options.lingerMs ?? 1000;
+      if (linger <= 0) {
+        socket.close();
+        return;
+      }
+      socket.unref();
+      const t = setTimeout(() => socket.close(), linger);
+      t.unref();
+    };
+
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      // Flush a queued CANCEL before closing.
+      for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
+      socket.removeAllListeners('message');
+      setImmediate(() => socket.close());
+      void (async () => {
+        // Wait for queued writes so the partial file is consistent for a resume.
+        while (writing) await new Promise((r) => setTimeout(r, 2));
+        await file.close().catch(() => {});
+        reject(err);
+      })();
+    };
+
+    const finish = async (): Promise<void> => {
+      settled = true;
+      cleanup();
+      for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
+      socket.removeAllListeners('message');
+      socket.on('message', (buf) => {
+        receiver.onDatagram(buf, monotonicNow());
+        for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
+      });
+      closeSocketLater();
+      try {
+        await file.close();
+        const digest = hash.digest('hex');
+        if (digest !== offer.sha256.toLowerCase()) {
+          await unlink(temp).catch(() => {});
+          throw protocolError('TRANSFER_CORRUPT', `SHA-256 of ${offer.name} is ${digest}, the offer said ${offer.sha256}; nothing was kept`);
+        }
+        await rename(temp, destPath);
+        progress(true);
+        resolve({ path: destPath, bytes: onDisk, sha256: digest });
+      } catch (err) {
+        reject(err);
+      }
+    };
+
+    const flushWrites = (): void => {
+      if (writing || pendingWrites.length === 0) return;
+      writing = true;
+      const batch = pendingWrites;
+      pendingWrites = [];
+      let bytes = 0;
+      for (const b of batch) bytes += b.length;
+      const position = onDisk;
+      file.writev(batch, position).then(
+        (r) => {
+          writing = false;
+          if (r.bytesWritten !== bytes) {
+            writeError = new Error(`short write: ${r.bytesWritten} of ${bytes} bytes`);
+          } else {
+            onDisk += bytes;
+          }
+          if (!settled) service();
+        },
+        (err: unknown) => {
+          writing = false;
+          writeError = err;
+          if (!settled) service();
+        },
+      );
+    };
+
+    const service = (): void => {
+      if (settled) return;
+      const now = monotonicNow();
+      if (writeError !== undefined) {
+        receiver.cancel('TRANSFER_CANCELLED', 'client cannot write the file');
+        fail(writeError);
+        return;
+      }
+      if (receiver.nextDeadline() <= now) receiver.onTimer(now);
+      for (const chunk of receiver.takeChunks()) {
+        hash.update(chunk);
+        pendingWrites.push(chunk);
+      }
+      flushWrites();
+      for (let dg = receiver.poll(now); dg !== undefined; dg = receiver.poll(now)) socket.send(dg);
+      progress(false);
+      if (receiver.state === 'failed') {
+        const f = receiver.failure;
+        if (f === undefined) return fail(protocolError('TRANSFER_CANCELLED'));
+        if (f.code === 'TRANSFER_TIMEOUT') {
+          return fail(protocolError('TRANSFER_TIMEOUT', `download of ${offer.name} stopped: ${f.text} (${address}:${port})`));
+        }
+        if (f.fromPeer && f.code === 'TRANSFER_REJECTED') {
+          return fail(protocolError('TRANSFER_REJECTED', `server refused the download of ${offer.name}: ${f.text}`));
+        }
+        if (f.fromPeer) {
+          return fail(protocolError('TRANSFER_CANCELLED', `server cancelled the download of ${offer.name}: ${f.text} (${f.code})`));
+        }
+        return fail(protocolError(f.code, f.text));
+      }
+      if (receiver.state === 'done' && !writing && pendingWrites.length === 0) {
+        void finish();
+        return;
+      }
+      timer.schedule(receiver.nextDeadline());
+    };
+
+    const kick = (): void => {
+      if (immediate !== undefined) return;
+      immediate = setImmediate(() => {
+        immediate = undefined;
+        service();
+      });
+    };
+
+    const onAbort = (): void => {
+      if (settled) return;
+      receiver.cancel('TRANSFER_CANCELLED', 'cancelled by the user');
+      fail(protocolError('TRANSFER_CANCELLED', `download of ${offer.name} cancelled`));
+    };
+
+    socket.on('message', (buf) => {
+      if (settled) return;
+      receiver.onDatagram(buf, monotonicNow());
+      kick();
+    });
+    socket.on('error', (err) => {
+      // ICMP port unreachable surfaces here on a connected socket: the server is not there (yet).
+      if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') return;
+      receiver.cancel('TRANSFER_CANCELLED', 'client socket error');
+      fail(err);
+    });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    service();
+  });
+}

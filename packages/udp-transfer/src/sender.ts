@@ -1,0 +1,455 @@
+import { timingSafeEqual } from 'node:crypto';
+import {
+  DATA_HEADER_BYTES,
+  DATA_OVERHEAD_BYTES,
+  decodePacket,
+  encodeDataInto,
+  encodePacket,
+  ParleyProtocolError,
+  type AckPacket,
+  type ErrorCode,
+  type UdpPacket,
+} from '@parley/protocol';
+import { BbrLite } from './congestion.js';
+import { RttEstimator } from './rtt.js';
+
+/** Reads `length` bytes of the file at `position` into `target[offset…]`. */
+export type ChunkReader = (position: number, target: Buffer, offset: number, length: number) => void;
+
+export interface SenderOptions {
+  readonly transferId: number;
+  readonly token: Buffer;
+  readonly size: number;
+  readonly payloadSize: number;
+  readonly resumeFrom: number;
+  /** Receive window (chunks) from the REQUEST. */
+  readonly window: number;
+  readonly read: ChunkReader;
+  readonly now: number;
+  /** No valid packet from the receiver for this long → failed. Default 15 s. */
+  readonly idleTimeoutMs?: number;
+  /** The receiver's promised maximum ACK delay (RFC 9002 max_ack_delay). Default 10 ms. */
+  readonly maxAckDelayMs?: number;
+  readonly initialRttMs?: number;
+  /** The most chunks in flight beyond the cumulative point, whatever the receiver offers. Default 16384. */
+  readonly maxWindow?: number;
+  /** END retransmissions before giving up waiting for END_ACK (all data is acknowledged by then). Default 8. */
+  readonly maxEndRetries?: number;
+  readonly maxRateBytesPerSec?: number;
+}
+
+export type SenderState = 'sending' | 'closing' | 'done' | 'failed';
+
+/** Why `onPacket` ignored a packet (counted by the caller). */
+export type SenderDrop = 'ack_unsent' | 'ack_malformed' | 'bad_token' | 'unexpected_type' | 'late';
+
+interface SentPacket {
+  readonly pn: number;
+  readonly chunk: number;
+  readonly bytes: number;
+  readonly sentTime: number;
+  readonly delivered: number;
+  readonly deliveredTime: number;
+  readonly firstSentTime: number;
+  /** 0 pending, 1 acked, 2 declared lost. */
+  status: 0 | 1 | 2;
+}
+
+const PACKET_THRESHOLD = 3;
+const ACKED = 1;
+const QUEUED = 2;
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * The sending half of a transfer, as a clock-free state machine. Feed it the
+ * receiver's packets (`onPacket`/`onDatagram`) and timer expiries (`onTimer`);
+ * pull datagrams with `poll(now)` until it returns undefined; sleep until
+ * `nextDeadline()`. It never reads a clock and never touches a socket.
+ */
+export class Sender {
+  state: SenderState = 'sending';
+  failure: { code: ErrorCode; text: string } | undefined;
+  /** END_ACK seen (false when the sender gave up waiting for it after all data was acknowledged). */
+  endConfirmed = false;
+  readonly totalChunks: number;
+  readonly rtt: RttEstimator;
+  readonly cc: BbrLite;
+  readonly stats = { packetsSent: 0, bytesSent: 0, retransmissions: 0, lost: 0, spurious: 0, ptoFired: 0 };
+
+  private readonly o: SenderOptions;
+  private readonly idleTimeoutMs: number;
+  private readonly maxAckDelayMs: number;
+  private readonly maxEndRetries: number;
+  private readonly lastChunkBytes: number;
+  // Chunks.
+  private sndUna: number; // lowest chunk not known delivered
+  private nextChunk: number; // next never-sent chunk
+  private peerWindow: number;
+  private readonly maxWindow: number;
+  private readonly ring: Uint8Array; // per chunk flags ACKED | QUEUED, indexed chunk & mask
+  private readonly mask: number;
+  private retransmitQueue: number[] = [];
+  private rqHead = 0;
+  // Packets.
+  private nextPn = 0;
+  private sent: SentPacket[] = [];
+  private sentHead = 0; // index in `sent` of the oldest packet not yet settled
+  private sentBase = 0; // packet number of sent[0]
+  private bytesInFlight = 0;
+  private largestAcked = -1;
+  private lastAckElicitingTime = -Infinity;
+  private lossTime = Infinity;
+  private ptoCount = 0;
+  private probesOwed = 0;
+  // Control packets.
+  private lastHeard: number;
+  private endDue = Infinity;
+  private endTries = 0;
+  private control: Buffer[] = [];
+
+  constructor(options: SenderOptions) {
+    this.o = options;
+    if (options.token.length !== 16) throw new RangeError('token must be 16 bytes');
+    this.totalChunks = Math.ceil(options.size / options.payloadSize);
+    this.lastChunkBytes = options.size - (this.totalChunks - 1) * options.payloadSize;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
+    this.maxAckDelayMs = options.maxAckDelayMs ?? 10;
+    this.maxEndRetries = options.maxEndRetries ?? 8;
+    this.maxWindow = options.maxWindow ?? 16_384;
+    this.ring = new Uint8Array(nextPowerOfTwo(this.maxWindow));
+    this.mask = this.ring.length - 1;
+    this.peerWindow = Math.min(options.window, this.maxWindow);
+    this.sndUna = Math.min(options.resumeFrom, this.totalChunks);
+    this.nextChunk = this.sndUna;
+    this.lastHeard = options.now;
+    this.rtt = new RttEstimator(options.initialRttMs ?? 100);
+    const packetBytes = options.payloadSize + DATA_OVERHEAD_BYTES;
+    this.cc = new BbrLite({
+      packetBytes,
+      initialRttMs: options.initialRttMs ?? 100,
+      ...(options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: options.maxRateBytesPerSec } : {}),
+    });
+    if (this.sndUna >= this.totalChunks) this.startClosing(options.now);
+  }
+
+  get inFlight(): number {
+    return this.bytesInFlight;
+  }
+
+  /** Chunks the receiver is known to hold (all below this index). */
+  get deliveredChunks(): number {
+    return this.sndUna;
+  }
+
+  /** Decodes and handles one datagram; returns the drop reason or a decode error code. */
+  onDatagram(buf: Buffer, now: number): SenderDrop | ErrorCode | undefined {
+    let packet: UdpPacket;
+    try {
+      packet = decodePacket(buf);
+    } catch (err) {
+      if (err instanceof ParleyProtocolError) return err.wireCode;
+      throw err;
+    }
+    if (packet.transferId !== this.o.transferId) return 'unexpected_type';
+    return this.onPacket(packet, now);
+  }
+
+  /** Handles one decoded packet from the receiver. Returns why it was dropped, if it was. */
+  onPacket(packet: UdpPacket, now: number): SenderDrop | undefined {
+    if (this.state === 'done' || this.state === 'failed') return 'late';
+    switch (packet.type) {
+      case 'ack':
+        return this.onAck(packet, now);
+      case 'end-ack':
+        if (packet.totalChunks !== this.totalChunks) return 'ack_malformed';
+        this.lastHeard = now;
+        if (this.state === 'closing') {
+          this.state = 'done';
+          this.endConfirmed = true;
+        }
+        return undefined;
+      case 'cancel':
+        if (!timingSafeEqual(packet.token, this.o.token)) return 'bad_token';
+        this.lastHeard = now;
+        this.fail(packet.code, packet.text || 'cancelled by the receiver');
+        return undefined;
+      case 'request':
+        // A retransmitted REQUEST from the bound address: we are already sending.
+        this.lastHeard = now;
+        return undefined;
+      default:
+        return 'unexpected_type';
+    }
+  }
+
+  private onAck(ack: AckPacket, now: number): SenderDrop | undefined {
+    // Acknowledging what was never sent: a confused or hostile peer. Drop it whole.
+    if (ack.largest >= this.nextPn && ack.ranges.length > 0) return 'ack_unsent';
+    if (ack.cumulative > this.totalChunks || ack.cumulative > this.nextChunk) return 'ack_unsent';
+    this.lastHeard = now;
+    this.peerWindow = Math.max(1, Math.min(ack.window, this.maxWindow));
+
+    let ackedBytes = 0;
+    let newest: SentPacket | undefined;
+    let rttSample: number | undefined;
+    for (const r of ack.ranges) {
+      const lo = Math.max(r.first, this.sentBase + this.sentHead);
+      for (let pn = r.last; pn >= lo; pn--) {
+        const p = this.sent[pn - this.sentBase];
+        if (p === undefined || p.status === 1) continue;
+        if (p.status === 0) {
+          this.bytesInFlight -= p.bytes;
+          ackedBytes += p.bytes;
+        } else {
+          this.stats.spurious++;
+        }
+        p.status = 1;
+        this.markChunkAcked(p.chunk);
+        if (newest === undefined || p.pn > newest.pn) newest = p;
+      }
+    }
+    if (newest !== undefined && newest.pn === ack.largest && ack.largest > this.largestAcked) {
+      rttSample = now - newest.sentTime;
+      this.rtt.update(rttSample, Math.min(ack.ackDelayUs / 1000, this.maxAckDelayMs));
+    }
+    if (ack.largest > this.largestAcked && ack.ranges.length > 0) this.largestAcked = ack.largest;
+    this.advanceCumulative(ack.cumulative);
+    if (newest !== undefined) this.ptoCount = 0;
+    this.detectLosses(now);
+    this.cc.onAck(ackedBytes, newest, rttSample, now, this.bytesInFlight);
+    this.compactSent();
+    if (this.state === 'sending' && this.sndUna >= this.totalChunks) this.startClosing(now);
+    return undefined;
+  }
+
+  private markChunkAcked(chunk: number): void {
+    if (chunk < this.sndUna) return;
+    this.ring[chunk & this.mask] = (this.ring[chunk & this.mask] as number) | ACKED;
+    while (this.sndUna < this.nextChunk && ((this.ring[this.sndUna & this.mask] as number) & ACKED) !== 0) {
+      this.ring[this.sndUna & this.mask] = 0;
+      this.sndUna++;
+    }
+  }
+
+  private advanceCumulative(cumulative: number): void {
+    while (this.sndUna < cumulative) {
+      this.ring[this.sndUna & this.mask] = 0;
+      this.sndUna++;
+    }
+    while (this.sndUna < this.nextChunk && ((this.ring[this.sndUna & this.mask] as number) & ACKED) !== 0) {
+      this.ring[this.sndUna & this.mask] = 0;
+      this.sndUna++;
+    }
+  }
+
+  /** RFC 9002 §6.1: lost when 3 later packets were acknowledged, or when older than 9/8 RTT. */
+  private detectLosses(now: number): void {
+    this.lossTime = Infinity;
+    if (this.largestAcked < 0) return;
+    const lossDelay = this.rtt.lossDelay();
+    const lostSendTime = now - lossDelay;
+    let lostBytes = 0;
+    for (let i = this.sentHead; i < this.sent.length; i++) {
+      const p = this.sent[i] as SentPacket;
+      if (p.pn > this.largestAcked) break;
+      if (p.status !== 0) continue;
+      if (p.sentTime <= lostSendTime || p.pn <= this.largestAcked - PACKET_THRESHOLD) {
+        p.status = 2;
+        this.bytesInFlight -= p.bytes;
+        lostBytes += p.bytes;
+        this.stats.lost++;
+        this.queueRetransmit(p.chunk);
+      } else if (p.sentTime + lossDelay < this.lossTime) {
+        this.lossTime = p.sentTime + lossDelay;
+      }
+    }
+    void lostBytes; // BBR-lite does not react to isolated losses (see congestion.ts).
+  }
+
+  private queueRetransmit(chunk: number): void {
+    if (chunk < this.sndUna) return;
+    const flags = this.ring[chunk & this.mask] as number;
+    if ((flags & (ACKED | QUEUED)) !== 0) return;
+    this.ring[chunk & this.mask] = flags | QUEUED;
+    this.retransmitQueue.push(chunk);
+  }
+
+  private popRetransmit(): number | undefined {
+    while (this.rqHead < this.retransmitQueue.length) {
+      const chunk = this.retransmitQueue[this.rqHead++] as number;
+      if (this.rqHead > 1024 && this.rqHead * 2 > this.retransmitQueue.length) {
+        this.retransmitQueue = this.retransmitQueue.slice(this.rqHead);
+        this.rqHead = 0;
+      }
+      if (chunk < this.sndUna) continue;
+      const flags = this.ring[chunk & this.mask] as number;
+      this.ring[chunk & this.mask] = flags & ~QUEUED;
+      if ((flags & ACKED) !== 0) continue;
+      return chunk;
+    }
+    return undefined;
+  }
+
+  /** Drops settled packets from the front of the history. */
+  private compactSent(): void {
+    while (this.sentHead < this.sent.length && (this.sent[this.sentHead] as SentPacket).status !== 0) this.sentHead++;
+    if (this.sentHead > 4096 && this.sentHead * 2 > this.sent.length) {
+      this.sent = this.sent.slice(this.sentHead);
+      this.sentBase += this.sentHead;
+      this.sentHead = 0;
+    }
+  }
+
+  private oldestPendingChunk(): number | undefined {
+    for (let i = this.sentHead; i < this.sent.length; i++) {
+      const p = this.sent[i] as SentPacket;
+      if (p.status === 0 && p.chunk >= this.sndUna && ((this.ring[p.chunk & this.mask] as number) & ACKED) === 0) return p.chunk;
+    }
+    return undefined;
+  }
+
+  private startClosing(now: number): void {
+    this.state = 'closing';
+    this.endTries = 0;
+    this.sendEnd(now);
+  }
+
+  private sendEnd(now: number): void {
+    this.control.push(encodePacket({ type: 'end', transferId: this.o.transferId, totalChunks: this.totalChunks, size: this.o.size }));
+    this.endDue = now + this.rtt.pto(this.maxAckDelayMs) * 2 ** this.endTries;
+    this.endTries++;
+  }
+
+  /** Stops the transfer and queues a CANCEL for the receiver. */
+  cancel(code: ErrorCode, text: string): void {
+    if (this.state === 'done' || this.state === 'failed') return;
+    this.control.push(encodePacket({ type: 'cancel', transferId: this.o.transferId, token: this.o.token, code, text }));
+    this.fail(code, text);
+  }
+
+  private fail(code: ErrorCode, text: string): void {
+    this.state = 'failed';
+    this.failure = { code, text };
+    this.lossTime = Infinity;
+    this.endDue = Infinity;
+  }
+
+  private ptoDeadline(): number {
+    if (this.state !== 'sending' || this.bytesInFlight <= 0) return Infinity;
+    return this.lastAckElicitingTime + this.rtt.pto(this.maxAckDelayMs) * 2 ** Math.min(this.ptoCount, 16);
+  }
+
+  /** The earliest time `onTimer` has work to do (loss timer, PTO, END retry, idle timeout). */
+  nextDeadline(): number {
+    if (this.state === 'done' || this.state === 'failed') return Infinity;
+    return Math.min(this.lossTime, this.ptoDeadline(), this.endDue, this.lastHeard + this.idleTimeoutMs);
+  }
+
+  /** When `poll` may next produce a DATA packet (pacing), or Infinity when blocked on ACKs. */
+  nextSendTime(now: number): number {
+    if (this.control.length > 0) return now;
+    if (this.state !== 'sending') return Infinity;
+    if (this.probesOwed > 0) return now;
+    if (!this.hasDataToSend() || this.bytesInFlight + this.o.payloadSize + DATA_OVERHEAD_BYTES > this.cc.cwnd) return Infinity;
+    return this.cc.nextSendTime(this.o.payloadSize + DATA_OVERHEAD_BYTES, now);
+  }
+
+  private hasDataToSend(): boolean {
+    return this.rqHead < this.retransmitQueue.length || this.canSendNewChunk();
+  }
+
+  onTimer(now: number): void {
+    if (this.state === 'done' || this.state === 'failed') return;
+    if (now - this.lastHeard >= this.idleTimeoutMs) {
+      this.fail('TRANSFER_TIMEOUT', `no packet from the receiver for ${Math.round(this.idleTimeoutMs / 1000)} s`);
+      return;
+    }
+    if (this.state === 'closing' && now >= this.endDue) {
+      if (this.endTries > this.maxEndRetries) {
+        this.state = 'done'; // every chunk was acknowledged; only the END_ACK is missing
+        return;
+      }
+      this.sendEnd(now);
+      return;
+    }
+    if (now >= this.lossTime) {
+      this.detectLosses(now);
+      this.compactSent();
+      return;
+    }
+    if (now >= this.ptoDeadline()) {
+      this.ptoCount++;
+      this.stats.ptoFired++;
+      this.probesOwed = 2;
+      if (this.ptoCount >= 3) this.cc.onPersistentCongestion();
+    }
+  }
+
+  /** The next datagram to send now, or undefined (blocked by window, pacing, or nothing to send). */
+  poll(now: number): Buffer | undefined {
+    const control = this.control.shift();
+    if (control !== undefined) return control;
+    if (this.state !== 'sending') return undefined;
+    let chunk: number | undefined;
+    let fresh = false;
+    const packetBytes = this.o.payloadSize + DATA_OVERHEAD_BYTES;
+    if (this.probesOwed > 0) {
+      // A probe timeout fired: up to two packets regardless of window and pacing.
+      this.probesOwed--;
+      chunk = this.popRetransmit();
+      if (chunk === undefined && this.canSendNewChunk()) {
+        chunk = this.nextChunk++;
+        fresh = true;
+      }
+      chunk ??= this.oldestPendingChunk();
+      if (chunk === undefined) {
+        this.probesOwed = 0;
+        return undefined;
+      }
+    } else {
+      if (this.bytesInFlight + packetBytes > this.cc.cwnd) return undefined;
+      if (!this.cc.canSend(packetBytes, now)) return undefined;
+      chunk = this.popRetransmit();
+      if (chunk === undefined) {
+        if (!this.canSendNewChunk()) return undefined;
+        chunk = this.nextChunk++;
+        fresh = true;
+      }
+    }
+    return this.sendChunk(chunk, now, !fresh);
+  }
+
+  private canSendNewChunk(): boolean {
+    return this.nextChunk < this.totalChunks && this.nextChunk < this.sndUna + this.peerWindow;
+  }
+
+  private sendChunk(chunk: number, now: number, isRetransmission: boolean): Buffer {
+    const length = chunk === this.totalChunks - 1 ? this.lastChunkBytes : this.o.payloadSize;
+    const buf = Buffer.allocUnsafe(DATA_OVERHEAD_BYTES + length);
+    this.o.read(chunk * this.o.payloadSize, buf, DATA_HEADER_BYTES, length);
+    const pn = this.nextPn++;
+    const packet = encodeDataInto(buf, this.o.transferId, pn, chunk, length);
+    this.cc.onSent(packet.length, now, this.bytesInFlight);
+    this.sent.push({
+      pn,
+      chunk,
+      bytes: packet.length,
+      sentTime: now,
+      delivered: this.cc.delivered,
+      deliveredTime: this.cc.deliveredTime,
+      firstSentTime: this.cc.firstSentTime,
+      status: 0,
+    });
+    this.bytesInFlight += packet.length;
+    this.lastAckElicitingTime = now;
+    this.stats.packetsSent++;
+    this.stats.bytesSent += packet.length;
+    if (isRetransmission) this.stats.retransmissions++;
+    return packet;
+  }
+}

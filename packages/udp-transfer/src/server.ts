@@ -1,0 +1,489 @@
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import dgram from 'node:dgram';
+import { readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
+import {
+  MAX_ERROR_PACKET_BYTES,
+  ParleyProtocolError,
+  decodePacket,
+  encodePacket,
+  protocolError,
+  type ErrorCode,
+  type RequestPacket,
+  type UdpPacket,
+} from '@parley/protocol';
+import { WakeTimer, monotonicNow } from './clock.js';
+import { silentLogger, type TransferLogger } from './logger.js';
+import { Sender } from './sender.js';
+
+export interface TransferServerOptions {
+  readonly host?: string;
+  /** 0 = ephemeral. */
+  readonly port?: number;
+  readonly logger?: TransferLogger;
+  /** How long an offered token may wait for its REQUEST. Default 30 s. */
+  readonly tokenTtlMs?: number;
+  /** A transfer with no valid packet from its receiver for this long is dropped. Default 15 s. */
+  readonly idleTimeoutMs?: number;
+  /** Offers plus active transfers per TCP session. Default 4. */
+  readonly maxTransfersPerOwner?: number;
+  /** Per-transfer pacing ceiling in bytes/s (default: none; the congestion controller decides). */
+  readonly maxRateBytesPerSec?: number;
+  /** SO_SNDBUF / SO_RCVBUF to ask for. Default 4 MiB (the kernel may cap it). */
+  readonly socketBufferBytes?: number;
+  /** ERROR replies to unvalidated addresses per second, all addresses together. Default 100. */
+  readonly maxErrorRepliesPerSec?: number;
+  /** Largest DATA payload a REQUEST may ask for. Default 65487 (protocol maximum). */
+  readonly maxPayloadBytes?: number;
+}
+
+export interface OfferInput {
+  readonly owner: string;
+  readonly path: string;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+export interface TransferServerStats {
+  active: number;
+  pendingOffers: number;
+  bytesSent: number;
+  retransmissions: number;
+  dropped: Record<string, number>;
+}
+
+interface PendingOffer extends OfferInput {
+  readonly id: number;
+  readonly token: Buffer;
+  readonly expiresAt: number;
+}
+
+interface ActiveTransfer {
+  readonly id: number;
+  readonly offer: PendingOffer;
+  readonly address: string;
+  readonly port: number;
+  readonly log: TransferLogger;
+  readonly startedAt: number;
+  file: FileHandle | undefined;
+  sender: Sender | undefined;
+  /** Cancelled while the file was still opening. */
+  cancelled: { code: ErrorCode; text: string } | undefined;
+}
+
+const MAX_SEND_QUEUE = 64;
+const MAX_PACKETS_PER_TURN = 512;
+
+/**
+ * One UDP socket serving every transfer. The chat server calls `offer()` when a
+ * user types `download,<file>` and sends the returned id and token in its TCP
+ * `offer` event; the client's REQUEST must present that token. Tokens are
+ * one-time, expire, and bind the transfer to the address that presented them.
+ */
+export class TransferServer {
+  private readonly socket: dgram.Socket;
+  private readonly log: TransferLogger;
+  private readonly tokenTtlMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly maxPerOwner: number;
+  private readonly maxPayloadBytes: number;
+  private readonly offers = new Map<number, PendingOffer>();
+  private readonly transfers = new Map<number, ActiveTransfer>();
+  private readonly owners = new Map<string, Set<number>>();
+  private readonly dropped: Record<string, number> = {};
+  private readonly timer: WakeTimer;
+  private nextId = randomInt(1, 0x7fff_ffff);
+  private bytesSent = 0;
+  private retransmissionsDone = 0;
+  private immediate: NodeJS.Immediate | undefined;
+  private closed = false;
+  private errorBudget: number;
+  private errorBudgetStamp = monotonicNow();
+  private readonly errorRate: number;
+
+  private constructor(socket: dgram.Socket, private readonly options: TransferServerOptions) {
+    this.socket = socket;
+    this.log = options.logger ?? silentLogger;
+    this.tokenTtlMs = options.tokenTtlMs ?? 30_000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
+    this.maxPerOwner = options.maxTransfersPerOwner ?? 4;
+    this.maxPayloadBytes = options.maxPayloadBytes ?? 65_487;
+    this.errorRate = options.maxErrorRepliesPerSec ?? 100;
+    this.errorBudget = this.errorRate;
+    this.timer = new WakeTimer(() => this.service(), monotonicNow);
+    socket.on('message', (buf, rinfo) => this.onMessage(buf, rinfo.address, rinfo.port));
+    socket.on('error', (err) => this.log.error({ err }, 'transfer socket error'));
+  }
+
+  static async listen(options: TransferServerOptions = {}): Promise<TransferServer> {
+    const host = options.host ?? '0.0.0.0';
+    const socket = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(options.port ?? 0, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const bufBytes = options.socketBufferBytes ?? 4 * 1024 * 1024;
+    try {
+      socket.setSendBufferSize(bufBytes);
+      socket.setRecvBufferSize(bufBytes);
+    } catch {
+      // The kernel caps these; the defaults still work, only slower.
+    }
+    const server = new TransferServer(socket, options);
+    server.log.info({ host, port: server.port }, 'transfer server listening');
+    return server;
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  /** Registers a file for one download and returns the id and one-time token for the TCP offer. */
+  offer(input: OfferInput): { id: number; token: string } {
+    if (this.closed) throw protocolError('SHUTDOWN');
+    const mine = this.owners.get(input.owner);
+    if (mine !== undefined && mine.size >= this.maxPerOwner) {
+      throw protocolError('TRANSFER_LIMIT', `at most ${this.maxPerOwner} downloads at once`);
+    }
+    let id = this.nextId;
+    while (this.offers.has(id) || this.transfers.has(id)) id = (id + 1) >>> 0;
+    this.nextId = (id + 1) >>> 0;
+    const token = randomBytes(16);
+    const offer: PendingOffer = { ...input, id, token, expiresAt: monotonicNow() + this.tokenTtlMs };
+    this.offers.set(id, offer);
+    this.addOwned(input.owner, id);
+    this.timer.schedule(offer.expiresAt);
+    this.log.debug({ id, owner: input.owner, name: input.name, size: input.size }, 'transfer offered');
+    return { id, token: token.toString('hex') };
+  }
+
+  /** The TCP session is gone: forget its offers and stop its transfers now. */
+  cancelOwner(owner: string): void {
+    const ids = this.owners.get(owner);
+    if (ids === undefined) return;
+    for (const id of [...ids]) this.cancel(owner, id, 'the chat session closed');
+  }
+
+  /** Stops one offer or transfer of `owner`. False when there is none. */
+  cancel(owner: string, id: number, text = 'download cancelled by the server'): boolean {
+    const offer = this.offers.get(id);
+    if (offer !== undefined && offer.owner === owner) {
+      this.offers.delete(id);
+      this.removeOwned(owner, id);
+      return true;
+    }
+    const t = this.transfers.get(id);
+    if (t === undefined || t.offer.owner !== owner) return false;
+    this.stopTransfer(t, 'TRANSFER_CANCELLED', text);
+    return true;
+  }
+
+  stats(): TransferServerStats {
+    let retransmissions = this.retransmissionsDone;
+    for (const t of this.transfers.values()) retransmissions += t.sender?.stats.retransmissions ?? 0;
+    return {
+      active: this.transfers.size,
+      pendingOffers: this.offers.size,
+      bytesSent: this.bytesSent,
+      retransmissions,
+      dropped: { ...this.dropped },
+    };
+  }
+
+  /** Tells active receivers (CANCEL SHUTDOWN), waits up to `graceMs` for those packets to leave, frees everything. */
+  async close(graceMs = 1000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const offer of this.offers.values()) this.removeOwned(offer.owner, offer.id);
+    this.offers.clear();
+    for (const t of [...this.transfers.values()]) this.stopTransfer(t, 'SHUTDOWN', 'server is shutting down', true);
+    this.timer.clear();
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    const deadline = monotonicNow() + graceMs;
+    while (this.socket.getSendQueueCount() > 0 && monotonicNow() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+    this.log.info({}, 'transfer server closed');
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private addOwned(owner: string, id: number): void {
+    let set = this.owners.get(owner);
+    if (set === undefined) this.owners.set(owner, (set = new Set()));
+    set.add(id);
+  }
+
+  private removeOwned(owner: string, id: number): void {
+    const set = this.owners.get(owner);
+    if (set === undefined) return;
+    set.delete(id);
+    if (set.size === 0) this.owners.delete(owner);
+  }
+
+  private drop(reason: string, address: string, port: number, id?: number): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+    this.log.debug({ reason, peer: { address, port, transfer: id } }, 'datagram dropped');
+  }
+
+  private onMessage(buf: Buffer, address: string, port: number): void {
+    if (this.closed) return;
+    let packet: UdpPacket;
+    try {
+      packet = decodePacket(buf, { maxDatagramBytes: this.maxPayloadBytes + 20 });
+    } catch (err) {
+      if (!(err instanceof ParleyProtocolError)) throw err;
+      this.drop(err.wireCode.replace(/^PACKET_/, '').toLowerCase(), address, port);
+      return;
+    }
+    if (packet.type === 'request') {
+      this.onRequest(packet, buf.length, address, port);
+      return;
+    }
+    const t = this.transfers.get(packet.transferId);
+    if (t === undefined) {
+      this.drop('unknown_transfer', address, port, packet.transferId);
+      return;
+    }
+    if (t.address !== address || t.port !== port) {
+      this.drop('wrong_address', address, port, packet.transferId);
+      return;
+    }
+    if (t.sender === undefined) return; // still opening the file
+    const reason = t.sender.onPacket(packet, monotonicNow());
+    if (reason !== undefined) this.drop(reason, address, port, packet.transferId);
+    this.kick();
+  }
+
+  private onRequest(req: RequestPacket, receivedBytes: number, address: string, port: number): void {
+    const active = this.transfers.get(req.transferId);
+    if (active !== undefined) {
+      if (active.address === address && active.port === port) {
+        if (active.sender !== undefined) active.sender.onPacket(req, monotonicNow());
+        return; // a retransmitted REQUEST: already serving it
+      }
+      const reused = timingSafeEqual(req.token, active.offer.token);
+      this.drop(reused ? 'token_reused' : 'bad_token', address, port, req.transferId);
+      this.replyError(req.transferId, 'TRANSFER_REJECTED', 'token already used', receivedBytes, address, port);
+      return;
+    }
+    const offer = this.offers.get(req.transferId);
+    if (offer === undefined) {
+      this.drop('unknown_transfer', address, port, req.transferId);
+      this.replyError(req.transferId, 'TRANSFER_REJECTED', 'no such transfer', receivedBytes, address, port);
+      return;
+    }
+    if (!timingSafeEqual(req.token, offer.token)) {
+      this.drop('bad_token', address, port, req.transferId);
+      this.replyError(req.transferId, 'TRANSFER_REJECTED', 'wrong token', receivedBytes, address, port);
+      return;
+    }
+    const now = monotonicNow();
+    if (now >= offer.expiresAt) {
+      this.expireOffer(offer);
+      this.drop('token_expired', address, port, req.transferId);
+      this.replyError(req.transferId, 'TRANSFER_REJECTED', 'token expired', receivedBytes, address, port);
+      return;
+    }
+    const totalChunks = Math.ceil(offer.size / req.payloadSize);
+    if (req.payloadSize > this.maxPayloadBytes || totalChunks > 0xffff_ffff || req.resumeFrom > totalChunks) {
+      this.drop('bad_request', address, port, req.transferId);
+      this.replyError(req.transferId, 'PACKET_MALFORMED', 'payload size or resume point refused', receivedBytes, address, port);
+      return;
+    }
+    // Valid: the token is spent and the transfer is bound to this address.
+    this.offers.delete(offer.id);
+    const t: ActiveTransfer = {
+      id: offer.id,
+      offer,
+      address,
+      port,
+      log: this.log.child({ transfer: offer.id, owner: offer.owner }),
+      startedAt: now,
+      file: undefined,
+      sender: undefined,
+      cancelled: undefined,
+    };
+    this.transfers.set(offer.id, t);
+    t.log.info({ peer: { address, port }, name: offer.name, size: offer.size, resumeFrom: req.resumeFrom, payloadSize: req.payloadSize }, 'transfer started');
+    void this.startTransfer(t, req);
+  }
+
+  private async startTransfer(t: ActiveTransfer, req: RequestPacket): Promise<void> {
+    let file: FileHandle;
+    try {
+      file = await open(t.offer.path, 'r');
+      const st = await file.stat();
+      if (st.size !== t.offer.size) {
+        await file.close();
+        throw new Error(`file size changed from ${t.offer.size} to ${st.size}`);
+      }
+    } catch (err) {
+      t.log.warn({ err }, 'cannot open offered file');
+      if (this.transfers.get(t.id) !== t) return;
+      t.cancelled ??= { code: 'FILE_UNREADABLE', text: 'file cannot be read' };
+      this.sendControl(t, encodePacket({ type: 'cancel', transferId: t.id, token: t.offer.token, code: t.cancelled.code, text: t.cancelled.text }));
+      this.finish(t);
+      return;
+    }
+    t.file = file;
+    if (this.closed || this.transfers.get(t.id) !== t || t.cancelled !== undefined) {
+      const reason = t.cancelled ?? { code: 'SHUTDOWN' as const, text: 'server is shutting down' };
+      if (!this.closed) this.sendControl(t, encodePacket({ type: 'cancel', transferId: t.id, token: t.offer.token, code: reason.code, text: reason.text }));
+      this.finish(t);
+      return;
+    }
+    const fd = file.fd;
+    t.sender = new Sender({
+      transferId: t.id,
+      token: t.offer.token,
+      size: t.offer.size,
+      payloadSize: req.payloadSize,
+      resumeFrom: req.resumeFrom,
+      window: req.window,
+      now: monotonicNow(),
+      idleTimeoutMs: this.idleTimeoutMs,
+      read: (position, target, offset, length) => {
+        const n = readSync(fd, target, offset, length, position);
+        if (n !== length) throw new Error(`short read at ${position}: ${n} of ${length} bytes`);
+      },
+      ...(this.options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: this.options.maxRateBytesPerSec } : {}),
+    });
+    this.kick();
+  }
+
+  private sendControl(t: ActiveTransfer, packet: Buffer): void {
+    if (this.closed && t.sender === undefined) return;
+    this.socket.send(packet, t.port, t.address);
+    this.bytesSent += packet.length;
+  }
+
+  /** A small ERROR, never larger than the datagram that caused it, rate-limited overall. */
+  private replyError(id: number, code: ErrorCode, text: string, receivedBytes: number, address: string, port: number): void {
+    const now = monotonicNow();
+    this.errorBudget = Math.min(this.errorRate, this.errorBudget + ((now - this.errorBudgetStamp) / 1000) * this.errorRate);
+    this.errorBudgetStamp = now;
+    if (this.errorBudget < 1) return;
+    const packet = encodePacket({ type: 'error', transferId: id, code, text });
+    if (packet.length > receivedBytes || packet.length > MAX_ERROR_PACKET_BYTES) return;
+    this.errorBudget -= 1;
+    this.socket.send(packet, port, address);
+  }
+
+  private expireOffer(offer: PendingOffer): void {
+    this.offers.delete(offer.id);
+    this.removeOwned(offer.owner, offer.id);
+    this.log.debug({ id: offer.id, owner: offer.owner }, 'transfer offer expired');
+  }
+
+  private stopTransfer(t: ActiveTransfer, code: ErrorCode, text: string, now = false): void {
+    if (t.sender === undefined) {
+      t.cancelled = { code, text };
+      if (now) this.removeTransfer(t);
+      return;
+    }
+    t.sender.cancel(code, text);
+    // Send the CANCEL right away and free the transfer.
+    for (let dg = t.sender.poll(monotonicNow()); dg !== undefined; dg = t.sender.poll(monotonicNow())) this.sendControl(t, dg);
+    this.finish(t);
+  }
+
+  private removeTransfer(t: ActiveTransfer): void {
+    if (this.transfers.get(t.id) === t) this.transfers.delete(t.id);
+    this.removeOwned(t.offer.owner, t.id);
+  }
+
+  private finish(t: ActiveTransfer): void {
+    this.removeTransfer(t);
+    const s = t.sender;
+    if (s !== undefined) {
+      this.retransmissionsDone += s.stats.retransmissions;
+      const elapsedMs = monotonicNow() - t.startedAt;
+      const fields = {
+        state: s.state,
+        endConfirmed: s.endConfirmed,
+        reason: s.failure,
+        packets: s.stats.packetsSent,
+        retransmissions: s.stats.retransmissions,
+        lost: s.stats.lost,
+        srttMs: Math.round(s.rtt.smoothed * 100) / 100,
+        elapsedMs: Math.round(elapsedMs),
+      };
+      if (s.state === 'done') t.log.info(fields, 'transfer finished');
+      else t.log.warn(fields, 'transfer stopped');
+    }
+    const file = t.file;
+    t.file = undefined;
+    if (file !== undefined) void file.close().catch(() => {});
+  }
+
+  private kick(): void {
+    if (this.immediate !== undefined || this.closed) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.service();
+    });
+  }
+
+  /** Runs timers, sends what congestion control and pacing allow, round-robin across transfers, re-arms the timer. */
+  private service(): void {
+    if (this.closed) return;
+    const now = monotonicNow();
+    let next = Infinity;
+    for (const offer of [...this.offers.values()]) {
+      if (offer.expiresAt <= now) this.expireOffer(offer);
+      else next = Math.min(next, offer.expiresAt);
+    }
+    const senders: ActiveTransfer[] = [];
+    for (const t of this.transfers.values()) {
+      if (t.sender === undefined) continue;
+      if (t.sender.nextDeadline() <= now) t.sender.onTimer(now);
+      senders.push(t);
+    }
+    let sent = 0;
+    let blocked = false;
+    for (let progress = true; progress && !blocked; ) {
+      progress = false;
+      for (const t of senders) {
+        if (this.socket.getSendQueueCount() > MAX_SEND_QUEUE || sent >= MAX_PACKETS_PER_TURN) {
+          blocked = true;
+          break;
+        }
+        const s = t.sender as Sender;
+        let dg: Buffer | undefined;
+        try {
+          dg = s.poll(now);
+        } catch (err) {
+          t.log.error({ err }, 'reading the file failed');
+          s.cancel('FILE_UNREADABLE', 'file cannot be read');
+          continue;
+        }
+        if (dg === undefined) continue;
+        this.socket.send(dg, t.port, t.address);
+        this.bytesSent += dg.length;
+        sent++;
+        progress = true;
+      }
+    }
+    for (const t of senders) {
+      const s = t.sender as Sender;
+      if (s.state === 'done' || s.state === 'failed') {
+        for (let dg = s.poll(now); dg !== undefined; dg = s.poll(now)) this.sendControl(t, dg);
+        this.finish(t);
+        continue;
+      }
+      next = Math.min(next, s.nextDeadline(), s.nextSendTime(now));
+    }
+    if (blocked) {
+      if (sent >= MAX_PACKETS_PER_TURN) this.kick(); // let ACKs in, then go on
+      else this.timer.schedule(now + 1); // kernel send buffer full: retry shortly
+    }
+    this.timer.schedule(next);
+  }
+}
