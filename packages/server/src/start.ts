@@ -4,7 +4,7 @@ import type { DownloadService } from './downloads.js';
 import { FileLibrary } from './file-library.js';
 import type { ChatHub } from './hub.js';
 import type { ChatOptions } from './options.js';
-// import { TransferServer } from '@parley/udp-transfer';
+import { TransferServer } from '@parley/udp-transfer';
 
 export interface ServerConfig {
   readonly host: string;
@@ -32,7 +32,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   if (await files.ensure()) log.info({ filesDir: files.root }, 'created the files folder with a welcome.txt');
   let downloads: DownloadService | undefined;
   if (config.udpPort >= 0) {
-    throw new Error("udp pending"); // downloads = await TransferServer.listen({ host: config.udpHost, port: config.udpPort, logger: log.child({ component: 'udp' }) });
+    downloads = await TransferServer.listen({ host: config.udpHost, port: config.udpPort, logger: log.child({ component: 'udp' }) });
   }
   const chat = new ChatServer({ files, log, downloads, options: config.options, hub: config.hub });
   let address;
