@@ -3,7 +3,8 @@ import type { ServerContext } from './context.js';
 import { offerInput } from './downloads.js';
 import type { Session } from './session.js';
 
-type Handler<T extends Command['type']> = (session: Session, command: Extract<Command, { type: T }>, ctx: ServerContext) => void;
+/** A handler answers now, or returns a promise; lines after it wait until it settles. */
+type Handler<T extends Command['type']> = (session: Session, command: Extract<Command, { type: T }>, ctx: ServerContext) => void | Promise<void>;
 
 const HELP = [
   'commands (type one per line):',
@@ -21,29 +22,32 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
   },
 
   private(session, command, ctx) {
-    const unknown = (): void => session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
+    const unknown = (): void =>
+      session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
     const delivered = ctx.hub.privateMessage(session, command.to, command.text);
-    if (delivered instanceof Promise) {
-      delivered.then(
-        (ok) => {
-          if (!ok) unknown();
-        },
-        (err: unknown) => {
-          session.log.error({ err }, 'private message delivery failed');
-          unknown();
-        },
-      );
-    } else if (!delivered) {
-      unknown();
+    if (!(delivered instanceof Promise)) {
+      if (!delivered) unknown();
+      return undefined;
     }
+    return delivered.then(
+      (ok) => {
+        if (!ok) unknown();
+      },
+      (err: unknown) => {
+        session.log.error({ err }, 'private message delivery failed');
+        unknown();
+      },
+    );
   },
 
   online(session, _command, ctx) {
-    void Promise.resolve(ctx.hub.online()).then((nicks) => session.send({ type: 'online', nicks }));
+    const nicks = ctx.hub.online();
+    if (!(nicks instanceof Promise)) return session.send({ type: 'online', nicks });
+    return nicks.then((n) => session.send({ type: 'online', nicks: n }));
   },
 
   files(session, _command, ctx) {
-    ctx.files.list().then(
+    return ctx.files.list().then(
       (files) => session.send({ type: 'files', files }),
       (err: unknown) => {
         session.log.error({ err }, 'cannot list files');
@@ -52,30 +56,21 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     );
   },
 
-  download(session, command, ctx) {
-    void (async () => {
+  async download(session, command, ctx) {
+    try {
       const found = await ctx.files.resolve(command.file);
-      if (!found.ok) {
-        session.reject(found.error);
-        return;
-      }
-      if (!ctx.downloads) {
-        session.sendError('FILE_UNREADABLE', 'downloads are switched off on this server');
-        return;
-      }
-      try {
-        const { id, token } = ctx.downloads.offer(offerInput(session.id, found.file));
-        const { name, size, sha256 } = found.file;
-        session.send({ type: 'offer', id, name, size, sha256, token, udpPort: ctx.downloads.port });
-        session.log.info({ file: name, size, transfer: id }, 'download offered');
-      } catch (err) {
-        if (err instanceof ParleyProtocolError) session.reject(err);
-        else throw err;
-      }
-    })().catch((err: unknown) => {
+      if (!found.ok) return session.reject(found.error);
+      if (!ctx.downloads) return session.sendError('FILE_UNREADABLE', 'downloads are switched off on this server');
+      const { id, token } = ctx.downloads.offer(offerInput(session.id, found.file));
+      const { name, size, sha256 } = found.file;
+      session.send({ type: 'offer', id, name, size, sha256, token, udpPort: ctx.downloads.port });
+      session.log.info({ file: name, size, transfer: id }, 'download offered');
+    } catch (err) {
+      if (err instanceof ParleyProtocolError) return session.reject(err);
       session.log.error({ err }, 'download failed');
       session.sendError('FILE_UNREADABLE', 'the file cannot be offered right now');
-    });
+    }
+    return undefined;
   },
 
   exit(session) {
@@ -99,6 +94,6 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
 };
 
 /** The one dispatcher: one handler per command. */
-export function handleCommand(session: Session, command: Command, ctx: ServerContext): void {
-  (handlers[command.type] as Handler<typeof command.type>)(session, command as never, ctx);
+export function handleCommand(session: Session, command: Command, ctx: ServerContext): Promise<void> | undefined {
+  return (handlers[command.type] as Handler<typeof command.type>)(session, command as never, ctx) ?? undefined;
 }

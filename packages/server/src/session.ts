@@ -45,6 +45,8 @@ export class Session implements HubMember {
   #floodWarned = false;
   #floodDrops = 0;
   #held: DecodedLine[] = [];
+  /** An asynchronous command is running; later lines wait in `#held`. */
+  #busy = false;
 
   constructor(
     readonly id: string,
@@ -129,43 +131,57 @@ export class Session implements HubMember {
     this.#lastSeen = this.ctx.now();
     this.#pinged = false;
     const lines = this.#decoder.push(chunk);
-    if (this.#state === SessionState.Joining) {
+    if (this.#busy) {
       this.#held.push(...lines);
       return;
     }
     this.#process(lines);
   };
 
+  /**
+   * Handles lines in order. A line whose handling is asynchronous (choosing a
+   * nickname with a remote hub, listing files, offering a download) holds the
+   * lines after it until it is done, so answers always come in the order asked.
+   */
   #process(lines: DecodedLine[]): void {
     for (let i = 0; i < lines.length; i++) {
       if (this.#state === SessionState.Closed) return;
-      if (this.#state === SessionState.Joining) {
-        this.#held.push(...lines.slice(i));
+      const pending = this.#line(lines[i] as DecodedLine);
+      if (pending) {
+        this.#busy = true;
+        this.#held = lines.slice(i + 1);
+        this.stream.pause();
+        pending
+          .catch((err: unknown) => this.#log.error({ err }, 'command failed'))
+          .finally(() => {
+            this.#busy = false;
+            const held = this.#held;
+            this.#held = [];
+            if (this.#state === SessionState.Closed) return;
+            this.stream.resume();
+            this.#process(held);
+          });
         return;
       }
-      this.#line(lines[i] as DecodedLine);
     }
   }
 
-  #line(result: DecodedLine): void {
-    if (!this.#admit()) return;
+  #line(result: DecodedLine): Promise<void> | undefined {
+    if (!this.#admit()) return undefined;
     if (!result.ok) {
       this.#log.debug({ code: result.error.wireCode }, 'bad line');
       this.reject(result.error);
-      return;
+      return undefined;
     }
-    if (this.#state === SessionState.Naming) {
-      this.#choose(result.line);
-      return;
-    }
+    if (this.#state === SessionState.Naming) return this.#choose(result.line);
     const parsed = parseCommand(result.line);
     if (!parsed.ok) {
       this.reject(parsed.error);
-      return;
+      return undefined;
     }
-    if (parsed.command === null) return;
+    if (parsed.command === null) return undefined;
     this.ctx.stats.count(this.ctx.stats.commandsIn, parsed.command.type);
-    handleCommand(this, parsed.command, this.ctx);
+    return handleCommand(this, parsed.command, this.ctx);
   }
 
   /** The flood guard: a token per line; an empty bucket drops lines, warns once, and ends a flood that goes on. */
@@ -189,12 +205,12 @@ export class Session implements HubMember {
     return false;
   }
 
-  #choose(line: string): void {
-    if (line.trim().length === 0) return;
+  #choose(line: string): Promise<void> | undefined {
+    if (line.trim().length === 0) return undefined;
     const checked = checkNickname(line);
     if (!checked.ok) {
       this.sendError(checked.error.wireCode, `${checked.error.message}. Send another nickname.`);
-      return;
+      return undefined;
     }
     this.nick = checked.nick;
     this.#state = SessionState.Joining;
@@ -203,38 +219,32 @@ export class Session implements HubMember {
       result = this.ctx.hub.claim(this);
     } catch (err) {
       this.#claimFailed(err);
-      return;
+      return undefined;
     }
-    if (result instanceof Promise) {
-      this.stream.pause();
-      result.then(
-        (r) => this.#claimed(r),
-        (err: unknown) => this.#claimFailed(err),
-      );
-    } else {
-      this.#claimed(result);
-    }
+    if (result instanceof Promise) return result.then((r) => this.#claimed(r), (err: unknown) => this.#claimFailed(err));
+    return this.#claimed(result);
   }
 
-  #claimed(result: ClaimResult): void {
+  #claimed(result: ClaimResult): Promise<void> | undefined {
     if (this.#state !== SessionState.Joining) {
       // Closed while the hub was deciding: give the nickname back.
       if (result.ok) void this.ctx.hub.release(this, 'disconnected');
-      return;
+      return undefined;
     }
-    if (result.ok) {
-      this.#state = SessionState.Joined;
-      this.#log = this.#log.child({ nick: this.nick });
-      this.#log.info('joined');
-      void this.#welcome();
-    } else {
+    if (!result.ok) {
       this.#state = SessionState.Naming;
-      const taken = result.taken;
-      this.sendError('NICK_TAKEN', `nickname "${this.nick}" is taken (online: ${taken.join(', ')}). Send another nickname.`);
-      this.send({ type: 'online', nicks: taken });
+      this.sendError('NICK_TAKEN', `nickname "${this.nick}" is taken (online: ${result.taken.join(', ')}). Send another nickname.`);
+      this.send({ type: 'online', nicks: result.taken });
       this.nick = '';
+      return undefined;
     }
-    this.#release();
+    this.#state = SessionState.Joined;
+    this.#log = this.#log.child({ nick: this.nick });
+    this.#log.info('joined');
+    const online = this.ctx.hub.online();
+    if (online instanceof Promise) return online.then((nicks) => this.#welcome(nicks));
+    this.#welcome(online);
+    return undefined;
   }
 
   #claimFailed(err: unknown): void {
@@ -243,26 +253,13 @@ export class Session implements HubMember {
     this.#state = SessionState.Naming;
     this.nick = '';
     this.sendError('SERVER_FULL', 'the server cannot admit new users right now; try again shortly');
-    this.#release();
   }
 
-  #release(): void {
-    const held = this.#held;
-    this.#held = [];
-    if (this.stream.isPaused()) this.stream.resume();
-    this.#process(held);
-  }
-
-  async #welcome(): Promise<void> {
-    const online = await this.ctx.hub.online();
+  #welcome(online: readonly string[]): void {
     if (this.#state !== SessionState.Joined) return;
     const others = online.length - 1;
-    this.send({
-      type: 'welcome',
-      version: PROTOCOL_VERSION,
-      nick: this.nick,
-      text: `Welcome to Parley, ${this.nick}! ${others === 0 ? 'Nobody else is' : others === 1 ? '1 other user is' : `${others} other users are`} online. Type help for commands.`,
-    });
+    const who = others === 0 ? 'Nobody else is' : others === 1 ? '1 other user is' : `${others} other users are`;
+    this.send({ type: 'welcome', version: PROTOCOL_VERSION, nick: this.nick, text: `Welcome to Parley, ${this.nick}! ${who} online. Type help for commands.` });
     this.send({ type: 'online', nicks: online });
   }
 

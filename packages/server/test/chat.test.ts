@@ -134,6 +134,21 @@ describe('chatting in the original grammar', () => {
   });
 });
 
+describe('answers in order', () => {
+  it('answers commands sent in one burst (as piped into nc) in the order they were sent', async () => {
+    t = await startTestServer();
+    const bob = await t.join('bob');
+    const alice = await t.connect();
+    alice.write('alice\nonline\nfiles\nbroadcast,hi\ncarol,hi\nhelp\nexit\n');
+    await alice.waitClosed();
+    const kinds = alice.lines.map((l) => l.split(' ')[0]);
+    expect(kinds.slice(0, 6)).toEqual(['info', 'welcome', 'online', 'online', 'files', 'error']);
+    expect(kinds.at(-1)).toBe('bye');
+    expect(alice.lines[5]).toMatch(/^error UNKNOWN_USER /u);
+    await bob.waitFor((l) => l === 'broadcast alice :hi');
+  });
+});
+
 describe('bad input gets a clear error and nobody else notices', () => {
   it('answers unknown commands, empty messages, control characters and bad arguments, and goes on', async () => {
     t = await startTestServer();
