@@ -31,8 +31,9 @@ describe('RangeSet', () => {
     s.insert(10);
     expect(s.insert(20)).toBe('new');
     expect(s.toArray()).toEqual([[10, 11], [20, 21]]);
-    expect(s.insert(5)).toBe('new');
-    expect(s.toArray()).toEqual([[5, 6], [20, 21]]);
+    expect(s.insert(15)).toBe('new');
+    expect(s.toArray()).toEqual([[15, 16], [20, 21]]);
+    expect(s.insert(5)).toBe('full'); // below everything kept: already forgotten
   });
 
   it('lists the newest ranges first as inclusive bounds', () => {
