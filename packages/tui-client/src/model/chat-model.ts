@@ -1,0 +1,149 @@
+import { nickKey, sameNick, type FileEntry, type ServerEvent } from '@parley/protocol';
+import { formatBytes } from './format.js';
+import { MessageLog, type Message, type MessageKind } from './messages.js';
+import { TransferTable } from './transfers.js';
+
+export type ConnectionState = 'idle' | 'connecting' | 'naming' | 'online' | 'reconnecting' | 'closed';
+
+export interface ChatModelOptions {
+  readonly now?: () => number;
+  readonly messageLimit?: number;
+}
+
+/** What applying a server event asks of the screen. */
+export interface Effects {
+  /** Ring the terminal bell (a mention of our nick or a private message). */
+  readonly bell?: boolean;
+}
+
+/** True when `text` mentions `nick` as a word (case-insensitive). */
+export function mentions(text: string, nick: string): boolean {
+  if (!nick) return false;
+  const key = nickKey(nick);
+  const words = nickKey(text).split(/[^\p{L}\p{M}\p{N}_\-.[\]{}|^`]+/u);
+  return words.some((w) => w === key || w.replace(/[.\-]+$/u, '') === key);
+}
+
+/**
+ * All the client's state as plain data: the conversation, who is online, the
+ * server's files, downloads and the connection. Server events go in through
+ * `apply`; the screen only draws what is here.
+ */
+export class ChatModel {
+  readonly messages: MessageLog;
+  readonly transfers = new TransferTable();
+  readonly now: () => number;
+  me = '';
+  server = '';
+  state: ConnectionState = 'idle';
+  /** Why the connection is in its state (e.g. "retrying in 4 s"). */
+  stateDetail = '';
+  users: string[] = [];
+  files: FileEntry[] = [];
+  /** Set when the user asked for a list, so the answer is also printed. */
+  showNextOnline = false;
+  showNextFiles = false;
+  version = 0;
+
+  constructor(options: ChatModelOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.messages = new MessageLog({ limit: options.messageLimit });
+  }
+
+  add(kind: MessageKind, text: string, extra: Partial<Pick<Message, 'from' | 'to' | 'mention'>> = {}): Message {
+    this.version++;
+    return this.messages.add({ at: this.now(), kind, text, ...extra });
+  }
+
+  system(text: string): Message {
+    return this.add('system', text);
+  }
+
+  setState(state: ConnectionState, detail = ''): void {
+    this.state = state;
+    this.stateDetail = detail;
+    this.version++;
+  }
+
+  /** The online nick that `name` refers to (case-insensitive), if any. */
+  onlineNick(name: string): string | undefined {
+    return this.users.find((u) => sameNick(u, name));
+  }
+
+  isOnline(name: string): boolean {
+    return this.onlineNick(name) !== undefined;
+  }
+
+  /** Our own broadcast, shown because the server does not echo it. */
+  echoBroadcast(text: string): void {
+    this.add('own', text, { from: this.me });
+  }
+
+  echoPrivate(to: string, text: string): void {
+    this.add('private-out', text, { from: this.me, to });
+  }
+
+  apply(event: ServerEvent): Effects {
+    this.version++;
+    switch (event.type) {
+      case 'welcome':
+        this.me = event.nick;
+        this.add('info', event.text);
+        return {};
+      case 'online':
+        this.users = sortNicks(event.nicks);
+        if (this.showNextOnline) {
+          this.showNextOnline = false;
+          this.system(`online (${event.nicks.length}): ${this.users.join(', ')}`);
+        }
+        return {};
+      case 'joined':
+        if (!this.isOnline(event.nick)) this.users = sortNicks([...this.users, event.nick]);
+        if (!sameNick(event.nick, this.me)) this.add('join', `${event.nick} joined`, { from: event.nick });
+        return {};
+      case 'left':
+        this.users = this.users.filter((u) => !sameNick(u, event.nick));
+        this.add('leave', `${event.nick} left (${event.reason})`, { from: event.nick });
+        return {};
+      case 'broadcast': {
+        const mention = mentions(event.text, this.me);
+        this.add('chat', event.text, { from: event.from, mention });
+        return { bell: mention };
+      }
+      case 'private':
+        if (sameNick(event.from, this.me) && !sameNick(event.to, this.me)) {
+          this.echoPrivate(event.to, event.text);
+          return {};
+        }
+        this.add('private-in', event.text, { from: event.from, to: event.to });
+        return { bell: true };
+      case 'files':
+        this.files = [...event.files].sort((a, b) => a.name.localeCompare(b.name));
+        if (this.showNextFiles) {
+          this.showNextFiles = false;
+          this.system(
+            event.files.length === 0
+              ? 'no files on the server'
+              : `files (${event.files.length}): ${this.files.map((f) => `${f.name} (${formatBytes(f.size)})`).join(', ')}`,
+          );
+        }
+        return {};
+      case 'error':
+        this.add('error', `${event.text} [${event.code}]`);
+        return {};
+      case 'bye':
+        this.add('error', `server: ${event.text} [${event.code}]`);
+        return {};
+      case 'info':
+        this.add('info', event.text);
+        return {};
+      case 'offer':
+      case 'ping':
+        return {};
+    }
+  }
+}
+
+function sortNicks(nicks: readonly string[]): string[] {
+  return [...nicks].sort((a, b) => nickKey(a).localeCompare(nickKey(b)));
+}

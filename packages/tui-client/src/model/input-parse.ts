@@ -1,0 +1,162 @@
+import { checkMessageText, checkNickname, DEFAULT_MAX_LINE_BYTES, encodeCommand, type Command } from '@parley/protocol';
+
+/** What a line the user typed means. */
+export type InputAction =
+  /** Nothing typed. */
+  | { readonly kind: 'none' }
+  /** Send this command (and echo it, for broadcast and private). */
+  | { readonly kind: 'send'; readonly command: Command }
+  /** Handled by the client itself. */
+  | { readonly kind: 'local'; readonly action: 'quit' | 'help' | 'clear' }
+  /** Not sent: tell the user why and keep the text in the input. */
+  | { readonly kind: 'refuse'; readonly reason: string };
+
+export interface ParseContext {
+  /** The online nick that a name refers to (case-insensitive), if any. */
+  readonly onlineNick: (name: string) => string | undefined;
+}
+
+export const CLIENT_HELP = [
+  'Type a message and press Enter to send it to everyone.',
+  '  bob,hi there  or  /msg bob hi there   private message to bob',
+  '  broadcast,hi  or  /say hi             to everyone (also: plain text)',
+  '  online  files  or  /online  /files    who is online, which files the server has',
+  '  download,a.jpg  or  /download a.jpg   download a file (also: F3, then Enter)',
+  '  /cancel <id>  /clear  /quit (F10)     cancel a download, clear the screen, leave',
+  '  Keys: Tab completes nicks/commands/files, Up/Down history, PgUp/PgDn scroll,',
+  '        F2 online list, F3 files panel, F10 quit, Ctrl-L redraw',
+];
+
+const MAX_LINE_BYTES = DEFAULT_MAX_LINE_BYTES - 16;
+
+function text(textValue: string, build: (t: string) => Command): InputAction {
+  const t = textValue.trim();
+  if (t.length === 0) return { kind: 'refuse', reason: 'there is no text to send' };
+  const bad = checkMessageText(t);
+  if (bad) return { kind: 'refuse', reason: bad.message };
+  const command = build(t);
+  if (Buffer.byteLength(encodeCommand(command)) > MAX_LINE_BYTES) {
+    return { kind: 'refuse', reason: `the message is too long (at most ${MAX_LINE_BYTES} bytes)` };
+  }
+  return { kind: 'send', command };
+}
+
+function privateTo(name: string, body: string, ctx: ParseContext): InputAction {
+  const nick = ctx.onlineNick(name);
+  if (!nick) return { kind: 'refuse', reason: `${name} is not online; the message was not sent (F2 shows who is)` };
+  return text(body, (t) => ({ type: 'private', to: nick, text: t }));
+}
+
+function slash(line: string, ctx: ParseContext): InputAction {
+  const body = line.slice(1);
+  const space = body.search(/\s/u);
+  const word = (space === -1 ? body : body.slice(0, space)).toLowerCase();
+  const rest = space === -1 ? '' : body.slice(space + 1);
+  switch (word) {
+    case 'msg':
+    case 'm':
+    case 'query':
+    case 'tell': {
+      const m = /^\s*(\S+)\s*(.*)$/su.exec(rest);
+      if (!m) return { kind: 'refuse', reason: 'usage: /msg <nick> <text>' };
+      return privateTo(m[1] ?? '', m[2] ?? '', ctx);
+    }
+    case 'say':
+    case 'all':
+    case 'broadcast':
+      return text(rest, (t) => ({ type: 'broadcast', text: t }));
+    case 'online':
+    case 'who':
+    case 'names':
+      return { kind: 'send', command: { type: 'online' } };
+    case 'files':
+    case 'ls':
+      return { kind: 'send', command: { type: 'files' } };
+    case 'download':
+    case 'dl':
+    case 'get': {
+      const file = rest.trim();
+      if (!file) return { kind: 'refuse', reason: 'usage: /download <file> (F3 lists the files)' };
+      return { kind: 'send', command: { type: 'download', file } };
+    }
+    case 'cancel': {
+      const id = rest.trim();
+      if (!/^[0-9]{1,10}$/u.test(id)) return { kind: 'refuse', reason: 'usage: /cancel <download id>' };
+      return { kind: 'send', command: { type: 'cancel', transferId: id } };
+    }
+    case 'quit':
+    case 'exit':
+    case 'q':
+      return { kind: 'local', action: 'quit' };
+    case 'help':
+    case 'h':
+    case '?':
+      return { kind: 'local', action: 'help' };
+    case 'clear':
+      return { kind: 'local', action: 'clear' };
+    default:
+      return { kind: 'refuse', reason: `unknown command /${word}; /help lists the commands (start with // to send a line that begins with /)` };
+  }
+}
+
+/**
+ * Reads a typed line the way the original client did (`broadcast,hi`,
+ * `bob,hi`, `online`, `files`, `download,a.jpg`, `exit`), plus slash commands.
+ * Plain text goes to everyone, except a line whose part before the first comma
+ * looks like a nickname that is not online: that is refused (never sent to
+ * everyone by accident) and the text stays in the input.
+ */
+export function parseInput(raw: string, ctx: ParseContext): InputAction {
+  const line = raw.replace(/[\r\n]+$/u, '');
+  const trimmed = line.trim();
+  if (trimmed.length === 0) return { kind: 'none' };
+  if (trimmed.startsWith('//')) return text(trimmed.slice(1), (t) => ({ type: 'broadcast', text: t }));
+  if (trimmed.startsWith('/')) return slash(trimmed, ctx);
+  const comma = trimmed.indexOf(',');
+  if (comma === -1) {
+    switch (trimmed.toLowerCase()) {
+      case 'online':
+        return { kind: 'send', command: { type: 'online' } };
+      case 'files':
+        return { kind: 'send', command: { type: 'files' } };
+      case 'exit':
+      case 'quit':
+        return { kind: 'local', action: 'quit' };
+      case 'help':
+        return { kind: 'local', action: 'help' };
+      default:
+        return text(trimmed, (t) => ({ type: 'broadcast', text: t }));
+    }
+  }
+  const head = trimmed.slice(0, comma).trim();
+  const rest = trimmed.slice(comma + 1);
+  switch (head.toLowerCase()) {
+    case 'broadcast':
+      return text(rest, (t) => ({ type: 'broadcast', text: t }));
+    case 'download': {
+      const file = rest.trim();
+      if (!file) return { kind: 'refuse', reason: 'usage: download,<file> (F3 lists the files)' };
+      return { kind: 'send', command: { type: 'download', file } };
+    }
+    case 'cancel':
+      return slash(`/cancel ${rest}`, ctx);
+    case 'online':
+    case 'files':
+    case 'exit':
+    case 'quit':
+    case 'help':
+      return { kind: 'refuse', reason: `"${head}" takes nothing after it; type it on its own` };
+    default:
+      break;
+  }
+  if (ctx.onlineNick(head)) return privateTo(head, rest, ctx);
+  const shaped = checkNickname(head);
+  const looksLikeNick = head.length > 0 && (shaped.ok || shaped.error.wireCode === 'NICK_RESERVED');
+  if (looksLikeNick || head.length === 0) {
+    return {
+      kind: 'refuse',
+      reason: `"${head}" is not online and not a command, so the line was not sent. To send it to everyone: broadcast,<text> or /say <text>`,
+    };
+  }
+  return text(trimmed, (t) => ({ type: 'broadcast', text: t }));
+}

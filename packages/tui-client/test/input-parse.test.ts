@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { parseInput, type ParseContext } from '../src/model/input-parse.js';
+
+const online = ['alice', 'Bob', '李雷'];
+const ctx: ParseContext = { onlineNick: (n) => online.find((u) => u.toLowerCase() === n.toLowerCase()) };
+const parse = (s: string) => parseInput(s, ctx);
+
+describe('parseInput: the original comma grammar', () => {
+  it('sends broadcast,<text> to everyone', () => {
+    expect(parse('broadcast,hi all')).toEqual({ kind: 'send', command: { type: 'broadcast', text: 'hi all' } });
+  });
+  it('sends <nick>,<text> privately to an online user, using their nick as spelled by the server', () => {
+    expect(parse('bob,hi there')).toEqual({ kind: 'send', command: { type: 'private', to: 'Bob', text: 'hi there' } });
+    expect(parse('李雷,你好')).toEqual({ kind: 'send', command: { type: 'private', to: '李雷', text: '你好' } });
+  });
+  it('understands online, files, download,<file> and exit', () => {
+    expect(parse('online')).toEqual({ kind: 'send', command: { type: 'online' } });
+    expect(parse(' FILES ')).toEqual({ kind: 'send', command: { type: 'files' } });
+    expect(parse('download,photo.jpg')).toEqual({ kind: 'send', command: { type: 'download', file: 'photo.jpg' } });
+    expect(parse('exit')).toEqual({ kind: 'local', action: 'quit' });
+  });
+  it('sends plain text to everyone', () => {
+    expect(parse('hello world')).toEqual({ kind: 'send', command: { type: 'broadcast', text: 'hello world' } });
+    expect(parse('well then, see you')).toEqual({ kind: 'send', command: { type: 'broadcast', text: 'well then, see you' } });
+  });
+  it('never broadcasts a line whose prefix names no online user and no command', () => {
+    const r = parse('carol,are you there?');
+    expect(r.kind).toBe('refuse');
+    expect(r.kind === 'refuse' && r.reason).toMatch(/carol.*not online/u);
+    expect(parse('hello, world').kind).toBe('refuse');
+    expect(parse('all,hi').kind).toBe('refuse');
+    expect(parse(',hi').kind).toBe('refuse');
+  });
+  it('refuses empty messages and arguments after bare commands', () => {
+    expect(parse('bob,   ').kind).toBe('refuse');
+    expect(parse('broadcast,').kind).toBe('refuse');
+    expect(parse('online,now').kind).toBe('refuse');
+    expect(parse('download,').kind).toBe('refuse');
+  });
+  it('ignores a blank line', () => {
+    expect(parse('   ')).toEqual({ kind: 'none' });
+  });
+});
+
+describe('parseInput: slash commands', () => {
+  it('maps /msg, /say, /online, /files, /download, /cancel, /quit, /help, /clear', () => {
+    expect(parse('/msg alice hi you')).toEqual({ kind: 'send', command: { type: 'private', to: 'alice', text: 'hi you' } });
+    expect(parse('/say hi')).toEqual({ kind: 'send', command: { type: 'broadcast', text: 'hi' } });
+    expect(parse('/online')).toEqual({ kind: 'send', command: { type: 'online' } });
+    expect(parse('/files')).toEqual({ kind: 'send', command: { type: 'files' } });
+    expect(parse('/download my photo.jpg')).toEqual({ kind: 'send', command: { type: 'download', file: 'my photo.jpg' } });
+    expect(parse('/cancel 12')).toEqual({ kind: 'send', command: { type: 'cancel', transferId: '12' } });
+    expect(parse('/quit')).toEqual({ kind: 'local', action: 'quit' });
+    expect(parse('/help')).toEqual({ kind: 'local', action: 'help' });
+    expect(parse('/clear')).toEqual({ kind: 'local', action: 'clear' });
+  });
+  it('refuses /msg to someone who is not online, and unknown commands', () => {
+    expect(parse('/msg carol hi').kind).toBe('refuse');
+    expect(parse('/msg').kind).toBe('refuse');
+    expect(parse('/frobnicate').kind).toBe('refuse');
+  });
+  it('sends a line starting with // as text beginning with /', () => {
+    expect(parse('//shrug')).toEqual({ kind: 'send', command: { type: 'broadcast', text: '/shrug' } });
+  });
+  it('refuses text that is too long for one protocol line', () => {
+    expect(parse('x'.repeat(5000)).kind).toBe('refuse');
+  });
+});
