@@ -1,0 +1,69 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+/** A scripted TCP peer that records the lines a client sends. */
+export class FakeServer {
+  readonly server: Server;
+  readonly sockets: Socket[] = [];
+  readonly lines: string[] = [];
+  #waiters: Array<() => void> = [];
+  onConnect: (socket: Socket) => void = (s) => s.write('info :type your nickname\n');
+  onLine: (line: string, socket: Socket) => void = () => undefined;
+
+  constructor() {
+    this.server = createServer((socket) => {
+      this.sockets.push(socket);
+      let buf = '';
+      socket.on('data', (d) => {
+        buf += d.toString('utf8');
+        let i;
+        while ((i = buf.indexOf('\n')) !== -1) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          this.lines.push(line);
+          this.onLine(line, socket);
+          this.#wake();
+        }
+      });
+      socket.on('error', () => undefined);
+      this.onConnect(socket);
+      this.#wake();
+    });
+  }
+
+  async listen(port = 0): Promise<number> {
+    await new Promise<void>((r) => this.server.listen(port, '127.0.0.1', r));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when `check` holds, re-checking on every connection and line; fails after `ms`. */
+  async until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; lines: ${JSON.stringify(this.lines)}`);
+      await new Promise<void>((r) => {
+        this.#waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+/** Waits until `check` holds, polling; fails with `what` after `ms`. */
+export async function waitFor(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
