@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   NICK_INVALID: 'nickname is not allowed',
   NICK_RESERVED: 'nickname is a command word',
   NICK_TAKEN: 'nickname is already taken',
+  CLUSTER_UNAVAILABLE: 'the server is cut off from its cluster and cannot admit new nicknames',
   // Commands (the command is ignored, the connection goes on)
   UNKNOWN_COMMAND: 'unknown command',
   BAD_ARGUMENTS: 'wrong arguments for this command',
