@@ -39,7 +39,7 @@ export class ChatServer {
   constructor(deps: ChatServerDeps) {
     this.options = { ...DEFAULT_CHAT_OPTIONS, ...deps.options };
     this.#ctx = {
-      hub: deps.hub ?? new InMemoryHub(),
+      hub: deps.hub ?? new InMemoryHub((kind, n) => this.stats.count(this.stats.eventsOut, kind, n)),
       files: deps.files,
       downloads: deps.downloads,
       options: this.options,
@@ -57,6 +57,11 @@ export class ChatServer {
 
   get hub(): ChatHub {
     return this.#ctx.hub;
+  }
+
+  /** True until shutdown begins. */
+  get accepting(): boolean {
+    return !this.#ctx.closing && this.#tcp?.listening === true;
   }
 
   /** Clients connected now, named or not. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs from 'yargs';
 import { createLogger, type LogFormat } from './logger.js';
@@ -10,8 +11,11 @@ const EXIT_FAILURE = 1;
 export function parseArgs(argv: string[]) {
   return yargs(argv)
     .scriptName('parley-server')
-    .usage('$0 [options]\n\nStarts a Parley chat server. Every option can also be set as an environment variable: --udp-port is PARLEY_UDP_PORT.')
+    .usage(
+      '$0 [options]\n\nStarts a Parley chat server. Every option can also be set as an environment variable (--udp-port is PARLEY_UDP_PORT) or in a JSON file given with --config ({"udp-port": 57000}). Flags win over the environment, which wins over the file.',
+    )
     .env('PARLEY')
+    .config('config', 'JSON file of options, e.g. /etc/parley/server.json', (path: string) => readConfigFile(path))
     .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on for chat (TCP)' })
     .option('port', { type: 'number', default: 55000, describe: 'TCP port for chat' })
     .option('udp-host', { type: 'string', describe: 'address for file transfers (UDP); default: --host' })
@@ -27,6 +31,8 @@ export function parseArgs(argv: string[]) {
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
     .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
     .option('shutdown-timeout', { type: 'number', default: D.shutdownTimeoutMs / 1000, describe: 'seconds given to clients to go on SIGTERM/SIGINT' })
+    .option('ops-port', { type: 'number', default: -1, describe: 'port for /healthz, /readyz and /metrics (-1: off, 0: any free port)' })
+    .option('ops-host', { type: 'string', default: '127.0.0.1', describe: 'address for the operations endpoint' })
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
     .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
     .check((a) => {
@@ -38,7 +44,12 @@ export function parseArgs(argv: string[]) {
       if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`--port must be a port number 0-65535, 0 for any free port (got ${a.port})`);
       const u = a['udp-port'];
       if (!Number.isInteger(u) || u < -1 || u > 65535) throw new Error(`--udp-port must be -1, 0 or a port number (got ${u})`);
-      if (a['shutdown-timeout'] < 0) throw new Error('--shutdown-timeout must be 0 or more');
+      if (!Number.isFinite(a['shutdown-timeout']) || a['shutdown-timeout'] < 0) throw new Error(`--shutdown-timeout must be 0 or more (got ${a['shutdown-timeout']})`);
+      const o = a['ops-port'];
+      if (!Number.isInteger(o) || o < -1 || o > 65535) throw new Error(`--ops-port must be -1, 0 or a port number (got ${o})`);
+      for (const k of ['host', 'files-dir', 'ops-host'] as const) {
+        if (typeof a[k] !== 'string' || a[k].length === 0) throw new Error(`--${k} must be a non-empty string`);
+      }
       return true;
     })
     .strict()
@@ -49,6 +60,24 @@ export function parseArgs(argv: string[]) {
     .fail((msg, err) => {
       throw err ?? new Error(msg);
     });
+}
+
+/** Reads the --config file: a JSON object of options. Errors name the file and what is wrong. */
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`--config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`--config ${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`--config ${path}: must be a JSON object of options`);
+  return parsed as Record<string, unknown>;
 }
 
 /** Runs the server until SIGINT/SIGTERM. Resolves with the process exit code. */
@@ -84,6 +113,7 @@ export async function main(argv: string[]): Promise<number> {
           maxQueuedBytes: args['send-queue-bytes'],
           shutdownTimeoutMs: args['shutdown-timeout'] * 1000,
         },
+        ops: args['ops-port'] >= 0 ? { host: args['ops-host'], port: args['ops-port'] } : undefined,
       },
       log,
     );
@@ -95,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_FAILURE;
   }
   log.info(
-    { host: args.host, port: server.port, udpPort: server.udpPort ?? 'off', filesDir: server.files.root, pid: process.pid },
+    { host: args.host, port: server.port, udpPort: server.udpPort ?? 'off', opsPort: server.opsPort ?? 'off', filesDir: server.files.root, pid: process.pid },
     `parley-server ready: chat on ${args.host}:${server.port}, downloads on udp ${server.udpPort ?? 'off'}`,
   );
   return new Promise<number>((done) => {

@@ -10,6 +10,8 @@ export interface DownloadService {
   /** The session is gone: forget its offers and stop its transfers. */
   cancelOwner(owner: string): void;
   close(graceMs?: number): Promise<void>;
+  /** Counters for the metrics endpoint. */
+  stats?(): { active: number; pendingOffers: number; bytesSent: number; retransmissions: number; dropped: Record<string, number> };
 }
 
 export function offerInput(owner: string, file: ResolvedFile): Parameters<DownloadService['offer']>[0] {

@@ -5,6 +5,9 @@ import type { ChatHub, ClaimResult, HubMember } from './hub.js';
 export class InMemoryHub implements ChatHub {
   readonly #members = new Map<string, HubMember>();
 
+  /** `onDelivered(kind, n)`: `n` copies of an event of `kind` were queued (for metrics). */
+  constructor(private readonly onDelivered: (kind: string, count: number) => void = () => undefined) {}
+
   get localCount(): number {
     return this.#members.size;
   }
@@ -31,13 +34,20 @@ export class InMemoryHub implements ChatHub {
   broadcast(from: HubMember, event: ServerEvent): void {
     if (this.#members.size === 0) return;
     const frame = eventFrame(event);
-    for (const m of this.#members.values()) if (m !== from) m.deliver(frame);
+    let n = 0;
+    for (const m of this.#members.values()) {
+      if (m === from) continue;
+      m.deliver(frame);
+      n += 1;
+    }
+    this.onDelivered(event.type, n);
   }
 
   privateMessage(from: HubMember, to: string, text: string): boolean {
     const m = this.#members.get(nickKey(to));
     if (!m) return false;
     m.deliver(eventFrame({ type: 'private', from: from.nick, to: m.nick, text }));
+    this.onDelivered('private', 1);
     return true;
   }
 

@@ -19,13 +19,13 @@ export class Outbox implements Flushable {
   #queuedBytes = 0;
   #stalled = false;
   #drainTimer: NodeJS.Timeout | undefined;
-  bytesWritten = 0;
 
   constructor(
     private readonly stream: Duplex,
     private readonly scheduler: FlushScheduler,
     private readonly options: OutboxOptions,
     private readonly onStalled: (why: string) => void,
+    private readonly onWritten: (bytes: number) => void = () => undefined,
   ) {
     stream.on('drain', this.#onDrain);
   }
@@ -51,7 +51,7 @@ export class Outbox implements Flushable {
     const queue = this.#queue;
     if (queue.length === 0 || this.stream.destroyed) return;
     this.#queue = [];
-    this.bytesWritten += this.#queuedBytes;
+    this.onWritten(this.#queuedBytes);
     this.#queuedBytes = 0;
     let ok: boolean;
     if (queue.length === 1) {

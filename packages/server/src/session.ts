@@ -69,6 +69,9 @@ export class Session implements HubMember {
         this.#log.warn({ why }, 'client is not reading; disconnecting');
         this.close('kicked', 'SLOW_READER', `disconnected: ${why}`, true);
       },
+      (bytes) => {
+        ctx.stats.bytesOut += bytes;
+      },
     );
     stream.on('data', this.#onData);
     stream.on('end', () => this.close('disconnected'));
@@ -94,6 +97,7 @@ export class Session implements HubMember {
   }
 
   send(event: ServerEvent): void {
+    this.ctx.stats.count(this.ctx.stats.eventsOut, event.type);
     this.#outbox.send(eventFrame(event));
   }
 

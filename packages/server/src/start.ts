@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ChatServer } from './chat-server.js';
 import type { DownloadService } from './downloads.js';
 import { FileLibrary } from './file-library.js';
+import { OpsServer } from './ops-server.js';
 import type { ChatHub } from './hub.js';
 import type { ChatOptions } from './options.js';
 import { TransferServer } from '@parley/udp-transfer';
@@ -15,6 +16,8 @@ export interface ServerConfig {
   readonly filesDir: string;
   readonly options: Partial<ChatOptions>;
   readonly hub?: ChatHub;
+  /** Operations endpoint (/healthz, /readyz, /metrics); undefined = off. */
+  readonly ops?: { readonly host: string; readonly port: number };
 }
 
 export interface StartedServer {
@@ -23,6 +26,7 @@ export interface StartedServer {
   readonly downloads: DownloadService | undefined;
   readonly port: number;
   readonly udpPort: number | undefined;
+  readonly opsPort: number | undefined;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -36,10 +40,17 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   }
   const chat = new ChatServer({ files, log, downloads, options: config.options, hub: config.hub });
   let address;
+  let ops: OpsServer | undefined;
+  let opsPort: number | undefined;
   try {
     address = await chat.listen(config.port, config.host);
+    if (config.ops) {
+      ops = new OpsServer(chat, downloads);
+      opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
+    }
   } catch (err) {
     await chat.close(0);
+    await ops?.close();
     throw err;
   }
   return {
@@ -48,6 +59,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     downloads,
     port: address.port,
     udpPort: downloads?.port,
-    close: (graceMs) => chat.close(graceMs),
+    opsPort,
+    async close(graceMs) {
+      await chat.close(graceMs);
+      await ops?.close();
+    },
   };
 }

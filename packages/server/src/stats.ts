@@ -2,11 +2,14 @@
 export class ServerStats {
   connectionsTotal = 0;
   bytesIn = 0;
+  bytesOut = 0;
+  /** Events queued to clients by kind; a broadcast adds its number of recipients once. */
+  readonly eventsOut = new Map<string, number>();
   readonly commandsIn = new Map<string, number>();
   readonly rejected = new Map<string, number>();
   readonly disconnects = new Map<string, number>();
 
-  count(map: Map<string, number>, key: string): void {
-    map.set(key, (map.get(key) ?? 0) + 1);
+  count(map: Map<string, number>, key: string, n = 1): void {
+    map.set(key, (map.get(key) ?? 0) + n);
   }
 }

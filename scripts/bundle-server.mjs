@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// `npm run bundle`: a self-contained parley-server that runs on any machine
+// with Node >= 20 — its workspace dependencies and npm dependencies included.
+// Writes dist/parley-server/ and dist/parley-server.tar.gz; prints the folder.
+//   npm run bundle -- --out /some/where [--skip-build]
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pnpm } from './pnpm.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outIndex = process.argv.indexOf('--out');
+const outParent = outIndex > 0 ? resolve(process.argv[outIndex + 1] ?? '') : join(root, 'dist');
+const out = join(outParent, 'parley-server');
+
+function must(status, what) {
+  if (status !== 0) {
+    console.error(`bundle: ${what} failed`);
+    process.exit(1);
+  }
+}
+
+if (!existsSync(join(root, 'node_modules', '.modules.yaml'))) must(pnpm(['install', '--frozen-lockfile', '--prefer-offline']), 'install');
+// --skip-build: the packages are built already (the deploy test runs after turbo's build).
+if (!process.argv.includes('--skip-build')) {
+  must(pnpm(['exec', 'turbo', 'run', 'build', '--filter=@parley/server...', '--output-logs=errors-only']), 'build');
+}
+rmSync(out, { recursive: true, force: true });
+mkdirSync(outParent, { recursive: true });
+// `deploy` copies the package with its production dependencies, workspace ones included.
+must(pnpm(['--filter', '@parley/server', 'deploy', '--prod', '--legacy', out], { stdio: ['ignore', 'ignore', 'inherit'] }), 'pnpm deploy');
+mkdirSync(join(out, 'bin'), { recursive: true });
+writeFileSync(join(out, 'bin', 'parley-server'), '#!/bin/sh\nexec node "$(dirname "$(readlink -f "$0")")/../dist/bin.js" "$@"\n');
+chmodSync(join(out, 'bin', 'parley-server'), 0o755);
+const tar = spawnSync('tar', ['-czf', join(outParent, 'parley-server.tar.gz'), '-C', outParent, 'parley-server'], { stdio: 'inherit' });
+must(tar.status ?? 1, 'tar');
+console.log(out);
