@@ -7,6 +7,7 @@ const reportDir = process.env.PARLEY_TEST_REPORT_DIR;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: reportDir ? ['default', 'json'] : ['default'],

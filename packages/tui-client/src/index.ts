@@ -1,1 +1,12 @@
-export {};
+export * from './model/chat-model.js';
+export * from './model/messages.js';
+export * from './model/transfers.js';
+export * from './model/input-line.js';
+export * from './model/input-parse.js';
+export * from './model/completion.js';
+export * from './model/format.js';
+export * from './text/width.js';
+export * from './net/connection.js';
+export * from './net/backoff.js';
+export * from './transfer/downloads.js';
+export { main } from './cli/main.js';

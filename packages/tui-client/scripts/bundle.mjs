@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Bundles the client's command (dist/bin.js, from tsc) with the workspace
+// packages it uses (@parley/protocol, @parley/udp-transfer) into
+// dist/parley.js, so `npm i -g` of the packed client needs nothing that is not
+// on npm. Its npm dependencies (blessed, pino, yargs, …) stay normal imports.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+await build({
+  entryPoints: [join(root, 'dist', 'bin.js')],
+  outfile: join(root, 'dist', 'parley.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  external: Object.keys(pkg.dependencies ?? {}),
+  logLevel: 'warning',
+});

@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { sameNick, type Command, type ServerEvent } from '@parley/protocol';
+import { downloadFile } from '@parley/udp-transfer';
+import { formatBytes, formatEta, formatRate, percent } from '../model/format.js';
+import { TransferTable } from '../model/transfers.js';
+import { Connection } from '../net/connection.js';
+import { DownloadManager, type DownloadFn, type Offer } from '../transfer/downloads.js';
+import type { ClientArgs } from './args.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export interface ScriptIO {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly download?: DownloadFn;
+}
+
+class ScriptFailure extends Error {}
+
+/**
+ * One scripted session, without the screen: connect, join, do one thing,
+ * leave. Resolves with the exit code (0 only when the thing was done).
+ */
+export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number> {
+  const host = args.host && args.host.trim() !== '' ? args.host.trim() : '127.0.0.1';
+  const nick = args.nick ?? `cli-${randomBytes(3).toString('hex')}`;
+  const say = (s: string): void => void io.stderr.write(`parley: ${s}\n`);
+  const events: ServerEvent[] = [];
+  const waiters = new Set<() => void>();
+  let closedWhy = '';
+  let refused = '';
+  const conn = new Connection(
+    { host, port: args.port, nick, reconnect: false, connectTimeoutMs: args.timeout * 1000 },
+    {
+      onEvent: (e) => {
+        events.push(e);
+        for (const w of waiters) w();
+      },
+      onState: (s, detail) => {
+        if (s === 'closed') closedWhy = detail;
+        for (const w of waiters) w();
+      },
+      onNickRefused: (_code, text) => {
+        refused = text;
+        for (const w of waiters) w();
+      },
+    },
+  );
+  const deadline = Date.now() + args.timeout * 1000;
+  /** Waits for an event matching `pick` (looking at events from `from` on). */
+  const until = <T>(pick: () => T | undefined, what: string): Promise<T> =>
+    new Promise<T>((resolveWait, reject) => {
+      const check = (): void => {
+        const found = pick();
+        if (found !== undefined) return done(() => resolveWait(found));
+        if (refused) return done(() => reject(new ScriptFailure(`nickname refused: ${refused}`)));
+        if (conn.state === 'closed') return done(() => reject(new ScriptFailure(`cannot talk to ${host}:${args.port}: ${closedWhy || 'connection closed'}`)));
+      };
+      const timer = setTimeout(() => done(() => reject(new ScriptFailure(`timed out after ${args.timeout} s waiting for ${what}`))), Math.max(0, deadline - Date.now()));
+      const done = (f: () => void): void => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        f();
+      };
+      waiters.add(check);
+      check();
+    });
+  const firstError = (from: number): ServerEvent | undefined => events.slice(from).find((e) => e.type === 'error' || e.type === 'bye');
+  const errorText = (e: ServerEvent): string => (e.type === 'error' || e.type === 'bye' ? `${e.text} [${e.code}]` : '');
+
+  /** Sends `command` then `exit`, and fails if the server answered with an error before its goodbye. */
+  const sendAndLeave = async (command: Command): Promise<void> => {
+    const from = events.length;
+    conn.send(command);
+    await conn.quit(args.timeout * 1000);
+    const err = events.slice(from).find((e) => e.type === 'error' || (e.type === 'bye' && e.code !== 'QUIT'));
+    if (err) throw new ScriptFailure(errorText(err));
+  };
+
+  try {
+    conn.start();
+    await until(() => (conn.state === 'online' ? true : undefined), 'the welcome');
+    const me = conn.nick ?? nick;
+    switch (args.command) {
+      case 'online': {
+        const online = await until(() => events.find((e) => e.type === 'online'), 'the online list');
+        for (const n of online.nicks) if (!sameNick(n, me)) io.stdout.write(`${n}\n`);
+        await conn.quit();
+        return EXIT_OK;
+      }
+      case 'files': {
+        const from = events.length;
+        conn.send({ type: 'files' });
+        const answer = await until(() => events.slice(from).find((e) => e.type === 'files') ?? firstError(from), 'the files list');
+        if (answer.type !== 'files') throw new ScriptFailure(errorText(answer));
+        for (const f of answer.files) io.stdout.write(`${f.name}\t${f.size}\n`);
+        await conn.quit();
+        return EXIT_OK;
+      }
+      case 'send': {
+        if (args.all) {
+          await sendAndLeave({ type: 'broadcast', text: args.text });
+          return EXIT_OK;
+        }
+        const online = await until(() => events.find((e) => e.type === 'online'), 'the online list');
+        const to = online.nicks.find((n) => sameNick(n, args.to ?? ''));
+        if (!to) throw new ScriptFailure(`${args.to ?? ''} is not online; nothing was sent`);
+        await sendAndLeave({ type: 'private', to, text: args.text });
+        return EXIT_OK;
+      }
+      case 'download':
+        return await scriptedDownload(args, io, host, conn, events, until, firstError, errorText);
+      case 'chat':
+        throw new ScriptFailure('internal: chat is not a scripted command');
+    }
+  } catch (err) {
+    conn.close();
+    if (err instanceof ScriptFailure) {
+      say(err.message);
+      return EXIT_FAILED;
+    }
+    throw err;
+  }
+}
+
+async function scriptedDownload(
+  args: ClientArgs,
+  io: ScriptIO,
+  host: string,
+  conn: Connection,
+  events: ServerEvent[],
+  until: <T>(pick: () => T | undefined, what: string) => Promise<T>,
+  firstError: (from: number) => ServerEvent | undefined,
+  errorText: (e: ServerEvent) => string,
+): Promise<number> {
+  const from = events.length;
+  conn.send({ type: 'download', file: args.file });
+  const answer = await until(() => events.slice(from).find((e) => e.type === 'offer') ?? firstError(from), 'the download offer');
+  if (answer.type !== 'offer') throw new ScriptFailure(errorText(answer));
+  const offer: Offer = answer;
+  const tty = Boolean(io.stderr.isTTY);
+  let lastPrint = 0;
+  const transfers = new TransferTable();
+  let result: { path: string; sha256: string; bytes: number } | undefined;
+  let failure = '';
+  const manager = new DownloadManager({
+    dir: resolve(args.downloadDir),
+    host,
+    transfers,
+    download: io.download ?? (downloadFile as unknown as DownloadFn),
+    onChange: () => {
+      const t = transfers.get(offer.id);
+      if (!t || t.state !== 'active') return;
+      const now = Date.now();
+      if (!tty && now - lastPrint < 1000 && t.bytes < t.size) return;
+      lastPrint = now;
+      const line = `${offer.name}: ${percent(t.bytes, t.size)}% of ${formatBytes(t.size)}  ${formatRate(t.rateBytesPerSec)}  ETA ${formatEta(t.etaSec)}`;
+      io.stderr.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
+    },
+    onDone: (r) => (result = r),
+    onFail: (r) => (failure = r.error),
+  });
+  io.stderr.write(`downloading ${offer.name} (${formatBytes(offer.size)}) from ${host} udp ${offer.udpPort}\n`);
+  await manager.start(offer);
+  if (tty) io.stderr.write('\n');
+  await conn.quit();
+  if (!result) throw new ScriptFailure(`download of ${offer.name} failed: ${failure}`);
+  const done = result as { path: string; sha256: string; bytes: number };
+  io.stderr.write(`saved ${done.path} (${formatBytes(done.bytes)}), SHA-256 verified\n`);
+  io.stdout.write(`${done.path}\t${done.sha256}\n`);
+  return EXIT_OK;
+}
