@@ -1,0 +1,404 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ExpectationError, LineClient } from '../line-client.js';
+import { ServerProcess, ServerStartError } from '../server-process.js';
+import { runDownload } from './download.js';
+import { describeMatch, fill, matcher } from './match.js';
+import type { FileSpec, Payload, Scenario, Step } from './types.js';
+
+export type Status = 'pass' | 'fail' | 'skip';
+
+export interface StepResult {
+  readonly index: number;
+  readonly title: string;
+  readonly status: Status;
+  readonly ms: number;
+  readonly error?: string;
+  /** Per client: the lines it had received around the failure. */
+  readonly received?: ReadonlyArray<{ readonly nick: string; readonly lines: readonly string[] }>;
+  /** Facts a step wants in the report (e.g. what a relay dropped). */
+  readonly details?: readonly string[];
+}
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly source: string;
+  readonly status: Status;
+  readonly reason?: string;
+  readonly steps: readonly StepResult[];
+  readonly ms: number;
+  /** The spawned server's output, kept when the scenario failed. */
+  readonly serverOutput?: string;
+}
+
+export interface RunOptions {
+  /** Run against a server that is already up instead of spawning one. */
+  readonly target?: { readonly host: string; readonly port: number };
+  /** parley-server bin.js (spawn mode). */
+  readonly serverBin?: string;
+  /** Downloads: 'auto' tries UDP and falls back to --udp-port -1 when this server build has none. */
+  readonly udp?: 'auto' | 'on' | 'off';
+  /** Called as each step finishes. */
+  readonly onStep?: (scenario: Scenario, step: StepResult) => void;
+}
+
+/** Longest a client may take to connect and see the server's prompt. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** How many clients connect or join at the same moment. */
+const CONNECT_CONCURRENCY = 100;
+
+/** Remembers, per harness run, whether the server build could start UDP downloads. */
+const udpSupport = new Map<string, boolean>();
+
+class StepFailure extends Error {
+  constructor(
+    message: string,
+    readonly received: Array<{ nick: string; lines: readonly string[] }> = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Runs one scenario to the end (or its first failing step) and cleans up after it. */
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<ScenarioResult> {
+  const started = performance.now();
+  const base = { name: scenario.name, source: scenario.source };
+  if (options.target && scenario.needs.has('own-server')) {
+    return { ...base, status: 'skip', reason: 'needs its own server (flags, files or signals); not run against --target', steps: [], ms: 0 };
+  }
+
+  let server: ServerProcess | undefined;
+  let filesDir: string | undefined;
+  let host = options.target?.host ?? '127.0.0.1';
+  let port = options.target?.port ?? 0;
+  let downloads = false;
+  if (!options.target) {
+    filesDir = await mkdtemp(join(tmpdir(), 'parley-harness-'));
+    try {
+      await writeFiles(filesDir, scenario.server.files);
+      const started = await startServer(scenario, filesDir, options);
+      server = started.server;
+      downloads = started.downloads;
+      host = server.host;
+      port = server.port;
+    } catch (err) {
+      await rm(filesDir, { recursive: true, force: true });
+      const output = err instanceof ServerStartError ? err.output : undefined;
+      return { ...base, status: 'fail', reason: (err as Error).message, steps: [], ms: performance.now() - started, serverOutput: output };
+    }
+  }
+  if (scenario.needs.has('downloads') && !downloads) {
+    await server?.stop();
+    if (filesDir) await rm(filesDir, { recursive: true, force: true });
+    return { ...base, status: 'skip', reason: 'needs UDP downloads, which this server build does not offer yet', steps: [], ms: 0 };
+  }
+
+  const world = new World(scenario, host, port, server, filesDir);
+  const results: StepResult[] = [];
+  let failed = false;
+  try {
+    for (const step of scenario.steps) {
+      const title = stepTitle(step, scenario);
+      if (failed) {
+        const r: StepResult = { index: step.index, title, status: 'skip', ms: 0 };
+        results.push(r);
+        options.onStep?.(scenario, r);
+        continue;
+      }
+      const t0 = performance.now();
+      let r: StepResult;
+      try {
+        const details = await world.run(step);
+        r = { index: step.index, title, status: 'pass', ms: performance.now() - t0, ...(details?.length ? { details } : {}) };
+      } catch (err) {
+        failed = true;
+        const received = err instanceof StepFailure ? err.received : [];
+        r = { index: step.index, title, status: 'fail', ms: performance.now() - t0, error: (err as Error).message, received };
+      }
+      results.push(r);
+      options.onStep?.(scenario, r);
+    }
+  } finally {
+    await world.dispose();
+    const exit = await server?.stop().catch(() => undefined);
+    if (!failed && server && exit && exit.code !== 0 && !scenario.steps.some((s) => s.action === 'expect-server-exit')) {
+      failed = true;
+      results.push({ index: scenario.steps.length + 1, title: 'server stops cleanly on SIGTERM', status: 'fail', ms: 0, error: `exit code ${exit.code}, signal ${exit.signal}` });
+    }
+    if (filesDir) await rm(filesDir, { recursive: true, force: true });
+  }
+  return {
+    ...base,
+    status: failed ? 'fail' : 'pass',
+    steps: results,
+    ms: performance.now() - started,
+    ...(failed && server ? { serverOutput: server.output } : {}),
+  };
+}
+
+async function startServer(scenario: Scenario, filesDir: string, options: RunOptions): Promise<{ server: ServerProcess; downloads: boolean }> {
+  const bin = options.serverBin;
+  const mode = options.udp ?? 'auto';
+  const key = bin ?? '';
+  const tryUdp = mode === 'on' || (mode === 'auto' && udpSupport.get(key) !== false);
+  const make = (udpPort: number): ServerProcess => new ServerProcess({ bin, filesDir, udpPort, args: scenario.server.args });
+  if (tryUdp) {
+    try {
+      const s = await make(0).start();
+      udpSupport.set(key, true);
+      return { server: s, downloads: s.udpPort !== undefined };
+    } catch (err) {
+      // A build without the UDP service refuses to start with a UDP port: remember that and go on without downloads.
+      if (mode === 'on' || !(err instanceof ServerStartError) || !/udp/iu.test(err.output)) throw err;
+      udpSupport.set(key, false);
+    }
+  }
+  return { server: await make(-1).start(), downloads: false };
+}
+
+async function writeFiles(dir: string, files: ReadonlyMap<string, FileSpec>): Promise<void> {
+  for (const [name, spec] of files) {
+    await writeFile(join(dir, name), spec.kind === 'text' ? spec.text : seededBytes(spec.size, spec.seed));
+  }
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), so a file is the same on every run. */
+export function seededBytes(size: number, seed: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 0x9e3779b9;
+  for (let i = 0; i < size; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    const left = size - i;
+    if (left >= 4) out.writeUInt32LE(x, i);
+    else for (let j = 0; j < left; j++) out[i + j] = (x >>> (8 * j)) & 0xff;
+  }
+  return out;
+}
+
+/** One-line, human description of a step. */
+export function stepTitle(step: Step, scenario: Scenario): string {
+  if (step.note) return step.note;
+  const who = 'clients' in step ? step.clients.map((c) => groupLabel(scenario, c)).join(', ') : '';
+  const s = 'clients' in step && step.clients.length === 1 && isSingle(scenario, step.clients[0]) ? 's' : '';
+  switch (step.action) {
+    case 'connect':
+      return `${who} connect${s} (TCP only, no nickname)`;
+    case 'join':
+      return `${who} join${s}`;
+    case 'send':
+      return `${who} send${s} ${describePayload(step.payload)}${step.times > 1 ? ` × ${step.times}` : ''}`;
+    case 'expect':
+      return `${who} receive${s} ${describeMatch(step.match)}`;
+    case 'expect-absent':
+      return `${who} never received ${describeMatch(step.match)}`;
+    case 'sync':
+      return `${who} sync${s} (sends online, waits for the reply)`;
+    case 'expect-closed':
+      return `server closes the connection of ${who}`;
+    case 'close':
+      return `${who} close${s} the connection`;
+    case 'kill':
+      return `${who} drop${s} the connection (reset)`;
+    case 'stop-reading':
+      return `${who} stop${s} reading`;
+    case 'server-signal':
+      return `server gets ${step.signal}`;
+    case 'expect-server-exit':
+      return `server exits with code ${step.code}`;
+    case 'download':
+      return `${who} download${s} ${step.file}${step.relay ? ` through a relay (loss ${step.relay.loss}, reorder ${step.relay.reorder}, duplicate ${step.relay.duplicate})` : ''}${step.killAfterBytes ? `, killed with SIGKILL after ${step.killAfterBytes} bytes` : ''}`;
+  }
+}
+
+function isSingle(scenario: Scenario, name: string | undefined): boolean {
+  return name === undefined || (scenario.clients.get(name)?.single ?? true);
+}
+
+function groupLabel(scenario: Scenario, name: string): string {
+  const g = scenario.clients.get(name);
+  return g && !g.single ? `${name} (${g.nicks.length})` : name;
+}
+
+function describePayload(p: Payload): string {
+  switch (p.kind) {
+    case 'lines':
+      return p.lines.map((l) => JSON.stringify(l)).join(', ');
+    case 'hex':
+      return `bytes ${p.hex.length > 40 ? `${p.hex.slice(0, 40)}…` : p.hex}`;
+    case 'repeat':
+      return `a ${Buffer.byteLength(p.prefix) + Buffer.byteLength(p.text) * p.times}-byte line (${JSON.stringify(p.prefix)} + ${JSON.stringify(p.text)} × ${p.times})`;
+  }
+}
+
+function payloadBytes(p: Payload, self: string, nickOf: (c: string) => string): Buffer {
+  switch (p.kind) {
+    case 'lines':
+      return Buffer.from(p.lines.map((l) => `${fill(l, self, nickOf)}\n`).join(''), 'utf8');
+    case 'hex':
+      return Buffer.from(p.hex, 'hex');
+    case 'repeat':
+      return Buffer.from(`${p.prefix}${p.text.repeat(p.times)}\n`, 'utf8');
+  }
+}
+
+/** Runs fn for every item (at most `concurrency` at once); reports every failure (the first few shown) as one StepFailure. */
+async function forAll<T>(items: readonly T[], fn: (item: T) => Promise<void>, label: (item: T) => string, concurrency = items.length): Promise<void> {
+  const failures: Array<{ item: T; err: Error }> = [];
+  for (let i = 0; i < items.length; i += Math.max(1, concurrency)) {
+    const batch = items.slice(i, i + Math.max(1, concurrency));
+    const outcomes = await Promise.allSettled(batch.map(fn));
+    outcomes.forEach((o, j) => {
+      if (o.status === 'rejected') failures.push({ item: batch[j] as T, err: o.reason as Error });
+    });
+  }
+  if (failures.length === 0) return;
+  const shown = failures.slice(0, 3);
+  const more = failures.length > shown.length ? ` (and ${failures.length - shown.length} more of ${items.length})` : '';
+  throw new StepFailure(
+    shown.map((f) => `${label(f.item)}: ${f.err.message}`).join('; ') + more,
+    shown.map((f) => ({ nick: label(f.item), lines: f.err instanceof ExpectationError ? f.err.received : [] })),
+  );
+}
+
+/** The clients and the server of one running scenario. */
+class World {
+  readonly #clients = new Map<string, LineClient>();
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly host: string,
+    readonly port: number,
+    readonly server: ServerProcess | undefined,
+    readonly filesDir: string | undefined,
+  ) {}
+
+  nickOf = (client: string): string => this.scenario.clients.get(client)?.nicks[0] ?? client;
+
+  readonly #autoPong = new Map<string, boolean>();
+
+  #nicks(names: readonly string[]): string[] {
+    return names.flatMap((n) => this.scenario.clients.get(n)?.nicks ?? [n]);
+  }
+
+  #client(nick: string): LineClient {
+    const c = this.#clients.get(nick);
+    if (!c) throw new StepFailure(`${nick} is not connected (add a connect or join step first)`);
+    return c;
+  }
+
+  async #connect(nick: string, waitPrompt: boolean): Promise<LineClient> {
+    const existing = this.#clients.get(nick);
+    if (existing && !existing.closed) return existing;
+    if (this.#autoPong.size === 0) for (const g of this.scenario.clients.values()) for (const n of g.nicks) this.#autoPong.set(n, g.autoPong);
+    const c = await LineClient.connect({ host: this.host, port: this.port, connectTimeoutMs: CONNECT_TIMEOUT_MS, autoPong: this.#autoPong.get(nick) ?? true });
+    this.#clients.set(nick, c);
+    if (waitPrompt) await c.next((l) => l.startsWith('info '), CONNECT_TIMEOUT_MS, 'the server prompt (info …)');
+    return c;
+  }
+
+  /** Runs a step; returns facts worth reporting, or throws StepFailure. */
+  async run(step: Step): Promise<string[] | undefined> {
+    const label = (nick: string): string => nick;
+    switch (step.action) {
+      case 'connect':
+        await forAll(this.#nicks(step.clients), async (n) => void (await this.#connect(n, false)), label, CONNECT_CONCURRENCY);
+        return undefined;
+      case 'join':
+        await forAll(
+          this.#nicks(step.clients),
+          async (n) => {
+            const c = await this.#connect(n, true);
+            c.sendLine(n);
+            await c.next((l) => l.startsWith(`welcome 1 ${n} :`), this.scenario.timeoutMs, `welcome 1 ${n}`);
+            await c.next((l) => l.startsWith('online '), this.scenario.timeoutMs, 'the online list');
+          },
+          label,
+          CONNECT_CONCURRENCY,
+        );
+        return undefined;
+      case 'send':
+        for (const nick of this.#nicks(step.clients)) {
+          const one = payloadBytes(step.payload, nick, this.nickOf);
+          this.#client(nick).write(step.times === 1 ? one : Buffer.concat(Array.from({ length: step.times }, () => one)));
+        }
+        return undefined;
+      case 'expect': {
+        const what = describeMatch(step.match);
+        await forAll(this.#nicks(step.clients), (nick) => this.#client(nick).next(matcher(step.match, nick, this.nickOf), step.timeoutMs, what).then(() => undefined), label);
+        return undefined;
+      }
+      case 'expect-absent': {
+        await forAll(
+          this.#nicks(step.clients),
+          async (nick) => {
+            const c = this.#client(nick);
+            const m = matcher(step.match, nick, this.nickOf);
+            const hit = c.lines.findIndex(m);
+            if (hit !== -1) throw new ExpectationError(`received it as line ${hit + 1}: ${JSON.stringify(c.lines[hit])}`, c.lines.slice(Math.max(0, hit - 3), hit + 3));
+          },
+          label,
+        );
+        return undefined;
+      }
+      case 'sync':
+        await forAll(
+          this.#nicks(step.clients),
+          async (nick) => {
+            const c = this.#client(nick);
+            const from = c.lines.length;
+            c.sendLine('online');
+            await c.reply((l) => l.startsWith('online '), from, step.timeoutMs, 'the reply to online');
+          },
+          label,
+        );
+        return undefined;
+      case 'expect-closed':
+        await forAll(this.#nicks(step.clients), (nick) => this.#client(nick).waitClosed(step.timeoutMs), label);
+        return undefined;
+      case 'close':
+        for (const nick of this.#nicks(step.clients)) this.#client(nick).end();
+        return undefined;
+      case 'kill':
+        for (const nick of this.#nicks(step.clients)) this.#client(nick).destroy();
+        return undefined;
+      case 'stop-reading':
+        for (const nick of this.#nicks(step.clients)) this.#client(nick).stopReading();
+        return undefined;
+      case 'server-signal':
+        if (!this.server) throw new StepFailure('no spawned server to signal');
+        this.server.signal(step.signal);
+        return undefined;
+      case 'expect-server-exit': {
+        if (!this.server) throw new StepFailure('no spawned server');
+        const exit = await this.server.waitExit(step.timeoutMs).catch((err: Error) => {
+          throw new StepFailure(err.message);
+        });
+        if (exit.code !== step.code) throw new StepFailure(`server exited with code ${exit.code} (signal ${exit.signal}), expected ${step.code}`);
+        return undefined;
+      }
+      case 'download': {
+        const details: string[] = [];
+        await forAll(
+          this.#nicks(step.clients),
+          async (nick) => {
+            if (this.#clients.has(nick)) throw new StepFailure(`${nick} downloads as its own process; do not connect or join it in another step`);
+            details.push(...(await runDownload(step, { host: this.host, port: this.port, udpPort: this.server?.udpPort, filesDir: this.filesDir, nick })));
+          },
+          label,
+        );
+        return details;
+      }
+    }
+  }
+
+  /** Closes every client politely, then resets what is still open. */
+  async dispose(): Promise<void> {
+    const open = [...this.#clients.values()].filter((c) => !c.closed);
+    for (const c of open) c.end();
+    await Promise.all(open.map((c) => c.waitClosed(2000).catch(() => c.destroy())));
+  }
+}
