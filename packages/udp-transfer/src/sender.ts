@@ -33,7 +33,7 @@ export interface SenderOptions {
   readonly initialRttMs?: number;
   /** The most chunks in flight beyond the cumulative point, whatever the receiver offers. Default 16384. */
   readonly maxWindow?: number;
-  /** END retransmissions before giving up waiting for END_ACK (all data is acknowledged by then). Default 8. */
+  /** END retransmissions before giving up waiting for END_ACK (all data is acknowledged by then). Default 6. */
   readonly maxEndRetries?: number;
   readonly maxRateBytesPerSec?: number;
 }
@@ -55,7 +55,11 @@ interface SentPacket {
   status: 0 | 1 | 2;
 }
 
-const PACKET_THRESHOLD = 3;
+/** RFC 9002 kPacketThreshold; raised when reordering is seen. */
+const INITIAL_PACKET_THRESHOLD = 3;
+const MAX_PACKET_THRESHOLD = 256;
+const REORDER_LOOKBACK = 256;
+const MAX_END_INTERVAL_MS = 1000;
 const ACKED = 1;
 const QUEUED = 2;
 
@@ -105,6 +109,8 @@ export class Sender {
   private lastAckElicitingTime = -Infinity;
   private lossTime = Infinity;
   private ptoCount = 0;
+  private packetThreshold = INITIAL_PACKET_THRESHOLD;
+  private timeThreshold = 9 / 8;
   private probesOwed = 0;
   // Control packets.
   private lastHeard: number;
@@ -119,7 +125,7 @@ export class Sender {
     this.lastChunkBytes = options.size - (this.totalChunks - 1) * options.payloadSize;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
     this.maxAckDelayMs = options.maxAckDelayMs ?? 10;
-    this.maxEndRetries = options.maxEndRetries ?? 8;
+    this.maxEndRetries = options.maxEndRetries ?? 6;
     this.maxWindow = options.maxWindow ?? 16_384;
     this.ring = new Uint8Array(nextPowerOfTwo(this.maxWindow));
     this.mask = this.ring.length - 1;
@@ -197,8 +203,11 @@ export class Sender {
     let ackedBytes = 0;
     let newest: SentPacket | undefined;
     let rttSample: number | undefined;
+    // Look a little behind the oldest pending packet too: an ACK for a packet we
+    // already declared lost means the path reorders; widen the loss thresholds.
+    const horizon = this.sentBase + Math.max(0, this.sentHead - REORDER_LOOKBACK);
     for (const r of ack.ranges) {
-      const lo = Math.max(r.first, this.sentBase + this.sentHead);
+      const lo = Math.max(r.first, horizon);
       for (let pn = r.last; pn >= lo; pn--) {
         const p = this.sent[pn - this.sentBase];
         if (p === undefined || p.status === 1) continue;
@@ -207,6 +216,7 @@ export class Sender {
           ackedBytes += p.bytes;
         } else {
           this.stats.spurious++;
+          this.onSpuriousLoss(p.pn, ack.largest);
         }
         p.status = 1;
         this.markChunkAcked(p.chunk);
@@ -225,6 +235,12 @@ export class Sender {
     this.compactSent();
     if (this.state === 'sending' && this.sndUna >= this.totalChunks) this.startClosing(now);
     return undefined;
+  }
+
+  /** RACK-style: a packet we called lost arrived after all; tolerate that much reordering from now on. */
+  private onSpuriousLoss(pn: number, largest: number): void {
+    this.packetThreshold = Math.min(MAX_PACKET_THRESHOLD, Math.max(this.packetThreshold, largest - pn + 1));
+    this.timeThreshold = Math.min(2, this.timeThreshold + 0.125);
   }
 
   private markChunkAcked(chunk: number): void {
@@ -251,14 +267,14 @@ export class Sender {
   private detectLosses(now: number): void {
     this.lossTime = Infinity;
     if (this.largestAcked < 0) return;
-    const lossDelay = this.rtt.lossDelay();
+    const lossDelay = this.rtt.lossDelay() * (this.timeThreshold / (9 / 8));
     const lostSendTime = now - lossDelay;
     let lostBytes = 0;
     for (let i = this.sentHead; i < this.sent.length; i++) {
       const p = this.sent[i] as SentPacket;
       if (p.pn > this.largestAcked) break;
       if (p.status !== 0) continue;
-      if (p.sentTime <= lostSendTime || p.pn <= this.largestAcked - PACKET_THRESHOLD) {
+      if (p.sentTime <= lostSendTime || p.pn <= this.largestAcked - this.packetThreshold) {
         p.status = 2;
         this.bytesInFlight -= p.bytes;
         lostBytes += p.bytes;
@@ -299,9 +315,10 @@ export class Sender {
   private compactSent(): void {
     while (this.sentHead < this.sent.length && (this.sent[this.sentHead] as SentPacket).status !== 0) this.sentHead++;
     if (this.sentHead > 4096 && this.sentHead * 2 > this.sent.length) {
-      this.sent = this.sent.slice(this.sentHead);
-      this.sentBase += this.sentHead;
-      this.sentHead = 0;
+      const cut = this.sentHead - REORDER_LOOKBACK;
+      this.sent = this.sent.slice(cut);
+      this.sentBase += cut;
+      this.sentHead = REORDER_LOOKBACK;
     }
   }
 
@@ -321,7 +338,7 @@ export class Sender {
 
   private sendEnd(now: number): void {
     this.control.push(encodePacket({ type: 'end', transferId: this.o.transferId, totalChunks: this.totalChunks, size: this.o.size }));
-    this.endDue = now + this.rtt.pto(this.maxAckDelayMs) * 2 ** this.endTries;
+    this.endDue = now + Math.min(this.rtt.pto(this.maxAckDelayMs) * 2 ** this.endTries, MAX_END_INTERVAL_MS);
     this.endTries++;
   }
 

@@ -99,6 +99,8 @@ export class TransferServer {
   private retransmissionsDone = 0;
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
+  /** CANCEL/END packets handed to the socket whose send has not completed (close() waits for them). */
+  private controlInFlight = 0;
   private errorBudget: number;
   private errorBudgetStamp = monotonicNow();
   private readonly errorRate: number;
@@ -205,7 +207,7 @@ export class TransferServer {
     this.timer.clear();
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     const deadline = monotonicNow() + graceMs;
-    while (this.socket.getSendQueueCount() > 0 && monotonicNow() < deadline) {
+    while ((this.controlInFlight > 0 || this.socket.getSendQueueCount() > 0) && monotonicNow() < deadline) {
       await new Promise((r) => setTimeout(r, 5));
     }
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
@@ -360,7 +362,10 @@ export class TransferServer {
 
   private sendControl(t: ActiveTransfer, packet: Buffer): void {
     if (this.closed && t.sender === undefined) return;
-    this.socket.send(packet, t.port, t.address);
+    this.controlInFlight++;
+    this.socket.send(packet, t.port, t.address, () => {
+      this.controlInFlight--;
+    });
     this.bytesSent += packet.length;
   }
 

@@ -1,0 +1,75 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_PAYLOAD_BYTES } from '@parley/protocol';
+import type { TransferServer } from '../src/index.js';
+import { fileSha256, makeFile, makeTempDir, waitFor, type TempDir } from './helpers/files.js';
+import { LossyRelay } from './helpers/relay.js';
+import { download, offerFile, startServer } from './helpers/setup.js';
+
+let dir: TempDir;
+let server: TransferServer;
+let relay: LossyRelay | undefined;
+
+beforeEach(async () => {
+  dir = await makeTempDir();
+  server = await startServer();
+});
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+  await server.close(0);
+  await dir.remove();
+});
+
+const SIZES = [
+  ['0 B', 0],
+  ['1 B', 1],
+  ['exactly one payload', DEFAULT_PAYLOAD_BYTES],
+  ['one payload + 1', DEFAULT_PAYLOAD_BYTES + 1],
+  ['10 MB', 10 * 1024 * 1024],
+] as const;
+
+describe.each([0, 0.05, 0.2, 0.3])('through a relay with %s loss each way, reordering and duplication', (loss) => {
+  it('delivers 0 B, 1 B, one payload, one payload + 1 and 10 MB byte-identical, all at once', async () => {
+    const files = await Promise.all(SIZES.map(([, size], i) => makeFile(dir.path, `f${i}.bin`, size)));
+    relay = await LossyRelay.start({
+      targetPort: server.port, loss, reorder: 0.02, duplicate: 0.02, delayMs: 1, jitterMs: 1, seed: 1 + loss * 100,
+    });
+    const results = await Promise.all(files.map((f, i) => download(relay!.port, offerFile(server, f, `session-${i}`), dir.path)));
+    for (const [i, f] of files.entries()) {
+      expect(results[i]!.sha256).toBe(f.sha256);
+      expect(await fileSha256(results[i]!.path)).toBe(f.sha256);
+      expect(results[i]!.bytes).toBe(f.size);
+    }
+    // The impairments really happened.
+    const c = relay.counts;
+    if (loss > 0) {
+      expect(c.dropped).toBeGreaterThan(0);
+      expect(server.stats().retransmissions).toBeGreaterThan(0);
+    }
+    expect(c.reordered).toBeGreaterThan(0);
+    expect(c.duplicated).toBeGreaterThan(0);
+    await waitFor(() => server.stats().active === 0, 'the server to free every transfer');
+  });
+});
+
+describe('targeted impairments', () => {
+  it('retransmits when every 7th DATA packet is dropped', async () => {
+    const f = await makeFile(dir.path, 'nth.bin', 300_000);
+    relay = await LossyRelay.start({ targetPort: server.port, dropEveryNthData: 7 });
+    const res = await download(relay.port, offerFile(server, f), dir.path);
+    expect(res.sha256).toBe(f.sha256);
+    expect(relay.counts.nthDropped).toBeGreaterThanOrEqual(Math.floor(Math.ceil(f.size / DEFAULT_PAYLOAD_BYTES) / 7));
+    expect(server.stats().retransmissions).toBeGreaterThanOrEqual(relay.counts.nthDropped);
+  });
+
+  it('finishes the END handshake when the first END packets are dropped', async () => {
+    const f = await makeFile(dir.path, 'end.bin', 50_000);
+    relay = await LossyRelay.start({ targetPort: server.port, dropFirstEnds: 2 });
+    const res = await download(relay.port, offerFile(server, f), dir.path);
+    expect(res.sha256).toBe(f.sha256);
+    expect(relay.counts.endsDropped).toBe(2);
+    expect(relay.counts.byType['end']).toBeGreaterThanOrEqual(3);
+    await waitFor(() => server.stats().active === 0, 'the server to see END_ACK');
+    expect(relay.counts.byType['end-ack']).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,138 @@
+import dgram from 'node:dgram';
+import { crc32 } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodePacket, encodePacket, type UdpPacket } from '@parley/protocol';
+import type { TransferServer } from '../src/index.js';
+import { makeFile, makeTempDir, waitFor, type TempDir } from './helpers/files.js';
+import { download, offerFile, startServer } from './helpers/setup.js';
+
+let dir: TempDir;
+let server: TransferServer;
+const sockets: dgram.Socket[] = [];
+
+/** A raw UDP socket that records what it receives. */
+async function rawSocket(): Promise<{ sock: dgram.Socket; got: Buffer[]; send: (b: Buffer) => void }> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  sockets.push(sock);
+  const got: Buffer[] = [];
+  sock.on('message', (m) => got.push(m));
+  return { sock, got, send: (b) => sock.send(b, server.port, '127.0.0.1') };
+}
+
+function request(id: number, token: string | Buffer): Buffer {
+  const t = typeof token === 'string' ? Buffer.from(token, 'hex') : token;
+  return encodePacket({ type: 'request', transferId: id, token: t, resumeFrom: 0, payloadSize: 1452, window: 64 });
+}
+
+beforeEach(async () => {
+  dir = await makeTempDir();
+  // A slow sender (2 MB/s) keeps the victim transfer running while we attack.
+  server = await startServer({ maxRateBytesPerSec: 2_000_000, maxPayloadBytes: 1452 });
+});
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
+  await server.close(0);
+  await dir.remove();
+});
+
+describe('what the server does with bad input while another transfer goes on', () => {
+  it('drops and counts garbage of every kind, replies to none of it, and the honest download completes', async () => {
+    const f = await makeFile(dir.path, 'victim.bin', 600_000);
+    const offer = offerFile(server, f);
+    let progressed = false;
+    const victim = download(server.port, offer, dir.path, { onProgress: (p) => (progressed ||= p.bytes > 0) });
+    await waitFor(() => progressed, 'the honest download to start');
+
+    const attacker = await rawSocket();
+    const valid = encodePacket({ type: 'end-ack', transferId: offer.id, totalChunks: 1 });
+    attacker.send(valid.subarray(0, 5)); // truncated
+    attacker.send(Buffer.alloc(2000, 1)); // oversized for this server (limit 1472)
+    const unknown = Buffer.from(valid);
+    unknown[3] = 42;
+    unknown.writeUInt32BE(crc32(unknown.subarray(0, unknown.length - 4)), unknown.length - 4);
+    attacker.send(unknown); // unknown type
+    const badCrc = Buffer.from(valid);
+    badCrc[9] = (badCrc[9] ?? 0) ^ 1;
+    attacker.send(badCrc); // corrupted
+    attacker.send(Buffer.from('GET / HTTP/1.1\r\n\r\n')); // not ours at all
+    // An ACK and a CANCEL for the running transfer, from an address that is not its receiver.
+    attacker.send(encodePacket({ type: 'ack', transferId: offer.id, largest: 3, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [{ first: 0, last: 3 }] }));
+    attacker.send(encodePacket({ type: 'cancel', transferId: offer.id, token: Buffer.from(offer.token, 'hex'), code: 'TRANSFER_CANCELLED', text: 'x' }));
+
+    await waitFor(() => {
+      const d = server.stats().dropped;
+      return (d['truncated'] ?? 0) + (d['oversized'] ?? 0) + (d['unknown_type'] ?? 0) + (d['bad_checksum'] ?? 0) + (d['bad_magic'] ?? 0) + (d['wrong_address'] ?? 0) >= 7;
+    }, 'every bad datagram to be counted');
+    const d = server.stats().dropped;
+    expect(d).toMatchObject({ truncated: 1, oversized: 1, unknown_type: 1, bad_checksum: 1, bad_magic: 1, wrong_address: 2 });
+    const res = await victim;
+    expect(res.sha256).toBe(f.sha256);
+    expect(attacker.got).toEqual([]); // nothing but REQUESTs ever gets a reply
+  });
+
+  it('refuses a wrong token and a valid token from a second address, with replies smaller than the request', async () => {
+    const f = await makeFile(dir.path, 'v.bin', 400_000);
+    const offer = offerFile(server, f);
+    let progressed = false;
+    const victim = download(server.port, offer, dir.path, { onProgress: (p) => (progressed ||= p.bytes > 0) });
+    await waitFor(() => progressed, 'the honest download to start');
+
+    const thief = await rawSocket();
+    thief.send(request(offer.id, '00'.repeat(16))); // wrong token
+    thief.send(request(offer.id, offer.token)); // the right token, already bound to another address
+    thief.send(request(12345, offer.token)); // no such transfer
+    await waitFor(() => thief.got.length >= 3, 'three small ERROR replies');
+    for (const reply of thief.got) {
+      expect(reply.length).toBeLessThan(256);
+      const p = decodePacket(reply) as UdpPacket;
+      expect(p).toMatchObject({ type: 'error', code: 'TRANSFER_REJECTED' });
+    }
+    expect(server.stats().dropped).toMatchObject({ bad_token: 1, token_reused: 1, unknown_transfer: 1 });
+    expect((await victim).sha256).toBe(f.sha256);
+    // No DATA ever went to the thief.
+    expect(thief.got.every((b) => decodePacket(b).type === 'error')).toBe(true);
+  });
+
+  it('accepts a token once: a second download with the same offer is refused', async () => {
+    const f = await makeFile(dir.path, 'once.bin', 3000);
+    const offer = offerFile(server, f);
+    expect((await download(server.port, offer, dir.path)).sha256).toBe(f.sha256);
+    await expect(download(server.port, offer, dir.path, { destPath: `${dir.path}/second` })).rejects.toMatchObject({
+      code: 'PARLEY_ERR_TRANSFER_REJECTED',
+    });
+  });
+
+  it('drops an ACK for packet numbers it never sent from the bound address, and the transfer goes on', async () => {
+    const f = await makeFile(dir.path, 'ack.bin', 200_000);
+    const offer = offerFile(server, f);
+    const client = await rawSocket();
+    client.send(request(offer.id, offer.token));
+    await waitFor(() => client.got.length > 0, 'the first DATA');
+    client.send(encodePacket({ type: 'ack', transferId: offer.id, largest: 1_000_000, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [{ first: 0, last: 1_000_000 }] }));
+    await waitFor(() => (server.stats().dropped['ack_unsent'] ?? 0) === 1, 'the bogus ACK to be counted');
+    const before = client.got.length;
+    // The sender is still alive: it keeps retransmitting to the bound address.
+    await waitFor(() => client.got.length > before, 'more packets for the bound address');
+    expect(server.stats().active).toBe(1);
+  });
+
+  it('expires an unused token', async () => {
+    await server.close(0);
+    server = await startServer({ tokenTtlMs: 30 });
+    const f = await makeFile(dir.path, 'exp.bin', 10);
+    const offer = offerFile(server, f);
+    await waitFor(() => server.stats().pendingOffers === 0, 'the offer to expire');
+    await expect(download(server.port, offer, dir.path)).rejects.toMatchObject({ code: 'PARLEY_ERR_TRANSFER_REJECTED' });
+  });
+
+  it('limits transfers per owner', async () => {
+    const f = await makeFile(dir.path, 'lim.bin', 10);
+    for (let i = 0; i < 4; i++) offerFile(server, f, 'greedy');
+    expect(() => offerFile(server, f, 'greedy')).toThrowError(expect.objectContaining({ code: 'PARLEY_ERR_TRANSFER_LIMIT' }));
+    expect(() => offerFile(server, f, 'modest')).not.toThrow();
+    server.cancelOwner('greedy');
+    expect(server.stats().pendingOffers).toBe(1);
+    expect(() => offerFile(server, f, 'greedy')).not.toThrow();
+  });
+});
