@@ -8,6 +8,7 @@
  * argv: <json {host, port, nick, file, destPath, udpPortOverride?}>
  */
 import { decodeEvent } from '@parley/protocol';
+import { downloadFile } from '@parley/udp-transfer';
 import { LineClient } from './line-client.js';
 
 interface ChildArgs {
@@ -24,20 +25,8 @@ function say(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 }
 
-function progressBytes(p: unknown): number | undefined {
-  if (typeof p === 'number') return p;
-  if (typeof p === 'object' && p !== null) {
-    const o = p as Record<string, unknown>;
-    for (const k of ['bytes', 'received', 'receivedBytes', 'bytesReceived', 'done']) if (typeof o[k] === 'number') return o[k];
-  }
-  return undefined;
-}
-
 async function main(): Promise<void> {
   const a = JSON.parse(process.argv[2] ?? '{}') as ChildArgs;
-  const udp = (await import('@parley/udp-transfer')) as Record<string, unknown>;
-  const downloadFile = udp.downloadFile as ((o: Record<string, unknown>) => Promise<unknown>) | undefined;
-  if (typeof downloadFile !== 'function') throw new Error('@parley/udp-transfer has no downloadFile yet');
   const c = await LineClient.connect({ host: a.host, port: a.port });
   c.sendLine(a.nick);
   await c.next((l) => l.startsWith(`welcome 1 ${a.nick} `), 5000, 'welcome');
@@ -48,20 +37,20 @@ async function main(): Promise<void> {
   say({ event: 'offer', ...ev });
   let last = 0;
   const started = performance.now();
-  await downloadFile({
+  const result = await downloadFile({
     host: a.host,
     port: a.relayPort ?? ev.udpPort,
     offer: ev,
     destPath: a.destPath,
-    onProgress: (p: unknown) => {
-      const b = progressBytes(p);
-      if (b !== undefined && b - last >= 16 * 1024) {
-        last = b;
-        say({ event: 'progress', bytes: b });
+    progressIntervalMs: 1,
+    onProgress: (p) => {
+      if (p.bytes - last >= 64 * 1024) {
+        last = p.bytes;
+        say({ event: 'progress', bytes: p.bytes });
       }
     },
   });
-  say({ event: 'done', ms: Math.round(performance.now() - started) });
+  say({ event: 'done', ms: Math.round(performance.now() - started), bytes: result.bytes, sha256: result.sha256 });
   c.end();
 }
 
