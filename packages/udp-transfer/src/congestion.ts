@@ -43,6 +43,7 @@ export class BbrLite {
   /** Bytes per ms. */
   btlBw = 0;
   minRtt = Infinity;
+  private smoothedRtt = 0;
   private minRttStamp = 0;
   cwnd: number;
   pacingRate: number; // bytes per ms
@@ -120,8 +121,16 @@ export class BbrLite {
    * Called once per ACK with the bytes newly acknowledged and the newest newly
    * acknowledged packet's send record (for the delivery-rate sample).
    */
-  onAck(ackedBytes: number, newest: DeliverySample | undefined, rttMs: number | undefined, now: number, bytesInFlight: number): void {
+  onAck(
+    ackedBytes: number,
+    newest: DeliverySample | undefined,
+    rttMs: number | undefined,
+    now: number,
+    bytesInFlight: number,
+    smoothedRttMs = rttMs ?? 0,
+  ): void {
     if (ackedBytes <= 0) return;
+    this.smoothedRtt = smoothedRttMs;
     this.delivered += ackedBytes;
     this.deliveredTime = now;
     if (rttMs !== undefined && (rttMs <= this.minRtt || now - this.minRttStamp > MIN_RTT_WINDOW_MS)) {
@@ -196,8 +205,11 @@ export class BbrLite {
       // In startup never lower the rate; afterwards follow the model.
       this.pacingRate = Math.min(this.maxRate, this.filledPipe ? rate : Math.max(rate, this.pacingRate));
     }
-    // Ack aggregation: Node's event loop delivers ACKs in bursts; allow a little extra.
-    const target = this.cwndGain * this.bdp() + 4 * this.packetBytes;
+    // The window covers the smoothed RTT, not only the minimum: on a host path most of
+    // the RTT is event-loop scheduling and ACK batching, not queueing. Pacing, not the
+    // window, keeps the queue short.
+    const rtt = Math.max(this.minRtt === Infinity ? 0 : this.minRtt, this.smoothedRtt);
+    const target = this.cwndGain * this.btlBw * rtt + 4 * this.packetBytes;
     if (this.filledPipe) this.cwnd = Math.min(this.cwnd + ackedBytes, target);
     else this.cwnd += ackedBytes;
     this.cwnd = Math.max(this.cwnd, this.minWindow);

@@ -22,7 +22,7 @@ export interface ReceiverOptions {
   readonly now: number;
   /** No valid packet from the sender for this long → failed. Default 10 s. */
   readonly idleTimeoutMs?: number;
-  /** Acknowledge at least every this many DATA packets. Default 2. */
+  /** Acknowledge at least every this many DATA packets. Default 8. */
   readonly ackEveryPackets?: number;
   /** Longest an ACK is held back (RFC 9002 max_ack_delay). Default 5 ms; the sender assumes ≤ 10. */
   readonly maxAckDelayMs?: number;
@@ -89,7 +89,7 @@ export class Receiver {
     this.lastChunkBytes = options.size - (this.totalChunks - 1) * options.payloadSize;
     this.window = options.window ?? 4096;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
-    this.ackEvery = options.ackEveryPackets ?? 2;
+    this.ackEvery = options.ackEveryPackets ?? 8;
     this.maxAckDelayMs = options.maxAckDelayMs ?? 5;
     this.cum = Math.min(options.resumeFrom ?? 0, this.totalChunks);
     this.chunks = new RangeSet({ maxRanges: options.maxChunkRanges ?? 1024, whenFull: 'refuse' });

@@ -231,7 +231,7 @@ export class Sender {
     this.advanceCumulative(ack.cumulative);
     if (newest !== undefined) this.ptoCount = 0;
     this.detectLosses(now);
-    this.cc.onAck(ackedBytes, newest, rttSample, now, this.bytesInFlight);
+    this.cc.onAck(ackedBytes, newest, rttSample, now, this.bytesInFlight, this.rtt.smoothed);
     this.compactSent();
     if (this.state === 'sending' && this.sndUna >= this.totalChunks) this.startClosing(now);
     return undefined;

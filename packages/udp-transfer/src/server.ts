@@ -197,6 +197,31 @@ export class TransferServer {
     };
   }
 
+  /** Per-transfer congestion-control state, for diagnostics and benchmarks. */
+  inspect(): { id: number; owner: string; state: string; deliveredChunks: number; srttMs: number; minRttMs: number; cwndBytes: number; inFlightBytes: number; pacingMBps: number; bandwidthMBps: number; mode: string; packetsSent: number; retransmissions: number }[] {
+    const out = [];
+    for (const t of this.transfers.values()) {
+      const s = t.sender;
+      if (s === undefined) continue;
+      out.push({
+        id: t.id,
+        owner: t.offer.owner,
+        state: s.state,
+        deliveredChunks: s.deliveredChunks,
+        srttMs: s.rtt.smoothed,
+        minRttMs: s.rtt.min,
+        cwndBytes: Math.round(s.cc.cwnd),
+        inFlightBytes: s.inFlight,
+        pacingMBps: s.cc.pacingRate / 1000,
+        bandwidthMBps: s.cc.btlBw / 1000,
+        mode: s.cc.mode,
+        packetsSent: s.stats.packetsSent,
+        retransmissions: s.stats.retransmissions,
+      });
+    }
+    return out;
+  }
+
   /** Tells active receivers (CANCEL SHUTDOWN), waits up to `graceMs` for those packets to leave, frees everything. */
   async close(graceMs = 1000): Promise<void> {
     if (this.closed) return;
@@ -418,6 +443,10 @@ export class TransferServer {
         retransmissions: s.stats.retransmissions,
         lost: s.stats.lost,
         srttMs: Math.round(s.rtt.smoothed * 100) / 100,
+        minRttMs: Math.round(s.rtt.min * 100) / 100,
+        bandwidthMBps: Math.round(s.cc.btlBw) / 1000,
+        cwndBytes: Math.round(s.cc.cwnd),
+        ptoFired: s.stats.ptoFired,
         elapsedMs: Math.round(elapsedMs),
       };
       if (s.state === 'done') t.log.info(fields, 'transfer finished');

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Benchmark client: downloads one offer (JSON from parley-server.mjs) and prints a JSON result.
+// Usage: node parley-client.mjs --host H --offer '<json>' --dest F [--payload 1452]
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { downloadFile } from '../../packages/udp-transfer/dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    offer: { type: 'string' },
+    dest: { type: 'string' },
+    payload: { type: 'string', default: '1452' },
+  },
+});
+const offer = JSON.parse(values.offer);
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const res = await downloadFile({ host: values.host, offer, destPath: values.dest, payloadSize: Number(values.payload), resume: false, lingerMs: 0 });
+const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(`${JSON.stringify({ bytes: res.bytes, ms, MBps: res.bytes / 1e6 / (ms / 1000), cpuUserMs: cpu.user / 1000, cpuSysMs: cpu.system / 1000, maxRssKb: process.resourceUsage().maxRSS, ok: res.sha256 === offer.sha256 })}\n`);
+process.exit(0);

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Benchmark server: serves one file over Parley UDP transfer.
+// Usage: node parley-server.mjs --file F [--host 0.0.0.0] [--port 0] [--count 1]
+// Prints one JSON line per offer: {"id","token","name","size","sha256","udpPort"}.
+// On SIGTERM prints {"stats","cpuUserMs","cpuSysMs","maxRssKb"} to stderr and exits.
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { TransferServer } from '../../packages/udp-transfer/dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    file: { type: 'string' },
+    host: { type: 'string', default: '0.0.0.0' },
+    port: { type: 'string', default: '0' },
+    count: { type: 'string', default: '1' },
+    log: { type: 'boolean', default: false },
+  },
+});
+const path = resolve(values.file);
+const size = statSync(path).size;
+const hash = createHash('sha256');
+for await (const c of createReadStream(path)) hash.update(c);
+const sha256 = hash.digest('hex');
+const line = (level) => (obj, msg) => process.stderr.write(`${JSON.stringify({ level, msg, ...obj })}\n`);
+const logger = { info: line('info'), warn: line('warn'), error: line('error'), debug: () => {}, child: () => logger };
+const ts = await TransferServer.listen({ ...(values.log ? { logger } : {}), host: values.host, port: Number(values.port), tokenTtlMs: 600_000, maxTransfersPerOwner: 1000 });
+for (let i = 0; i < Number(values.count); i++) {
+  const { id, token } = ts.offer({ owner: 'bench', path, name: basename(path), size, sha256 });
+  process.stdout.write(`${JSON.stringify({ id, token, name: basename(path), size, sha256, udpPort: ts.port })}\n`);
+}
+const cpu0 = process.cpuUsage();
+if (process.env.PARLEY_TRACE) setInterval(() => { for (const t of ts.inspect()) process.stderr.write(`${JSON.stringify(t)}\n`); }, Number(process.env.PARLEY_TRACE)).unref();
+process.on('SIGTERM', async () => {
+  const cpu = process.cpuUsage(cpu0);
+  process.stderr.write(`${JSON.stringify({ stats: ts.stats(), cpuUserMs: cpu.user / 1000, cpuSysMs: cpu.system / 1000, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  await ts.close(0);
+  process.exit(0);
+});
