@@ -17,7 +17,19 @@ export interface ClientArgs {
   readonly file: string;
 }
 
-export function parser(argv: string[]) {
+/**
+ * The PARLEY_* variables the client reads. Only these: yargs' own `.env()`
+ * would turn any PARLEY_* variable (PARLEY_TEST_REPORT_DIR, …) into an unknown
+ * option under `.strict()`.
+ */
+function fromEnv(env: NodeJS.ProcessEnv) {
+  const port = env.PARLEY_PORT !== undefined && env.PARLEY_PORT !== '' ? Number(env.PARLEY_PORT) : undefined;
+  const bell = env.PARLEY_BELL === undefined ? undefined : !/^(0|false|no|off)$/iu.test(env.PARLEY_BELL);
+  return { host: env.PARLEY_HOST || undefined, port, nick: env.PARLEY_NICK || undefined, downloadDir: env.PARLEY_DOWNLOAD_DIR || undefined, bell };
+}
+
+export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
+  const e = fromEnv(env);
   return yargs(argv)
     .scriptName('parley')
     .usage(
@@ -28,10 +40,9 @@ export function parser(argv: string[]) {
         '$0 send --all <text>              send a message to everyone',
         '$0 download <file>                download a file (progress on stderr)',
         '',
-        'Options can also be set in the environment: PARLEY_HOST, PARLEY_PORT, PARLEY_NICK, PARLEY_DOWNLOAD_DIR.',
+        'Options can also be set in the environment: PARLEY_HOST, PARLEY_PORT, PARLEY_NICK, PARLEY_DOWNLOAD_DIR, PARLEY_BELL.',
       ].join('\n'),
     )
-    .env('PARLEY')
     .command('$0', false)
     .command('online', 'print who is online, one per line')
     .command('files', 'print the files on the server: name<TAB>size in bytes')
@@ -49,11 +60,11 @@ export function parser(argv: string[]) {
     .command('download <file>', 'download a file into --download-dir; exit code 0 only when its SHA-256 is verified', (y) =>
       y.positional('file', { type: 'string', demandOption: true, describe: 'the file name as listed by `parley files`' }),
     )
-    .option('host', { type: 'string', describe: 'server address (on screen: asked for when missing; blank = this machine)' })
-    .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'server TCP port' })
-    .option('nick', { type: 'string', describe: 'nickname (on screen: asked for when missing)' })
-    .option('download-dir', { type: 'string', default: '.', describe: 'folder to save downloads in' })
-    .option('bell', { type: 'boolean', default: true, describe: 'ring the terminal bell on a private message or a mention (--no-bell: off)' })
+    .option('host', { type: 'string', default: e.host, defaultDescription: '$PARLEY_HOST', describe: 'server address (on screen: asked for when missing; blank = this machine)' })
+    .option('port', { type: 'number', default: e.port ?? DEFAULT_PORT, defaultDescription: `$PARLEY_PORT or ${DEFAULT_PORT}`, describe: 'server TCP port' })
+    .option('nick', { type: 'string', default: e.nick, defaultDescription: '$PARLEY_NICK', describe: 'nickname (on screen: asked for when missing)' })
+    .option('download-dir', { type: 'string', default: e.downloadDir ?? '.', defaultDescription: '$PARLEY_DOWNLOAD_DIR or .', describe: 'folder to save downloads in' })
+    .option('bell', { type: 'boolean', default: e.bell ?? true, defaultDescription: '$PARLEY_BELL or true', describe: 'ring the terminal bell on a private message or a mention (--no-bell: off)' })
     .option('log-file', { type: 'string', describe: 'write a debug log here (the screen is never used for logs)' })
     .option('timeout', { type: 'number', default: 15, describe: 'scripted commands: seconds to wait for the server' })
     .check((a) => {
@@ -73,8 +84,8 @@ export function parser(argv: string[]) {
 }
 
 /** Parses the command line. Returns undefined when --help was printed. */
-export async function parseClientArgs(argv: string[]): Promise<ClientArgs | undefined> {
-  const a = await parser(argv).parseAsync();
+export async function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ClientArgs | undefined> {
+  const a = await parser(argv, env).parseAsync();
   if (a.help) return undefined;
   const first = String(a._[0] ?? 'chat');
   const command = (['online', 'files', 'send', 'download'].includes(first) ? first : 'chat') as ClientArgs['command'];

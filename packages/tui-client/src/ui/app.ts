@@ -1,4 +1,412 @@
+import { resolve } from 'node:path';
+import { checkNickname, type Command } from '@parley/protocol';
+import { downloadFile } from '@parley/udp-transfer';
 import type { ClientArgs } from '../cli/args.js';
-export async function runApp(_args: ClientArgs): Promise<number> {
-  return 1;
+import { createLog } from '../cli/log.js';
+import { ChatModel, type ConnectionState } from '../model/chat-model.js';
+import { Completer } from '../model/completion.js';
+import { formatBytes } from '../model/format.js';
+import { InputLine } from '../model/input-line.js';
+import { CLIENT_HELP, parseInput } from '../model/input-parse.js';
+import { Connection, type LinkState } from '../net/connection.js';
+import { DownloadManager, type DownloadFn } from '../transfer/downloads.js';
+import { ConversationView, filesLines, inputLine, onlineLines, statusLine } from './render.js';
+import { ChatScreen } from './screen.js';
+
+type Mode = 'host' | 'nick' | 'chat' | 'files' | 'confirm';
+
+interface Key {
+  readonly name?: string;
+  readonly full?: string;
+  readonly ctrl?: boolean;
+  readonly meta?: boolean;
+  readonly shift?: boolean;
+}
+
+/** Parses `host`, `host:port` or `[v6]:port`; blank is this machine. */
+export function parseServer(text: string, defaultPort: number): { host: string; port: number } | string {
+  const t = text.trim();
+  if (t === '') return { host: '127.0.0.1', port: defaultPort };
+  const m = /^\[([^\]]+)\](?::(\d+))?$/u.exec(t) ?? /^([^:\s]+)(?::(\d+))?$/u.exec(t);
+  if (!m) return /^[0-9a-f:]+$/iu.test(t) ? { host: t, port: defaultPort } : `"${t}" is not a server address (host or host:port)`;
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `port must be 1-65535`;
+  return { host: m[1] ?? t, port };
+}
+
+/** The interactive client. Resolves with the exit code when the user has quit. */
+export function runApp(args: ClientArgs): Promise<number> {
+  const log = createLog(args.logFile);
+  const model = new ChatModel();
+  const input = new InputLine();
+  const completer = new Completer();
+  const view = new ConversationView();
+  const ui = new ChatScreen();
+  let mode: Mode = 'chat';
+  let before: Mode = 'chat';
+  let selected = 0;
+  let host = args.host?.trim() || undefined;
+  let port = args.port;
+  let nick = args.nick?.trim() || undefined;
+  let conn: Connection | undefined;
+  let downloads: DownloadManager | undefined;
+  let quitting = false;
+  let wasOnline = false;
+  let pendingHigh = '';
+  let finish: (code: number) => void = () => undefined;
+  const finished = new Promise<number>((r) => (finish = r));
+
+  // ---- drawing ------------------------------------------------------------
+  let drawTimer: NodeJS.Timeout | undefined;
+  const draw = (): void => {
+    drawTimer = undefined;
+    const L = ui.layout;
+    const conv = view.window(model.messages.all, L.convo.width, L.convo.height, model.me);
+    ui.set(ui.convo, conv.lines);
+    ui.convo.setLabel(view.offset > 0 ? ` Parley — scrolled up (PgDn: newer) ` : ` Parley `);
+    if (L.side) {
+      ui.online.setLabel(` Online (${model.users.length}) `);
+      ui.set(ui.online, onlineLines(model.users, model.me, L.side.width, L.side.onlineHeight));
+      ui.files.setLabel(mode === 'files' ? ` Files (${model.files.length}) ▶ ` : ` Files (${model.files.length}) `);
+      const recent = model.transfers.all.filter((t) => t.finishedAt === undefined || model.now() - t.finishedAt < 60_000);
+      ui.set(ui.files, filesLines(model.files, selected, mode === 'files', recent, L.side.width, L.side.filesHeight));
+    }
+    ui.set(ui.status, [statusLine(model, L.width)]);
+    ui.set(ui.input, [inputLine(promptText(), input, L.width, mode === 'files')]);
+    ui.screen.render();
+  };
+  const redraw = (): void => {
+    drawTimer ??= setTimeout(draw, 16);
+  };
+  const promptText = (): string => {
+    switch (mode) {
+      case 'host':
+        return 'Server address (blank = this machine): ';
+      case 'nick':
+        return 'Nickname: ';
+      case 'confirm':
+        return 'Quit Parley? (y/n) ';
+      case 'files':
+        return '[files] ↑/↓ choose, Enter download, Esc back';
+      case 'chat':
+        return `[${model.me || nick || '?'}] `;
+    }
+  };
+  const note = (text: string): void => {
+    model.system(text);
+    redraw();
+  };
+  const fail = (text: string): void => {
+    model.add('error', text);
+    redraw();
+  };
+
+  // ---- connection ---------------------------------------------------------
+  const stateOf: Record<LinkState, ConnectionState> = {
+    connecting: 'connecting',
+    naming: 'naming',
+    online: 'online',
+    reconnecting: 'reconnecting',
+    closed: 'closed',
+  };
+  const connect = (): void => {
+    if (!host || !nick) return;
+    model.server = `${host}:${port}`;
+    downloads = new DownloadManager({
+      dir: resolve(args.downloadDir),
+      host,
+      transfers: model.transfers,
+      download: downloadFile as unknown as DownloadFn,
+      onChange: redraw,
+      onDone: (r) => note(`saved ${r.name} → ${r.path} (${formatBytes(r.bytes)}), SHA-256 ${r.sha256} verified`),
+      onFail: (r) => fail(`download of ${r.name} failed: ${r.error}`),
+    });
+    note(`connecting to ${host}:${port} as ${nick}…`);
+    conn = new Connection(
+      { host, port, nick },
+      {
+        onState: (state, detail) => {
+          log.debug({ state, detail }, 'connection state');
+          model.setState(stateOf[state], detail);
+          if (state === 'reconnecting' && wasOnline) {
+            wasOnline = false;
+            fail(`lost the connection to ${host}:${port} (${detail.replace(/; retrying.*$/u, '')}); reconnecting…`);
+          } else if (state === 'closed' && !quitting) {
+            fail(`disconnected: ${detail}`);
+          }
+          redraw();
+        },
+        onEvent: (event) => {
+          log.debug({ event: event.type }, 'event');
+          // The server's "type your nickname" prompt is for people using nc; we send the nick ourselves.
+          if (event.type === 'info' && conn?.state === 'naming') return;
+          const effects = model.apply(event);
+          if (effects.bell && args.bell) ui.bell();
+          if (event.type === 'offer' && downloads) {
+            note(`downloading ${event.name} (${formatBytes(event.size)}); /cancel ${event.id} stops it`);
+            void downloads.start(event);
+          }
+          redraw();
+        },
+        onJoined: (joined, rejoined) => {
+          wasOnline = true;
+          nick = joined;
+          if (mode === 'nick') {
+            mode = 'chat';
+            input.clear();
+          }
+          if (rejoined) note(`reconnected as ${joined}`);
+          conn?.send({ type: 'files' });
+          redraw();
+        },
+        onNickRefused: (_code, _text, refused) => {
+          mode = 'nick';
+          input.set(refused);
+          note('choose another nickname and press Enter');
+        },
+        onBadLine: (line, err) => log.warn({ line, err: err.message }, 'ignored a line from the server'),
+      },
+    );
+    conn.start();
+  };
+
+  // ---- actions --------------------------------------------------------------
+  const send = (command: Command): boolean => {
+    if (!conn || conn.state !== 'online') {
+      fail('not connected: nothing was sent (your text is still in the input)');
+      return false;
+    }
+    return conn.send(command);
+  };
+  const askQuit = (): void => {
+    if (mode !== 'confirm') before = mode;
+    mode = 'confirm';
+    redraw();
+  };
+  const quit = async (): Promise<void> => {
+    if (quitting) return;
+    quitting = true;
+    note('leaving…');
+    draw();
+    await Promise.race([Promise.all([conn?.quit(1500), downloads?.stopAll()]), new Promise((r) => setTimeout(r, 2500))]);
+    ui.destroy();
+    log.flush();
+    finish(0);
+  };
+  const downloadSelected = (): void => {
+    const f = model.files[selected];
+    if (!f) return;
+    if (send({ type: 'download', file: f.name })) note(`asking for ${f.name}…`);
+  };
+
+  const submit = (): void => {
+    const text = input.text;
+    if (mode === 'host') {
+      const parsed = parseServer(text, port);
+      if (typeof parsed === 'string') return fail(parsed);
+      host = parsed.host;
+      port = parsed.port;
+      input.submit();
+      model.server = `${host}:${port}`;
+      if (!nick) {
+        mode = 'nick';
+        model.system('Choose a nickname and press Enter.');
+      } else {
+        mode = 'chat';
+        connect();
+      }
+      return redraw();
+    }
+    if (mode === 'nick') {
+      const checked = checkNickname(text);
+      if (!checked.ok) return fail(checked.error.message);
+      nick = checked.nick;
+      input.clear();
+      mode = 'chat';
+      if (conn) conn.chooseNick(nick);
+      else connect();
+      return redraw();
+    }
+    const action = parseInput(text, { onlineNick: (n) => model.onlineNick(n) });
+    switch (action.kind) {
+      case 'none':
+        return;
+      case 'refuse':
+        input.remember(text);
+        return fail(action.reason);
+      case 'local':
+        input.submit();
+        if (action.action === 'quit') askQuit();
+        else if (action.action === 'help') for (const l of CLIENT_HELP) model.system(l);
+        else model.messages.clear();
+        return redraw();
+      case 'send': {
+        const c = action.command;
+        if (!send(c)) return;
+        input.submit();
+        view.offset = 0;
+        if (c.type === 'broadcast') model.echoBroadcast(c.text);
+        else if (c.type === 'private') model.echoPrivate(c.to, c.text);
+        else if (c.type === 'online') model.showNextOnline = true;
+        else if (c.type === 'files') model.showNextFiles = true;
+        else if (c.type === 'download') model.system(`asking for ${c.file}…`);
+        return redraw();
+      }
+    }
+  };
+
+  // ---- keys -----------------------------------------------------------------
+  const editKey = (ch: string | undefined, key: Key): void => {
+    const name = key.full ?? key.name ?? '';
+    if (name !== 'tab') completer.reset();
+    switch (name) {
+      case 'return':
+      case 'linefeed':
+        return submit();
+      case 'backspace':
+        return input.backspace();
+      case 'delete':
+      case 'C-d':
+        return input.delete();
+      case 'left':
+      case 'C-b':
+        return input.left();
+      case 'right':
+      case 'C-f':
+        return input.right();
+      case 'home':
+      case 'C-a':
+        return input.home();
+      case 'end':
+      case 'C-e':
+        return input.end();
+      case 'C-left':
+      case 'M-b':
+        return input.wordLeft();
+      case 'C-right':
+      case 'M-f':
+        return input.wordRight();
+      case 'C-w':
+        return input.deleteWordBack();
+      case 'C-u':
+        return input.killToStart();
+      case 'C-k':
+        return input.killToEnd();
+      case 'up':
+        if (mode === 'chat') input.historyUp();
+        return;
+      case 'down':
+        if (mode === 'chat') input.historyDown();
+        return;
+      case 'tab':
+        if (mode === 'chat') completer.complete(input, { nicks: model.users, files: model.files.map((f) => f.name), me: model.me });
+        return;
+      case 'escape':
+        return;
+      default:
+        break;
+    }
+    if (!ch || key.ctrl || key.meta) return;
+    const code = ch.charCodeAt(0);
+    if (code >= 0xd800 && code <= 0xdbff) {
+      pendingHigh = ch;
+      return;
+    }
+    const text = pendingHigh + ch;
+    pendingHigh = '';
+    if (code < 0x20 || code === 0x7f) return;
+    input.insert(text);
+  };
+
+  const onKey = (ch: string | undefined, key: Key | undefined): void => {
+    if (quitting || !key) return;
+    const name = key.full ?? key.name ?? '';
+    log.trace({ ch, name }, 'key');
+    // blessed reports a CR first as a made-up "enter", then as "return": act on "return"
+    // (and on "linefeed", a bare LF) only.
+    if (name === 'enter') return;
+    if (mode === 'confirm') {
+      if (ch === 'y' || ch === 'Y') void quit();
+      else if (ch === 'n' || ch === 'N' || name === 'escape' || name === 'C-c' || name === 'f10') {
+        mode = before;
+        redraw();
+      }
+      return;
+    }
+    switch (name) {
+      case 'f10':
+      case 'C-c':
+        return askQuit();
+      case 'f2':
+        if (send({ type: 'online' })) model.showNextOnline = true;
+        return redraw();
+      case 'f3':
+        if (mode === 'files') mode = 'chat';
+        else if (mode === 'chat') {
+          mode = 'files';
+          conn?.send({ type: 'files' });
+        }
+        return redraw();
+      case 'pageup':
+        view.scroll(Math.max(1, ui.layout.convo.height - 1));
+        return redraw();
+      case 'pagedown':
+        view.scroll(-Math.max(1, ui.layout.convo.height - 1));
+        return redraw();
+      case 'C-l':
+        ui.screen.realloc();
+        return redraw();
+      default:
+        break;
+    }
+    if (mode === 'files') {
+      if (name === 'up') selected = Math.max(0, selected - 1);
+      else if (name === 'down') selected = Math.min(model.files.length - 1, selected + 1);
+      else if (name === 'return' || name === 'linefeed') downloadSelected();
+      else if (name === 'escape' || name === 'tab') mode = 'chat';
+      else if (ch && !key.ctrl && !key.meta && ch >= ' ') {
+        mode = 'chat';
+        editKey(ch, key);
+      }
+      return redraw();
+    }
+    editKey(ch, key);
+    redraw();
+  };
+
+  ui.screen.on('keypress', onKey);
+  ui.screen.on('resize', () => {
+    ui.relayout();
+    draw();
+  });
+  ui.convo.on('wheelup', () => {
+    view.scroll(3);
+    redraw();
+  });
+  ui.convo.on('wheeldown', () => {
+    view.scroll(-3);
+    redraw();
+  });
+  ui.files.on('click', () => {
+    if (mode === 'chat') mode = 'files';
+    redraw();
+  });
+  ui.screen.enableMouse();
+
+  // Closing the terminal or being told to stop: leave as politely as /quit does.
+  for (const signal of ['SIGHUP', 'SIGTERM'] as const) process.once(signal, () => void quit());
+
+  model.system('Parley — type /help for commands. F2 online, F3 files, F10 quit.');
+  if (!host) {
+    mode = 'host';
+    model.system('Which server? Type its address (host or host:port) and press Enter; leave it blank for this machine.');
+  } else if (!nick) {
+    mode = 'nick';
+    model.server = `${host}:${port}`;
+    model.system('Choose a nickname and press Enter.');
+  } else {
+    connect();
+  }
+  draw();
+  return finished;
 }
