@@ -2,6 +2,8 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { ImpairmentSpec } from './scenario/types.js';
 
 export interface RelayStats {
+  /** Datagrams that reached the relay (both directions). */
+  received: number;
   forwarded: number;
   dropped: number;
   reordered: number;
@@ -28,7 +30,7 @@ export function seededRandom(seed: number): () => number {
  * last client address it saw.
  */
 export class LossyRelay {
-  readonly stats: RelayStats = { forwarded: 0, dropped: 0, reordered: 0, duplicated: 0 };
+  readonly stats: RelayStats = { received: 0, forwarded: 0, dropped: 0, reordered: 0, duplicated: 0 };
   readonly #front: Socket;
   readonly #back: Socket;
   readonly #random: () => number;
@@ -76,6 +78,7 @@ export class LossyRelay {
 
   #pass(msg: Buffer, dir: 'toServer' | 'toClient'): void {
     const { loss, reorder, duplicate } = this.impairment;
+    this.stats.received += 1;
     if (this.#random() < loss) {
       this.stats.dropped += 1;
       return;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,9 @@ import type { Step } from './types.js';
 
 type DownloadStep = Extract<Step, { action: 'download' }>;
 
-const CHILD = join(dirname(fileURLToPath(import.meta.url)), '..', 'download-child.js');
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The built child script (tests run this file from src/, the child always runs from dist/). */
+const CHILD = [join(HERE, '..', 'download-child.js'), join(HERE, '..', '..', 'dist', 'download-child.js')].find((p) => existsSync(p)) ?? join(HERE, '..', 'download-child.js');
 
 interface ChildEvent {
   readonly event: 'offer' | 'progress' | 'done' | 'error';

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { globToRegExp, matcher } from '../src/scenario/match.js';
+import { listScenarioFiles, loadScenarioFile, parseScenario, resolveScenarioPaths } from '../src/scenario/load.js';
+import { ScenarioError, validateScenario } from '../src/scenario/validate.js';
+
+function problems(raw: unknown): string[] {
+  try {
+    validateScenario(raw, 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ScenarioError);
+    return [...(err as ScenarioError).problems];
+  }
+  throw new Error('expected the scenario to be refused');
+}
+
+const minimal = { name: 'n', clients: ['alice'], steps: [{ join: 'alice' }] };
+
+describe('scenario validation', () => {
+  it('reads a YAML scenario into typed steps with defaults filled in', () => {
+    const s = parseScenario(
+      `name: two users talk
+clients: [alice, bob]
+steps:
+  - join: [alice, bob]
+  - send: alice
+    line: "broadcast,hi {bob}"
+  - expect: bob
+    like: "broadcast alice :*"
+    timeout: 250
+`,
+      'talk.yaml',
+    );
+    expect(s.name).toBe('two users talk');
+    expect(s.needs.size).toBe(0);
+    expect(s.steps.map((st) => st.action)).toEqual(['join', 'send', 'expect']);
+    expect(s.steps[1]).toMatchObject({ action: 'send', clients: ['alice'], times: 1, payload: { kind: 'lines', lines: ['broadcast,hi {bob}'] } });
+    expect(s.steps[2]).toMatchObject({ action: 'expect', timeoutMs: 250, match: { kind: 'like', pattern: 'broadcast alice :*' } });
+  });
+
+  it('reads the same scenario from JSON', () => {
+    const s = parseScenario(JSON.stringify(minimal), 'minimal.json');
+    expect(s.steps).toHaveLength(1);
+    expect(s.timeoutMs).toBe(5000);
+  });
+
+  it('expands a group into numbered nicknames and lets a step name one member', () => {
+    const s = validateScenario({ name: 'n', clients: { crowd: { count: 3, nick: 'u' } }, steps: [{ join: 'crowd' }, { send: 'u2', line: 'online' }] }, 't');
+    expect(s.clients.get('crowd')?.nicks).toEqual(['u1', 'u2', 'u3']);
+    expect(s.steps[1]).toMatchObject({ clients: ['u2'] });
+  });
+
+  it('marks a scenario with server flags, files or signals as needing its own server, and downloads as needing UDP', () => {
+    expect(validateScenario({ ...minimal, server: { args: ['--rate', 5] } }, 't').needs.has('own-server')).toBe(true);
+    expect(validateScenario({ ...minimal, steps: [{ 'server-signal': 'SIGTERM' }] }, 't').needs.has('own-server')).toBe(true);
+    const dl = validateScenario({ ...minimal, steps: [{ download: 'alice', file: 'a.bin', relay: { loss: 0.1 } }] }, 't');
+    expect([...dl.needs].sort()).toEqual(['downloads', 'own-server']);
+    expect(dl.steps[0]).toMatchObject({ relay: { loss: 0.1, reorder: 0, duplicate: 0, seed: 1 } });
+  });
+
+  it('lists every problem at once, each with where it is', () => {
+    const found = problems({
+      nam: 'typo',
+      clients: ['alice'],
+      steps: [{ join: 'bob' }, { send: 'alice' }, { expect: 'alice', line: 'x', like: 'y' }, { dance: 'alice' }, { join: 'alice', close: 'alice' }, { expect: 'alice', line: 'x', timeout: -1 }],
+    });
+    expect(found).toEqual([
+      'nam: unknown key (expected one of name, description, timeout, server, needs, clients, steps)',
+      'name: a scenario needs a name (a sentence saying what it shows)',
+      expect.stringContaining('steps[1] (join): unknown client "bob"'),
+      'steps[2] (send): say what to send: line, lines, hex or repeat',
+      'steps[3] (expect): give only one of line, like',
+      expect.stringContaining('steps[4]: no action'),
+      'steps[5]: more than one action (join, close); split it into steps',
+      'steps[6] (expect).timeout: must be a positive number of milliseconds',
+    ]);
+  });
+
+  it('refuses options an action does not take, naming the ones it does', () => {
+    expect(problems({ ...minimal, steps: [{ join: 'alice', line: 'x' }] })).toEqual(['steps[1] (join): unknown option "line" (join takes no options)']);
+    expect(problems({ ...minimal, steps: [{ sync: 'alice', like: 'x' }] })).toEqual(['steps[1] (sync): unknown option "like" (sync takes timeout)']);
+  });
+
+  it('refuses placeholders that name no client or a group', () => {
+    const found = problems({ name: 'n', clients: { alice: {}, crowd: { count: 2 } }, steps: [{ send: 'alice', line: 'hi {bob}' }, { expect: 'alice', like: '{crowd} *' }] });
+    expect(found).toEqual([
+      'steps[1] (send).line: {bob} names no client (use {self} or a client\'s name)',
+      'steps[2] (expect).like: {crowd} is a group; only a single client\'s nickname can be put in text',
+    ]);
+  });
+
+  it('refuses two clients with the same nickname, bad hex and bad relay probabilities', () => {
+    const found = problems({
+      name: 'n',
+      clients: { a: { nick: 'x' }, b: { nick: 'X' } },
+      steps: [{ send: 'a', hex: 'abc' }, { download: 'a', file: 'f', relay: { loss: 1.5 } }],
+    });
+    expect(found).toEqual([
+      'clients.b: nickname X is used by two clients',
+      'steps[1] (send).hex: must be pairs of hex digits, e.g. "68 69 ff 0a"',
+      'steps[2] (download).relay.loss: must be a probability from 0 up to (not including) 1',
+    ]);
+  });
+
+  it('reports a YAML syntax error as a scenario problem', () => {
+    expect(() => parseScenario('name: [unclosed', 'bad.yaml')).toThrow(ScenarioError);
+  });
+
+  it('finds library scenarios by name and refuses an unknown name with the list of known ones', () => {
+    expect(resolveScenarioPaths(['broadcast'])[0]).toMatch(/scenarios\/broadcast\.yaml$/u);
+    expect(() => resolveScenarioPaths(['no-such-scenario'])).toThrow(/there: .*broadcast/u);
+  });
+
+  it('every scenario in the library is valid and says what it shows', () => {
+    const files = listScenarioFiles();
+    expect(files.length).toBeGreaterThanOrEqual(20);
+    for (const f of files) expect(loadScenarioFile(f).name.length).toBeGreaterThan(10);
+  });
+});
+
+describe('line matching', () => {
+  const nickOf = (c: string): string => ({ alice: 'Alice' })[c] ?? c;
+
+  it('treats * as any run of characters and everything else literally', () => {
+    expect(globToRegExp('error NICK_TAKEN :*').test('error NICK_TAKEN :nickname "a" (x) is taken')).toBe(true);
+    expect(globToRegExp('a.b*').test('axb')).toBe(false);
+    expect(globToRegExp('online 2 *').test('online 12 a')).toBe(false);
+  });
+
+  it('fills {self} and client names into exact lines', () => {
+    const m = matcher({ kind: 'line', text: 'private {alice} {self} :hi' }, 'bob', nickOf);
+    expect(m('private Alice bob :hi')).toBe(true);
+    expect(m('private alice bob :hi')).toBe(false);
+  });
+
+  it('matches decoded events by a subset of their fields and ignores lines that are not events', () => {
+    const m = matcher({ kind: 'event', fields: { type: 'files', files: [{ name: 'my photo.jpg' }] } }, 'x', nickOf);
+    expect(m('files 1 my%20photo.jpg 10')).toBe(true);
+    expect(m('files 1 other.jpg 10')).toBe(false);
+    expect(m('not an event at all')).toBe(false);
+  });
+});
