@@ -15,6 +15,8 @@ const STARTUP_GAIN = 2.885;
 const PROBE_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1] as const;
 const BW_WINDOW_ROUNDS = 10;
 const MIN_RTT_WINDOW_MS = 10_000;
+/** RTT above the minimum that still counts as "no queue" (host scheduling noise). */
+const QUEUE_FREE_SLACK_MS = 10;
 
 export type BbrMode = 'startup' | 'drain' | 'probe_bw';
 
@@ -44,6 +46,10 @@ export class BbrLite {
   btlBw = 0;
   minRtt = Infinity;
   private smoothedRtt = 0;
+  /** Smoothed fraction of bytes lost per round. */
+  lossRate = 0;
+  private lossBytesRound = 0;
+  private ackedBytesRound = 0;
   private minRttStamp = 0;
   cwnd: number;
   pacingRate: number; // bytes per ms
@@ -133,6 +139,7 @@ export class BbrLite {
     this.smoothedRtt = smoothedRttMs;
     this.delivered += ackedBytes;
     this.deliveredTime = now;
+    this.ackedBytesRound += ackedBytes;
     if (rttMs !== undefined && (rttMs <= this.minRtt || now - this.minRttStamp > MIN_RTT_WINDOW_MS)) {
       this.minRtt = rttMs;
       this.minRttStamp = now;
@@ -144,14 +151,40 @@ export class BbrLite {
         this.nextRoundDelivered = this.delivered;
         this.round++;
         this.roundStart = true;
+        this.updateLossRate();
       }
       const sendElapsed = newest.sentTime - newest.firstSentTime;
       const ackElapsed = now - newest.deliveredTime;
       const interval = Math.max(sendElapsed, ackElapsed);
-      if (interval > 0) this.addBwSample((this.delivered - newest.delivered) / interval);
+      if (interval > 0) this.addBwSample(this.compensate((this.delivered - newest.delivered) / interval));
     }
     this.updateMode(now, bytesInFlight);
     this.updateControls(ackedBytes);
+  }
+
+  /** A packet declared lost (for the loss-rate estimate only: loss does not cut the rate by itself). */
+  onLoss(lostBytes: number): void {
+    this.lossBytesRound += lostBytes;
+  }
+
+  /**
+   * Random loss makes the delivery rate lower than the rate the path carries,
+   * and pacing at the delivery rate then spirals down (BBR v1 collapses near
+   * 20 % loss). While the RTT shows no queue, scale the sample up by the
+   * measured loss rate (at most ×2). When the RTT is inflated the loss is
+   * congestion: no compensation, so a real bottleneck is never overrun.
+   */
+  private compensate(rate: number): number {
+    const queueFree = this.minRtt !== Infinity && this.smoothedRtt <= Math.max(2 * this.minRtt, this.minRtt + QUEUE_FREE_SLACK_MS);
+    if (!queueFree || this.lossRate <= 0.01) return rate;
+    return rate / (1 - Math.min(this.lossRate, 0.5));
+  }
+
+  private updateLossRate(): void {
+    const total = this.lossBytesRound + this.ackedBytesRound;
+    if (total > 0) this.lossRate = 0.75 * this.lossRate + 0.25 * (this.lossBytesRound / total);
+    this.lossBytesRound = 0;
+    this.ackedBytesRound = 0;
   }
 
   private addBwSample(rate: number): void {
@@ -220,7 +253,7 @@ export class BbrLite {
     this.bwSamples.length = 0;
     this.btlBw = 0;
     this.cwnd = this.minWindow;
-    this.pacingRate = Math.min(this.maxRate, Math.max(this.pacingRate / 4, this.packetBytes / 10));
+    this.pacingRate = Math.min(this.maxRate, Math.max(this.pacingRate / 2, this.packetBytes / 10));
     this.filledPipe = false;
     this.fullBw = 0;
     this.fullBwRounds = 0;

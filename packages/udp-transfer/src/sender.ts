@@ -284,7 +284,7 @@ export class Sender {
         this.lossTime = p.sentTime + lossDelay;
       }
     }
-    void lostBytes; // BBR-lite does not react to isolated losses (see congestion.ts).
+    if (lostBytes > 0) this.cc.onLoss(lostBytes); // feeds the loss-rate estimate only (see congestion.ts)
   }
 
   private queueRetransmit(chunk: number): void {
