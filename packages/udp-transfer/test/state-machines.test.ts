@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { decodePacket, encodePacket, peekPacketType } from '@parley/protocol';
 import { Receiver } from '../src/receiver.js';
 import { Sender } from '../src/sender.js';
-import { simulate } from './helpers/sim.js';
+import { crc32 } from 'node:zlib';
+import { prng, simulate } from './helpers/sim.js';
 
 const PAYLOAD = 1000;
 
@@ -221,5 +222,36 @@ describe('receiver input checks', () => {
       if (dg !== undefined && peekPacketType(dg) === 'request') times.push(now);
     }
     expect(times).toEqual([0, 200, 600, 1400]);
+  });
+});
+
+describe('hostile datagrams', () => {
+  it('never makes the sender or receiver throw, and a transfer still completes afterwards', () => {
+    const random = prng(99);
+    const token = randomBytes(16);
+    const sender = new Sender({ transferId: 1, token, size: 50 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, read: () => {} });
+    const receiver = new Receiver({ transferId: 1, token, size: 50 * PAYLOAD, payloadSize: PAYLOAD, now: 0 });
+    const valid = [
+      encodePacket({ type: 'ack', transferId: 1, largest: 3, ackDelayUs: 5, cumulative: 1, window: 64, ranges: [{ first: 0, last: 3 }] }),
+      encodePacket({ type: 'data', transferId: 1, packetNumber: 2, chunk: 1, payload: Buffer.alloc(PAYLOAD) }),
+      encodePacket({ type: 'end', transferId: 1, totalChunks: 50, size: 50 * PAYLOAD }),
+    ];
+    for (let i = 0; i < 20_000; i++) {
+      let dg: Buffer;
+      if (i % 2 === 0) {
+        dg = randomBytes(Math.floor(random() * 80));
+      } else {
+        dg = Buffer.from(valid[i % valid.length]!);
+        for (let k = 0; k < 3; k++) dg[8 + Math.floor(random() * (dg.length - 12))] = Math.floor(random() * 256);
+        dg.writeUInt32BE(crc32(dg.subarray(0, dg.length - 4)), dg.length - 4);
+      }
+      sender.poll(i);
+      expect(() => sender.onDatagram(dg, i)).not.toThrow();
+      expect(() => receiver.onDatagram(dg, i)).not.toThrow();
+    }
+    // The state machines still work: an honest transfer on a fresh pair completes.
+    const data = randomBytes(30 * PAYLOAD);
+    const r = simulate({ data, payloadSize: PAYLOAD, link: { delayMs: 3, loss: 0.1 } });
+    expect(r.received.equals(data)).toBe(true);
   });
 });
