@@ -1,0 +1,89 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export function haveTmux(): boolean {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Drives programs in tmux on a private socket, as a person at a terminal would. */
+export class Tmux {
+  readonly socket = `parley-test-${process.pid}-${randomBytes(3).toString('hex')}`;
+  readonly #conf: string;
+
+  constructor() {
+    this.#conf = join(tmpdir(), `${this.socket}.conf`);
+    // Keep a finished pane so a test can read its exit status.
+    writeFileSync(this.#conf, 'set -g remain-on-exit on\nset -g status off\n');
+  }
+
+  async tmux(...args: string[]): Promise<string> {
+    const { stdout } = await run('tmux', ['-u', '-L', this.socket, '-f', this.#conf, ...args], { encoding: 'utf8' });
+    return stdout;
+  }
+
+  async start(name: string, command: string, width = 100, height = 24): Promise<void> {
+    await this.tmux('new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), command);
+  }
+
+  /** Sends key names (Enter, F3, C-u, …). */
+  async keys(name: string, ...keys: string[]): Promise<void> {
+    await this.tmux('send-keys', '-t', name, ...keys);
+  }
+
+  /** Types text literally. */
+  async type(name: string, text: string): Promise<void> {
+    await this.tmux('send-keys', '-t', name, '-l', text);
+  }
+
+  async screen(name: string): Promise<string> {
+    return this.tmux('capture-pane', '-p', '-t', name);
+  }
+
+  async resize(name: string, width: number, height: number): Promise<void> {
+    await this.tmux('resize-window', '-t', name, '-x', String(width), '-y', String(height));
+  }
+
+  /** `undefined` while running, else the exit status. */
+  async exitStatus(name: string): Promise<number | undefined> {
+    const out = (await this.tmux('list-panes', '-t', name, '-F', '#{pane_dead} #{pane_dead_status}')).trim();
+    const [dead, status] = out.split(' ');
+    return dead === '1' ? Number(status) : undefined;
+  }
+
+  /** Waits until the screen satisfies `check` (a regex or a predicate); fails with the last screen after `ms`. */
+  async waitFor(name: string, check: RegExp | ((screen: string) => boolean), ms = 10_000): Promise<string> {
+    const deadline = Date.now() + ms;
+    let last = '';
+    for (;;) {
+      last = await this.screen(name);
+      if (typeof check === 'function' ? check(last) : check.test(last)) return last;
+      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${String(check)} on "${name}"; screen:\n${last}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async waitForExit(name: string, ms = 10_000): Promise<number> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const s = await this.exitStatus(name);
+      if (s !== undefined) return s;
+      if (Date.now() > deadline) throw new Error(`"${name}" did not exit within ${ms} ms; screen:\n${await this.screen(name)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async kill(): Promise<void> {
+    await this.tmux('kill-server').catch(() => undefined);
+  }
+}

@@ -1,0 +1,162 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { textWidth } from '../src/text/width.js';
+import { CLIENT_BIN, startServer, tempDir, type RunningServer } from './helpers/server.js';
+import { haveTmux, Tmux } from './helpers/tmux.js';
+
+const W = 100;
+const H = 24;
+let server: RunningServer;
+let files: Awaited<ReturnType<typeof tempDir>>;
+let dl: Awaited<ReturnType<typeof tempDir>>;
+const tmux = new Tmux();
+const payload = Buffer.alloc(3_000_000).map((_, i) => (i * 31 + (i >> 9)) % 256);
+
+function client(args: string): string {
+  return `${process.execPath} ${CLIENT_BIN} --download-dir ${dl.path} --no-bell ${args}`;
+}
+
+/** Every screen line takes exactly `width` cells or ends early: nothing pushed out of place by wide characters. */
+function boxesAligned(screen: string, width: number): boolean {
+  const lines = screen.split('\n').filter((l) => /^[│┌└├]/u.test(l));
+  return lines.length > 0 && lines.every((l) => textWidth(l) === width && (l.endsWith('│') || l.endsWith('┤') || l.endsWith('┐') || l.endsWith('┘')));
+}
+
+describe.skipIf(!haveTmux())('the terminal client in tmux, two people and a real server', () => {
+  beforeAll(async () => {
+    files = await tempDir('parley-e2e-files-');
+    dl = await tempDir('parley-e2e-dl-');
+    await writeFile(join(files.path, 'photo.jpg'), payload);
+    await writeFile(join(files.path, 'notes.txt'), 'notes\n');
+    server = await startServer(files.path);
+  });
+
+  afterAll(async () => {
+    await tmux.kill();
+    await server?.stop();
+    await files?.remove();
+    await dl?.remove();
+  });
+
+  it('connects, shows the welcome and the online list, and updates it live', async () => {
+    await tmux.start('ann', client(`--host 127.0.0.1 --port ${server.port} --nick ann`), W, H);
+    let s = await tmux.waitFor('ann', /Welcome to Parley, ann!/u);
+    expect(s).toMatch(/Online \(1\)/u);
+    expect(s).toMatch(/F2 online\s+F3 files\s+F10 quit/u);
+    expect(s).toMatch(/● online/u);
+    await tmux.start('bob', client(`--host 127.0.0.1 --port ${server.port} --nick bob`), W, H);
+    await tmux.waitFor('bob', /Welcome to Parley, bob!/u);
+    s = await tmux.waitFor('ann', /--> bob joined/u);
+    await tmux.waitFor('ann', /Online \(2\)/u);
+    expect(s).toMatch(/│\s+bob\s+│/u);
+  });
+
+  it('sends broadcasts and private messages both ways, echoing your own', async () => {
+    await tmux.type('ann', 'hello everyone');
+    await tmux.keys('ann', 'Enter');
+    await tmux.waitFor('bob', /<ann> hello everyone/u);
+    await tmux.waitFor('ann', /<ann> hello everyone/u);
+    await tmux.type('bob', 'ann,psst, a secret');
+    await tmux.keys('bob', 'Enter');
+    await tmux.waitFor('ann', /\*bob\* \(private\) psst, a secret/u);
+    await tmux.waitFor('bob', /-> ann: \(private\) psst, a secret/u);
+    await tmux.type('ann', '/msg bob got it');
+    await tmux.keys('ann', 'Enter');
+    await tmux.waitFor('bob', /\*ann\* \(private\) got it/u);
+    await tmux.type('bob', 'broadcast,back to all');
+    await tmux.keys('bob', 'Enter');
+    await tmux.waitFor('ann', /<bob> back to all/u);
+  });
+
+  it('keeps a line whose prefix names nobody online, instead of sending it to everyone', async () => {
+    await tmux.type('ann', 'dave,are you there');
+    await tmux.keys('ann', 'Enter');
+    const s = await tmux.waitFor('ann', /"dave" is not online/u);
+    expect(s.split('\n').at(-2) ?? s).toMatch(/\[ann\] dave,are you there/u);
+    await tmux.keys('ann', 'C-u');
+    await tmux.waitFor('ann', (x) => /\[ann\]\s*$/u.test(x.trimEnd().split('\n').at(-1) ?? ''));
+  });
+
+  it('draws emoji and CJK text without pushing the borders out of place', async () => {
+    await tmux.type('bob', 'emoji 😀 你好 👍🏽 👨‍👩‍👧 done');
+    await tmux.keys('bob', 'Enter');
+    const s = await tmux.waitFor('ann', /<bob> emoji 😀 你好 👍/u);
+    expect(boxesAligned(s, W)).toBe(true);
+  });
+
+  it('asks for the server and a nickname, and lets a refused nickname be replaced', async () => {
+    await tmux.start('carol', client(''), 80, 20);
+    await tmux.waitFor('carol', /Server address \(blank = this machine\):/u);
+    await tmux.type('carol', `127.0.0.1:${server.port}`);
+    await tmux.keys('carol', 'Enter');
+    await tmux.waitFor('carol', /Nickname:/u);
+    await tmux.type('carol', 'bob');
+    await tmux.keys('carol', 'Enter');
+    await tmux.waitFor('carol', /nickname "bob" is taken/u);
+    await tmux.waitFor('carol', /Nickname: bob/u);
+    await tmux.keys('carol', 'C-u');
+    await tmux.type('carol', 'carol');
+    await tmux.keys('carol', 'Enter');
+    await tmux.waitFor('carol', /Welcome to Parley, carol!/u);
+    await tmux.waitFor('ann', /--> carol joined/u);
+  });
+
+  it('downloads from the files panel with Enter, and shows the verified SHA-256', async () => {
+    await tmux.keys('ann', 'F3');
+    await tmux.waitFor('ann', /Files \(2\) ▶/u);
+    await tmux.waitFor('ann', /notes\.txt/u);
+    // Sorted: notes.txt, photo.jpg.
+    await tmux.keys('ann', 'Down');
+    await tmux.keys('ann', 'Enter');
+    const sha = createHash('sha256').update(payload).digest('hex');
+    await tmux.waitFor('ann', /downloading photo\.jpg \(2\.9 MB\)/u);
+    await tmux.waitFor('ann', /✓ photo\.jpg/u, 20_000);
+    const s = await tmux.screen('ann');
+    const conversation = s.split('\n').map((l) => l.split('│')[1] ?? '').join('').replace(/\s+/gu, '');
+    expect(conversation).toContain(`SHA-256${sha}verified`);
+    expect(Buffer.compare(await readFile(join(dl.path, 'photo.jpg')), payload)).toBe(0);
+    await tmux.keys('ann', 'Escape');
+    await tmux.waitFor('ann', /\[ann\]/u);
+  });
+
+  it('lays itself out again when the terminal is resized', async () => {
+    await tmux.resize('ann', 72, 18);
+    let s = await tmux.waitFor('ann', (x) => boxesAligned(x, 72));
+    expect(s).toMatch(/Online \(3\)/u);
+    await tmux.resize('ann', 50, 16);
+    s = await tmux.waitFor('ann', (x) => boxesAligned(x, 50) && !x.includes('Online ('));
+    expect(s).toMatch(/<bob> emoji/u);
+    await tmux.resize('ann', W, H);
+    await tmux.waitFor('ann', (x) => boxesAligned(x, W) && x.includes('Online (3)'));
+  });
+
+  it('asks before quitting; the others see the user leave', async () => {
+    await tmux.keys('carol', 'F10');
+    await tmux.waitFor('carol', /Quit Parley\? \(y\/n\)/u);
+    await tmux.keys('carol', 'n');
+    await tmux.waitFor('carol', /\[carol\]/u);
+    expect(await tmux.exitStatus('carol')).toBeUndefined();
+    await tmux.type('carol', '/quit');
+    await tmux.keys('carol', 'Enter');
+    await tmux.waitFor('carol', /Quit Parley\? \(y\/n\)/u);
+    await tmux.keys('carol', 'y');
+    expect(await tmux.waitForExit('carol')).toBe(0);
+    await tmux.waitFor('ann', /<-- carol left \(quit\)/u);
+  });
+
+  it('reconnects under the same nickname when the server restarts', async () => {
+    const port = server.port;
+    await server.stop();
+    await tmux.waitFor('ann', /lost the connection/u);
+    await tmux.waitFor('ann', /○ disconnected/u);
+    server = await startServer(files.path, { port });
+    await tmux.waitFor('ann', /reconnected as ann/u, 20_000);
+    await tmux.waitFor('bob', /reconnected as bob/u, 20_000);
+    await tmux.waitFor('ann', /● online/u);
+    await tmux.type('ann', 'still here');
+    await tmux.keys('ann', 'Enter');
+    await tmux.waitFor('bob', /<ann> still here/u);
+  });
+});
