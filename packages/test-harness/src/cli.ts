@@ -4,17 +4,12 @@ import { formatResult, formatStep, painter, scenarioHeader, summary } from './re
 import { loadScenarioFile, resolveScenarioPaths } from './scenario/load.js';
 import { runScenario, type ScenarioResult } from './scenario/runner.js';
 import { ScenarioError } from './scenario/validate.js';
+import { parseTarget } from './target.js';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
-/** host:port → parts (IPv6 in brackets). */
-export function parseTarget(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/u.exec(value);
-  const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--target must be host:port (got ${value})`);
-  return { host: (m[1] ?? m[2]) as string, port };
-}
+export { parseTarget };
 
 interface RunArgs {
   readonly scenarios: readonly string[];
@@ -95,21 +90,26 @@ export async function main(argv: string[]): Promise<number> {
       'load runs: fan-out, private, idle (Parley and, with --dialect irc, an IRC server)',
       (y) =>
         y
-          .positional('mode', { choices: ['fanout', 'private', 'idle', 'transfer'] as const, demandOption: true })
+          .positional('mode', { choices: ['fanout', 'private', 'idle', 'suite'] as const, demandOption: true, describe: 'suite: the whole side-by-side matrix (Parley and ngIRCd), written with --out' })
           .option('clients', { alias: 'c', type: 'number', default: 10, describe: 'clients connected' })
           .option('rate', { alias: 'r', type: 'number', default: 10, describe: 'messages per second each sender sends' })
           .option('senders', { type: 'number', describe: 'how many clients send (default: all)' })
           .option('duration', { alias: 'd', type: 'number', default: 10, describe: 'seconds of sending' })
           .option('warmup', { type: 'number', default: 1, describe: 'seconds of sending not measured' })
           .option('size', { type: 'number', default: 64, describe: 'bytes per chat line on the wire' })
-          .option('dialect', { choices: ['parley', 'irc'] as const, default: 'parley' as const, describe: 'protocol the clients speak' })
+          .option('dialect', { choices: ['parley', 'irc', 'both'] as const, default: 'parley' as const, describe: 'parley: a spawned parley-server; irc: a spawned ngIRCd (bench/load/ngircd.conf); both: one after the other' })
+          .option('out', { type: 'string', describe: 'suite: write the Markdown results here (e.g. bench/load/RESULTS.md)' })
+          .option('quick', { type: 'boolean', default: false, describe: 'suite: 3-second runs and 1 000 idle clients only' })
           .option('target', { type: 'string', describe: 'host:port of a running server (default: spawn one)' })
           .option('server-pid', { type: 'number', describe: 'pid of the --target server, for its CPU and memory' })
           .option('server', { type: 'string', describe: 'parley-server bin.js to spawn' })
           .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for a spawned parley-server (repeatable)' })
           .option('cpu-prof', { type: 'string', describe: 'spawned parley-server: write a V8 CPU profile into this folder' })
           .option('connect-concurrency', { type: 'number', default: 256, describe: 'idle mode: connections opened at once' })
-          .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
+          .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+          .example('$0 load fanout -c 200 -r 8 --dialect both', 'fan-out, Parley then ngIRCd')
+          .example('$0 load idle -c 10000', '10 000 idle Parley clients: memory per client, time to connect')
+          .example('$0 load suite --dialect both --out bench/load/RESULTS.md', 'the whole comparison'),
       async (a) => {
         code = await loadCommand(a as unknown as LoadArgs);
       },

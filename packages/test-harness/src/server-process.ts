@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +22,12 @@ export interface SpawnServerOptions {
   readonly nodeArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
   readonly cwd?: string;
+  /**
+   * A fixed TCP port. Readiness is then also a successful connection, for a
+   * server whose --log-level hides its ready line. Default 0 (any free port,
+   * read from the ready line).
+   */
+  readonly port?: number;
 }
 
 export interface ServerExit {
@@ -91,7 +98,7 @@ export class ServerProcess {
       ...(this.options.nodeArgs ?? []),
       bin,
       '--host', this.host,
-      '--port', '0',
+      '--port', String(this.options.port ?? 0),
       '--udp-port', String(this.options.udpPort ?? 0),
       '--files-dir', this.options.filesDir,
       '--log-format', 'json',
@@ -139,6 +146,20 @@ export class ServerProcess {
           }
         }
       });
+      if (this.options.port) {
+        const port = this.options.port;
+        const probe = (): void => {
+          if (settled) return;
+          const sock = connect({ host: this.host, port }, () => {
+            sock.destroy();
+            this.port = port;
+            this.udpPort = undefined;
+            settle();
+          });
+          sock.once('error', () => setTimeout(probe, 50));
+        };
+        setTimeout(probe, 100);
+      }
       child.once('error', (err) => settle(new ServerStartError(`cannot spawn parley-server: ${err.message}`, this.#output)));
       child.once('exit', (code, signal) => {
         // Let the last output arrive before reporting.

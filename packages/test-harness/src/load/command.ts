@@ -1,8 +1,114 @@
+import { writeFileSync } from 'node:fs';
+import { parseTarget } from '../target.js';
+import type { Dialect } from './pool.js';
+import { formatIdle, formatTraffic, machineLine, resultsMarkdown, type SuiteRow } from './report.js';
+import { runIdle, runTraffic, type IdleResult, type TrafficResult } from './runs.js';
+import { startNgircd, startParley, type LoadTarget } from './servers.js';
+
 export interface LoadArgs {
-  readonly mode: 'fanout' | 'private' | 'idle' | 'transfer';
+  readonly mode: 'fanout' | 'private' | 'idle' | 'suite';
+  readonly clients: number;
+  readonly rate: number;
+  readonly senders: number | undefined;
+  readonly duration: number;
+  readonly warmup: number;
+  readonly size: number;
+  readonly dialect: Dialect | 'both';
+  readonly target: string | undefined;
+  readonly serverPid: number | undefined;
+  readonly server: string | undefined;
+  readonly serverArg: readonly string[];
+  readonly cpuProf: string | undefined;
+  readonly connectConcurrency: number;
+  readonly json: boolean;
+  readonly out: string | undefined;
+  readonly quick: boolean;
 }
 
-export async function loadCommand(_a: LoadArgs): Promise<number> {
-  process.stderr.write('parley-harness load: not implemented yet\n');
-  return 2;
+async function withTarget<T>(dialect: Dialect, a: LoadArgs, fn: (t: LoadTarget) => Promise<T>): Promise<T> {
+  let target: LoadTarget;
+  if (a.target) {
+    const { host, port } = parseTarget(a.target);
+    target = { name: `${dialect} at ${a.target}`, dialect, host, port, pid: a.serverPid, command: `--target ${a.target}`, stop: async () => undefined };
+  } else if (dialect === 'irc') target = await startNgircd();
+  else target = await startParley({ bin: a.server, extraArgs: a.serverArg, cpuProfDir: a.cpuProf });
+  try {
+    return await fn(target);
+  } finally {
+    await target.stop();
+  }
+}
+
+function dialects(a: LoadArgs): Dialect[] {
+  return a.dialect === 'both' ? ['parley', 'irc'] : [a.dialect];
+}
+
+/** The side-by-side matrix of issue 5, Parley then ngIRCd for each row, written as Markdown. */
+async function suite(a: LoadArgs, say: (s: string) => void): Promise<SuiteRow[]> {
+  const d = a.quick ? 3 : a.duration;
+  const w = a.quick ? 1 : a.warmup;
+  const traffic: Array<{ label: string; mode: 'fanout' | 'private'; clients: number; rate: number }> = [
+    { label: 'fan-out 10 × 10 msg/s', mode: 'fanout', clients: 10, rate: 10 },
+    { label: 'fan-out 100 × 10 msg/s', mode: 'fanout', clients: 100, rate: 10 },
+    { label: 'fan-out 200 × 2 msg/s', mode: 'fanout', clients: 200, rate: 2 },
+    { label: 'fan-out 200 × 8 msg/s', mode: 'fanout', clients: 200, rate: 8 },
+    { label: 'fan-out 1000 × 1 msg/s', mode: 'fanout', clients: 1000, rate: 1 },
+    { label: 'private 200 × 25 msg/s', mode: 'private', clients: 200, rate: 25 },
+  ];
+  const rows: SuiteRow[] = [];
+  for (const t of traffic) {
+    for (const dialect of dialects(a)) {
+      const r = await withTarget(dialect, a, (target) =>
+        runTraffic(target, { mode: t.mode, clients: t.clients, senders: t.clients, rate: t.rate, duration: d, warmup: w, size: a.size, connectConcurrency: a.connectConcurrency }),
+      );
+      say(formatTraffic(r));
+      rows.push({ label: t.label, traffic: r });
+    }
+  }
+  for (const n of a.quick ? [1000] : [1000, 10_000]) {
+    for (const dialect of dialects(a)) {
+      const r = await withTarget(dialect, a, (target) => runIdle(target, n, a.connectConcurrency));
+      say(formatIdle(r));
+      rows.push({ label: `idle ${n}`, idle: r });
+    }
+  }
+  return rows;
+}
+
+export async function loadCommand(a: LoadArgs): Promise<number> {
+  const say = (s: string): void => void process.stdout.write(`${s}\n`);
+  const results: Array<TrafficResult | IdleResult> = [];
+  say(`# ${machineLine()}`);
+  if (a.mode === 'suite') {
+    const started = new Date();
+    const rows = await suite(a, say);
+    if (a.out) {
+      writeFileSync(a.out, resultsMarkdown(rows, { started, args: process.argv.slice(2), duration: a.quick ? 3 : a.duration, size: a.size }));
+      say(`wrote ${a.out}`);
+    }
+    return 0;
+  }
+  for (const dialect of dialects(a)) {
+    if (a.mode === 'idle') {
+      const r = await withTarget(dialect, a, (t) => runIdle(t, a.clients, a.connectConcurrency));
+      say(a.json ? JSON.stringify(r) : formatIdle(r));
+      results.push(r);
+    } else {
+      const r = await withTarget(dialect, a, (t) =>
+        runTraffic(t, {
+          mode: a.mode as 'fanout' | 'private',
+          clients: a.clients,
+          senders: a.senders ?? a.clients,
+          rate: a.rate,
+          duration: a.duration,
+          warmup: a.warmup,
+          size: a.size,
+          connectConcurrency: a.connectConcurrency,
+        }),
+      );
+      say(a.json ? JSON.stringify(r) : formatTraffic(r));
+      results.push(r);
+    }
+  }
+  return 0;
 }
