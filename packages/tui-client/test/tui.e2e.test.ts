@@ -12,7 +12,8 @@ let server: RunningServer;
 let files: Awaited<ReturnType<typeof tempDir>>;
 let dl: Awaited<ReturnType<typeof tempDir>>;
 const tmux = new Tmux();
-const payload = Buffer.alloc(3_000_000).map((_, i) => (i * 31 + (i >> 9)) % 256);
+// Big enough that the progress bar is on screen for a while on this kind of machine.
+const payload = Buffer.alloc(16_000_000).map((_, i) => (i * 31 + (i >> 9)) % 256);
 
 function client(args: string): string {
   return `${process.execPath} ${CLIENT_BIN} --download-dir ${dl.path} --no-bell ${args}`;
@@ -111,7 +112,12 @@ describe.skipIf(!haveTmux())('the terminal client in tmux, two people and a real
     await tmux.keys('ann', 'Down');
     await tmux.keys('ann', 'Enter');
     const sha = createHash('sha256').update(payload).digest('hex');
-    await tmux.waitFor('ann', /downloading photo\.jpg \(2\.9 MB\)/u);
+    await tmux.waitFor('ann', /downloading photo\.jpg \(15 MB\)/u);
+    // While it runs: a bar with percent in the files panel, and rate and ETA in the status bar.
+    await tmux.waitFor('ann', (x) => /↓ photo\.jpg\s+\d+%/u.test(x) && /\[#*-+\]/u.test(x) && /↓ photo\.jpg \d+% [\d.]+ [KM]?B\/s ETA/u.test(x));
+    await tmux.type('ann', 'chatting meanwhile');
+    await tmux.keys('ann', 'Enter');
+    await tmux.waitFor('bob', /<ann> chatting meanwhile/u);
     await tmux.waitFor('ann', /✓ photo\.jpg/u, 20_000);
     const s = await tmux.screen('ann');
     const conversation = s.split('\n').map((l) => l.split('│')[1] ?? '').join('').replace(/\s+/gu, '');
