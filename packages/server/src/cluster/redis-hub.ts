@@ -210,6 +210,7 @@ export class RedisHub implements ChatHub {
         if (seen) this.#deliverAll(eventFrame({ type: 'left', nick: member.nick, reason }), undefined);
       }
       this.#unsent.set(local.key, { nick: member.nick, reason });
+      this.#needsSync = true;
       return undefined;
     }
     return this.#track(this.#releaseInRedis(local.key, member.nick, reason));
@@ -304,7 +305,7 @@ export class RedisHub implements ChatHub {
     if (!this.#cmdUp || !this.#subUp) return;
     this.#beating = true;
     try {
-      if (!this.#synced || this.#needsSync) await this.#sync();
+      if (!this.#synced || this.#needsSync || Date.now() - this.#lastBeat >= this.leaseMs) await this.#sync();
       else await this.#heartbeat();
     } finally {
       this.#beating = false;
@@ -362,7 +363,8 @@ export class RedisHub implements ChatHub {
       m.seq = seq;
     }
     this.#syncing = false;
-    this.#needsSync = false;
+    // Releases made while this sync was on its way go with the next one.
+    this.#needsSync = this.#unsent.size > 0;
     this.#synced = true;
     const held = this.#presenceHeld;
     this.#presenceHeld = [];
@@ -435,8 +437,13 @@ export class RedisHub implements ChatHub {
   }
 
   #presence(ev: Extract<BusMessage, { seq: number }>): void {
-    if (this.#syncing || !this.#synced) {
-      if (this.#syncing) this.#presenceHeld.push(ev);
+    if (this.#syncing) {
+      this.#presenceHeld.push(ev);
+      return;
+    }
+    if (!this.healthy) {
+      // Late news from before an outage: the next sync brings the whole list.
+      this.#needsSync = true;
       return;
     }
     if (ev.seq <= this.#seq) return; // already in the snapshot
@@ -448,14 +455,17 @@ export class RedisHub implements ChatHub {
     this.#suspects.delete(ev.key);
     const local = ev.node === this.nodeId ? this.#byKey.get(ev.key) : undefined;
     if (ev.kind === 'joined') {
+      // Another node has a nick this node thinks it holds: it was lost while this node was cut off.
+      const mine = this.#byKey.get(ev.key);
+      if (ev.node !== this.nodeId && mine?.live) this.#lost(ev.key, 'joined elsewhere');
       if (local && (local.member.id === ev.member || local.live)) local.receiving = true;
       const had = this.#view.get(ev.key);
       this.#view.set(ev.key, { nick: ev.nick, node: ev.node });
       if (had?.nick !== ev.nick) this.#deliverAll(eventFrame({ type: 'joined', nick: ev.nick }), local);
       return;
     }
-    // A nick of this node left that this node did not give up: its lease was lost.
-    if (local?.live && ev.seq > local.seq) this.#lost(ev.key, 'left event');
+    // A nick of this node left that this node did not give up: the node was reaped; re-assert.
+    if (local?.live && ev.seq > local.seq) this.#needsSync = true;
     if (!this.#view.delete(ev.key)) return;
     this.#deliverAll(eventFrame({ type: 'left', nick: ev.nick, reason: ev.reason }), undefined);
   }

@@ -1,0 +1,171 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { ParleyProtocolError, type ErrorCode } from '@parley/protocol';
+import type { HubMember } from '../src/hub.js';
+import { createRedisHub, RedisHub, type ClusterHub } from '../src/cluster/index.js';
+import { freePort, startRedisServer, type RedisProcess } from '../src/cluster/redis-server.js';
+
+/** The Redis hub on its own: outages, partitions and lost leases, with fake members. */
+
+const silent = pino({ level: 'silent' });
+const LEASE_MS = 1000;
+const HEARTBEAT_MS = 200;
+
+class Member implements HubMember {
+  readonly lines: string[] = [];
+  evicted: { code: ErrorCode; text: string } | undefined;
+  constructor(
+    readonly id: string,
+    readonly nick: string,
+  ) {}
+  deliver(frame: Buffer): void {
+    this.lines.push(frame.toString('utf8').trimEnd());
+  }
+  evict(code: ErrorCode, text: string): void {
+    this.evicted = { code, text };
+  }
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function redisServer(port?: number): Promise<RedisProcess> {
+  const r = await startRedisServer(port === undefined ? {} : { port });
+  cleanups.push(() => r.stop('SIGKILL'));
+  return r;
+}
+
+async function hub(url: string, nodeId: string): Promise<ClusterHub> {
+  const h = await createRedisHub({ url, log: silent, nodeId, leaseMs: LEASE_MS, heartbeatMs: HEARTBEAT_MS });
+  cleanups.push(async () => {
+    await h.close();
+  });
+  return h;
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 8000, detail = (): unknown => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what} ${JSON.stringify(await detail())}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A TCP relay to Redis that can stop forwarding without closing anything: a network partition. */
+async function partitionableRelay(target: number): Promise<{ url: string; cut(): void; heal(): void }> {
+  const pairs: Array<[Socket, Socket]> = [];
+  let cut = false;
+  const server: Server = createServer((client) => {
+    const upstream = connect({ port: target, host: '127.0.0.1' });
+    pairs.push([client, upstream]);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+    if (cut) {
+      client.pause();
+      upstream.pause();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  cleanups.push(async () => {
+    for (const [a, b] of pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const each = (f: (s: Socket) => void): void => {
+    for (const [a, b] of pairs) {
+      f(a);
+      f(b);
+    }
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut() {
+      cut = true;
+      each((s) => s.pause());
+    },
+    heal() {
+      cut = false;
+      each((s) => s.resume());
+    },
+  };
+}
+
+describe('Redis hub', () => {
+  it('starts unavailable when Redis is not there, refuses claims with CLUSTER_UNAVAILABLE, and joins when Redis comes', async () => {
+    const port = await freePort();
+    const h = await hub(`redis://127.0.0.1:${port}`, 'early');
+    expect(h.healthy).toBe(false);
+    const err: unknown = await Promise.resolve(h.claim(new Member('m1', 'alice'))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ParleyProtocolError);
+    expect((err as ParleyProtocolError).code).toBe('PARLEY_ERR_CLUSTER_UNAVAILABLE');
+    await redisServer(port);
+    await until('the hub is in the cluster', () => h.healthy);
+    expect(await h.claim(new Member('m2', 'alice'))).toEqual({ ok: true });
+  });
+
+  it('refuses node ids that could break its messages and leases shorter than two heartbeats', () => {
+    expect(() => new RedisHub({ url: 'redis://127.0.0.1:1', log: silent, nodeId: 'a b' })).toThrow(RangeError);
+    expect(() => new RedisHub({ url: 'redis://127.0.0.1:1', log: silent, leaseMs: 1000, heartbeatMs: 600 })).toThrow(RangeError);
+  });
+
+  it('ends a member whose nickname another node took while this node was cut off, and no nick is held twice', async () => {
+    const redis = await redisServer();
+    const relay = await partitionableRelay(redis.port);
+    const a = await hub(relay.url, 'a');
+    const b = await hub(redis.url, 'b');
+    const bobOnA = new Member('a1', 'bob');
+    expect(await a.claim(bobOnA)).toEqual({ ok: true });
+    const watcher = new Member('b1', 'watcher');
+    expect(await b.claim(watcher)).toEqual({ ok: true });
+    expect(await b.claim(new Member('b2', 'BOB'))).toMatchObject({ ok: false });
+
+    relay.cut();
+    await until('node b reaps node a', () => watcher.lines.includes('left bob timeout'));
+    await until('node a knows it is cut off', () => !a.healthy);
+    const bobOnB = new Member('b3', 'Bob');
+    expect(await b.claim(bobOnB)).toEqual({ ok: true });
+
+    relay.heal();
+    await until('node a is back in the cluster', () => a.healthy);
+    await until('node a ends its bob', () => bobOnA.evicted !== undefined);
+    expect(bobOnA.evicted?.code).toBe('NICK_TAKEN');
+    expect(a.localCount).toBe(0);
+    expect(bobOnB.evicted).toBeUndefined();
+    expect(await a.online()).toEqual(['Bob', 'watcher']);
+  });
+
+  it('sends the releases it could not send during an outage once Redis is back', async () => {
+    const redis = await redisServer();
+    const relay = await partitionableRelay(redis.port);
+    const a = await hub(relay.url, 'a');
+    const b = await hub(redis.url, 'b');
+    const alice = new Member('a1', 'alice');
+    const carol = new Member('a2', 'carol');
+    const watcher = new Member('b1', 'watcher');
+    for (const [h, m] of [[a, alice], [a, carol], [b, watcher]] as const) expect(await h.claim(m)).toEqual({ ok: true });
+    await until('a sees the watcher', () => alice.lines.includes('joined watcher'));
+
+    relay.cut();
+    await until('node a knows it is cut off', () => !a.healthy);
+    await a.release(alice, 'quit');
+    // Local users hear it at once; the rest of the chat when Redis is back (or by the lease, whichever first).
+    expect(carol.lines).toContain('left alice quit');
+    relay.heal();
+    await until('the watcher hears alice left', () => watcher.lines.some((l) => l.startsWith('left alice ')));
+    await until('node a is back', () => a.healthy);
+    await until('b lists carol and the watcher', async () => (await b.online()).join(' ') === 'carol watcher', 8000, async () => ({
+      b: await b.online(),
+      a: await a.online(),
+      watcher: watcher.lines,
+      carol: carol.lines,
+    }));
+  });
+});
