@@ -25,7 +25,7 @@ for loss in $LOSSES; do
     # 2. Parley UDP transfer
     $S node "$here/parley-server.mjs" --file "$tmp/file.bin" --host $SRV --port 57000 > "$tmp/offer.json" 2> "$tmp/server.err" &
     sp=$!
-    while [ ! -s "$tmp/offer.json" ]; do sleep 0.1; done
+    while ! grep -q "}" "$tmp/offer.json" 2>/dev/null; do sleep 0.1; done
     out=$($C timeout 300 node "$here/parley-client.mjs" --host $SRV --offer "$(head -1 "$tmp/offer.json")" --dest "$tmp/got.bin")
     kill -TERM $sp; wait $sp 2>/dev/null
     echo "$loss parley $out $(tail -1 "$tmp/server.err") $(check "$tmp/got.bin")"
@@ -33,7 +33,7 @@ for loss in $LOSSES; do
     # 3a. Node net TCP copy
     $S node "$here/tcp-copy.mjs" serve --file "$tmp/file.bin" --host $SRV --port 45001 > "$tmp/tcp.port" &
     tp=$!
-    while [ ! -s "$tmp/tcp.port" ]; do sleep 0.1; done
+    while ! grep -q "[0-9]" "$tmp/tcp.port" 2>/dev/null; do sleep 0.1; done; sleep 0.1
     out=$($C timeout 300 node "$here/tcp-copy.mjs" fetch --host $SRV --port 45001 --dest "$tmp/got.bin")
     kill $tp; wait $tp 2>/dev/null
     echo "$loss node-net $out $(check "$tmp/got.bin")"

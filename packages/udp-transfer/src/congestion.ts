@@ -17,6 +17,8 @@ const BW_WINDOW_ROUNDS = 10;
 const MIN_RTT_WINDOW_MS = 10_000;
 /** RTT above the minimum that still counts as "no queue" (host scheduling noise). */
 const QUEUE_FREE_SLACK_MS = 10;
+/** Longest event-loop lateness the pacer makes up for in one burst. */
+const MAX_CATCH_UP_MS = 8;
 
 export type BbrMode = 'startup' | 'drain' | 'probe_bw';
 
@@ -109,7 +111,10 @@ export class BbrLite {
     }
     const elapsed = now - this.budgetStamp;
     if (elapsed > 0) {
-      this.budget = Math.min(this.burstBytes(), this.budget + elapsed * this.pacingRate);
+      // A late wake-up (busy event loop) earns the time it lost, up to 8 ms, so the
+      // average rate holds; an on-time one is capped at the normal burst.
+      const cap = Math.max(this.burstBytes(), this.pacingRate * Math.min(elapsed, MAX_CATCH_UP_MS));
+      this.budget = Math.min(cap, this.budget + elapsed * this.pacingRate);
       this.budgetStamp = now;
     }
   }

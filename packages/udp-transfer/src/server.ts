@@ -74,6 +74,25 @@ interface ActiveTransfer {
 }
 
 const MAX_SEND_QUEUE = 64;
+/** Chunks read from the file per system call (one pread per packet costs as much as the send). */
+const READ_AHEAD_CHUNKS = 32;
+
+/** A chunk reader that reads the file in blocks and copies chunks out of the last block. */
+function blockReader(fd: number, size: number, blockBytes: number): (position: number, target: Buffer, offset: number, length: number) => void {
+  const block = Buffer.allocUnsafe(blockBytes);
+  let blockStart = 0;
+  let blockEnd = 0;
+  return (position, target, offset, length) => {
+    if (position < blockStart || position + length > blockEnd) {
+      const want = Math.min(blockBytes, size - position);
+      const n = readSync(fd, block, 0, want, position);
+      if (n < length) throw new Error(`short read at ${position}: ${n} of ${length} bytes`);
+      blockStart = position;
+      blockEnd = position + n;
+    }
+    block.copy(target, offset, position - blockStart, position - blockStart + length);
+  };
+}
 const MAX_PACKETS_PER_TURN = 512;
 
 /**
@@ -376,10 +395,7 @@ export class TransferServer {
       window: req.window,
       now: monotonicNow(),
       idleTimeoutMs: this.idleTimeoutMs,
-      read: (position, target, offset, length) => {
-        const n = readSync(fd, target, offset, length, position);
-        if (n !== length) throw new Error(`short read at ${position}: ${n} of ${length} bytes`);
-      },
+      read: blockReader(fd, t.offer.size, req.payloadSize * READ_AHEAD_CHUNKS),
       ...(this.options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: this.options.maxRateBytesPerSec } : {}),
     });
     this.kick();
