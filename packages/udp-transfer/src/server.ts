@@ -167,6 +167,8 @@ export class TransferServer {
   /** Registers a file for one download and returns the id and one-time token for the TCP offer. */
   offer(input: OfferInput): { id: number; token: string } {
     if (this.closed) throw protocolError('SHUTDOWN');
+    if (!Number.isSafeInteger(input.size) || input.size < 0) throw protocolError('BAD_ARGUMENTS', 'offer size must be a non-negative integer');
+    if (!/^[0-9a-f]{64}$/i.test(input.sha256)) throw protocolError('BAD_ARGUMENTS', 'offer sha256 must be 64 hex digits');
     const mine = this.owners.get(input.owner);
     if (mine !== undefined && mine.size >= this.maxPerOwner) {
       throw protocolError('TRANSFER_LIMIT', `at most ${this.maxPerOwner} downloads at once`);

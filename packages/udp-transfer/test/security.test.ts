@@ -136,3 +136,13 @@ describe('what the server does with bad input while another transfer goes on', (
     expect(() => offerFile(server, f, 'greedy')).not.toThrow();
   });
 });
+
+describe('offer() input checks', () => {
+  it('refuses an impossible size or hash, and offers nothing after close', async () => {
+    const base = { owner: 'o', path: '/x', name: 'x', size: 1, sha256: 'a'.repeat(64) };
+    expect(() => server.offer({ ...base, size: -1 })).toThrowError(expect.objectContaining({ code: 'PARLEY_ERR_BAD_ARGUMENTS' }));
+    expect(() => server.offer({ ...base, sha256: 'xyz' })).toThrowError(expect.objectContaining({ code: 'PARLEY_ERR_BAD_ARGUMENTS' }));
+    await server.close(0);
+    expect(() => server.offer(base)).toThrowError(expect.objectContaining({ code: 'PARLEY_ERR_SHUTDOWN' }));
+  });
+});
