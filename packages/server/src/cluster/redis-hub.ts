@@ -78,6 +78,10 @@ export class RedisHub implements ChatHub {
   #needsSync = false;
   #beating = false;
   #lastBeat = 0;
+  /** When this node last heard its own heartbeat echo on its subscriber connection. */
+  #lastEcho = 0;
+  /** No new user is admitted before this time (ms): the re-assert grace after a rejoin. */
+  #admitAfter = 0;
   #everSynced = false;
   #outage = false;
   #closed: Promise<void> | undefined;
@@ -151,8 +155,19 @@ export class RedisHub implements ChatHub {
   }
 
   /** True while this node is in the cluster: connected, synced, its leases renewed. */
+  /**
+   * True while this node is in the cluster and admits new users: connected,
+   * synced, its leases renewed, and (after it had been dropped or Redis lost
+   * its data) one lease has passed so that every live node re-asserted its nicks.
+   */
   get healthy(): boolean {
-    return this.#synced && this.#cmdUp && this.#subUp && this.#closed === undefined && Date.now() - this.#lastBeat < this.leaseMs;
+    return this.#linked && Date.now() >= this.#admitAfter;
+  }
+
+  /** Connected and synced: messages go through Redis. */
+  get #linked(): boolean {
+    const now = Date.now();
+    return this.#synced && this.#cmdUp && this.#subUp && this.#closed === undefined && now - this.#lastBeat < this.leaseMs && now - this.#lastEcho < this.leaseMs;
   }
 
   get localCount(): number {
@@ -203,7 +218,7 @@ export class RedisHub implements ChatHub {
     }
     if (!wasLive) return undefined;
     if (!announce) this.#view.delete(local.key);
-    if (!this.healthy) {
+    if (!this.#linked) {
       if (announce) {
         const seen = this.#view.get(local.key);
         this.#view.delete(local.key);
@@ -218,7 +233,7 @@ export class RedisHub implements ChatHub {
 
   online(): string[] {
     const nicks = new Map<string, string>();
-    if (this.healthy) for (const [key, seen] of this.#view) nicks.set(key, seen.nick);
+    if (this.#linked) for (const [key, seen] of this.#view) nicks.set(key, seen.nick);
     for (const l of this.#byKey.values()) if (l.live) nicks.set(l.key, l.member.nick);
     return [...nicks.values()].sort(compareNicks);
   }
@@ -230,7 +245,7 @@ export class RedisHub implements ChatHub {
       return;
     }
     const frame = eventFrame(event);
-    if (!this.healthy) {
+    if (!this.#linked) {
       this.#deliverAll(frame, local);
       return;
     }
@@ -246,7 +261,7 @@ export class RedisHub implements ChatHub {
       this.#deliver(local, eventFrame({ type: 'private', from: from.nick, to: local.member.nick, text }));
       return true;
     }
-    if (!this.healthy) return false;
+    if (!this.#linked) return false;
     return this.#scripts.private(key, privatePayload(from.nick, text)).then(
       (receivers) => Number(receivers) > 0,
       (err: unknown) => {
@@ -303,6 +318,15 @@ export class RedisHub implements ChatHub {
     if (this.#closed || this.#beating) return;
     this.#expireSuspects(Date.now());
     if (!this.#cmdUp || !this.#subUp) return;
+    if (this.#synced && Date.now() - this.#lastEcho >= this.leaseMs + this.heartbeatMs) {
+      // Heartbeats go through but their echoes do not come back: the subscriber connection is dead without knowing it.
+      this.#log.warn('the subscriber connection hears nothing; reconnecting it');
+      this.#lastEcho = Date.now();
+      this.#subUp = false;
+      this.#down('subscriber connection silent');
+      this.#sub.disconnect(true);
+      return;
+    }
     this.#beating = true;
     try {
       if (!this.#synced || this.#needsSync || Date.now() - this.#lastBeat >= this.leaseMs) await this.#sync();
@@ -352,9 +376,15 @@ export class RedisHub implements ChatHub {
       return;
     }
     for (const [key, r] of releases) if (this.#unsent.get(key) === r) this.#unsent.delete(key);
-    const [seq, lost, flat] = reply as [number, string[], string[]];
+    const [seq, lost, flat, registered] = reply as [number, string[], string[], number];
+    if (registered === 1 && this.#everSynced) {
+      // This node had been dropped, or Redis lost its data: other nodes may not have re-asserted yet.
+      this.#admitAfter = Date.now() + this.leaseMs;
+      this.#log.info({ ms: this.leaseMs }, 'rejoined the cluster; admitting new users after one lease, once every node re-asserted its nicknames');
+    }
     const now = Date.now();
     this.#lastBeat = now;
+    this.#lastEcho = Math.max(this.#lastEcho, now - this.heartbeatMs);
     this.#seq = seq;
     this.#adoptSnapshot(flat, now);
     for (const m of this.#byId.values()) {
@@ -403,7 +433,7 @@ export class RedisHub implements ChatHub {
 
   #expireSuspects(now: number): void {
     for (const [key, deadline] of this.#suspects) {
-      if (deadline > now || !this.healthy) continue;
+      if (deadline > now || !this.#linked) continue;
       this.#suspects.delete(key);
       const seen = this.#view.get(key);
       if (!seen) continue;
@@ -426,6 +456,9 @@ export class RedisHub implements ChatHub {
         this.#deliverAll(msg.frame, from);
         return;
       }
+      case 'echo':
+        this.#lastEcho = Date.now();
+        return;
       case 'private': {
         const local = this.#byKey.get(msg.key);
         if (local?.live) this.#deliver(local, eventFrame({ type: 'private', from: msg.from, to: local.member.nick, text: msg.text }));
@@ -441,7 +474,7 @@ export class RedisHub implements ChatHub {
       this.#presenceHeld.push(ev);
       return;
     }
-    if (!this.healthy) {
+    if (!this.#linked) {
       // Late news from before an outage: the next sync brings the whole list.
       this.#needsSync = true;
       return;

@@ -117,7 +117,7 @@ return drop(ARGV[2], ARGV[1] .. ' ' .. ARGV[3], ARGV[4])
 
 /**
  * The heartbeat. ARGV: node, leaseMs. Renews the node's lease and each of its
- * nick leases, reaps dead nodes. Returns [registered, reaped, lost keys...]:
+ * nick leases, reaps dead nodes, and publishes `H` on the node's own channel. Returns [registered, reaped, lost keys...]:
  * registered is 1 when the node was not in the node set (reaped, or Redis
  * lost its data), which calls for a full sync; lost keys are nicks this node
  * no longer holds.
@@ -127,6 +127,8 @@ local node, lease = ARGV[1], tonumber(ARGV[2])
 local t = now()
 local registered = redis.call('ZADD', NODES, t + lease, node)
 local reaped = reap(node, t)
+-- An echo on the node's own channel: proof that its subscriber still hears Redis.
+redis.call('PUBLISH', P .. 'node:' .. node, 'H')
 local out = {registered, reaped}
 local roster = P .. 'roster:' .. node
 for _, key in ipairs(redis.call('SMEMBERS', roster)) do
@@ -153,12 +155,13 @@ return out
  * Releases that could not be sent are done; nicks of the node that it no
  * longer has are released; its members' leases are re-asserted (announced
  * as joined when the online list lacked them); dead nodes are reaped.
- * Returns [seq, [lost keys], [online hash flat]].
+ * Returns [seq, [lost keys], [online hash flat], registered (1: the node was not in the node set)].
  */
 export const SYNC = `${LIB}
 local node, lease = ARGV[1], tonumber(ARGV[2])
 local t = now()
-redis.call('ZADD', NODES, t + lease, node)
+local registered = redis.call('ZADD', NODES, t + lease, node)
+redis.call('PUBLISH', P .. 'node:' .. node, 'H')
 local i = 3
 local nReleases = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nReleases do
@@ -191,7 +194,7 @@ for _, m in ipairs(members) do
   end
 end
 reap(node, t)
-return {tonumber(redis.call('GET', P .. 'seq') or '0'), lost, redis.call('HGETALL', ONLINE)}
+return {tonumber(redis.call('GET', P .. 'seq') or '0'), lost, redis.call('HGETALL', ONLINE), registered}
 `;
 
 /** ARGV: key, payload. Publishes `P <key> <payload>` to the node holding the nick; returns receivers (0: nobody). */

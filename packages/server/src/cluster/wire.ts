@@ -5,7 +5,8 @@ export type BusMessage =
   | { readonly kind: 'broadcast'; readonly node: string; readonly member: string; readonly frame: Buffer }
   | { readonly kind: 'joined'; readonly seq: number; readonly node: string; readonly member: string; readonly key: string; readonly nick: string }
   | { readonly kind: 'left'; readonly seq: number; readonly node: string; readonly key: string; readonly nick: string; readonly reason: LeaveReason }
-  | { readonly kind: 'private'; readonly key: string; readonly from: string; readonly text: string };
+  | { readonly kind: 'private'; readonly key: string; readonly from: string; readonly text: string }
+  | { readonly kind: 'echo' };
 
 const NL = 0x0a;
 
@@ -33,6 +34,7 @@ export function parseBusMessage(msg: Buffer): BusMessage | undefined {
     if (!node || !member) return undefined;
     return { kind: 'broadcast', node, member, frame: msg.subarray(nl + 1) };
   }
+  if (kind === 0x48 /* H */ && msg.length === 1) return { kind: 'echo' };
   const line = msg.toString('utf8');
   if (kind === 0x50 /* P */) {
     const a = line.indexOf(' ', 2);
