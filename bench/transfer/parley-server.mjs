@@ -16,6 +16,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     count: { type: 'string', default: '1' },
     log: { type: 'boolean', default: false },
+    rate: { type: 'string' },
   },
 });
 const path = resolve(values.file);
@@ -25,12 +26,13 @@ for await (const c of createReadStream(path)) hash.update(c);
 const sha256 = hash.digest('hex');
 const line = (level) => (obj, msg) => process.stderr.write(`${JSON.stringify({ level, msg, ...obj })}\n`);
 const logger = { info: line('info'), warn: line('warn'), error: line('error'), debug: () => {}, child: () => logger };
-const ts = await TransferServer.listen({ ...(values.log ? { logger } : {}), host: values.host, port: Number(values.port), tokenTtlMs: 600_000, maxTransfersPerOwner: 1000 });
+const ts = await TransferServer.listen({ ...(values.log ? { logger } : {}), host: values.host, port: Number(values.port), tokenTtlMs: 600_000, maxTransfersPerOwner: 1000, ...(values.rate ? { maxRateBytesPerSec: Number(values.rate) } : {}) });
 for (let i = 0; i < Number(values.count); i++) {
   const { id, token } = ts.offer({ owner: 'bench', path, name: basename(path), size, sha256 });
   process.stdout.write(`${JSON.stringify({ id, token, name: basename(path), size, sha256, udpPort: ts.port })}\n`);
 }
 const cpu0 = process.cpuUsage();
+if (process.env.PARLEY_MEM) setInterval(() => { globalThis.gc?.(); const m = process.memoryUsage(); process.stderr.write(`${JSON.stringify({ active: ts.stats().active, heapUsedKb: Math.round(m.heapUsed / 1024), externalKb: Math.round((m.external + m.arrayBuffers) / 1024), rssKb: Math.round(m.rss / 1024) })}\n`); }, Number(process.env.PARLEY_MEM)).unref();
 if (process.env.PARLEY_TRACE) setInterval(() => { for (const t of ts.inspect()) process.stderr.write(`${JSON.stringify(t)}\n`); }, Number(process.env.PARLEY_TRACE)).unref();
 process.on('SIGTERM', async () => {
   const cpu = process.cpuUsage(cpu0);

@@ -60,6 +60,8 @@ const INITIAL_PACKET_THRESHOLD = 3;
 const MAX_PACKET_THRESHOLD = 256;
 const REORDER_LOOKBACK = 256;
 const MAX_END_INTERVAL_MS = 1000;
+/** Settled packet records kept before the history is compacted (memory per transfer). */
+const COMPACT_AFTER = 512 + REORDER_LOOKBACK;
 const ACKED = 1;
 const QUEUED = 2;
 
@@ -314,7 +316,7 @@ export class Sender {
   /** Drops settled packets from the front of the history. */
   private compactSent(): void {
     while (this.sentHead < this.sent.length && (this.sent[this.sentHead] as SentPacket).status !== 0) this.sentHead++;
-    if (this.sentHead > 4096 && this.sentHead * 2 > this.sent.length) {
+    if (this.sentHead > COMPACT_AFTER && this.sentHead * 2 > this.sent.length) {
       const cut = this.sentHead - REORDER_LOOKBACK;
       this.sent = this.sent.slice(cut);
       this.sentBase += cut;
