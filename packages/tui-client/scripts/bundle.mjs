@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the client's command (dist/bin.js, from tsc) with the workspace
+// Bundles the client's command (src/bin.ts) with the workspace
 // packages it uses (@parley/protocol, @parley/udp-transfer) into
 // dist/parley.js, so `npm i -g` of the packed client needs nothing that is not
 // on npm. Its npm dependencies (blessed, pino, yargs, …) stay normal imports.
@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 await build({
-  entryPoints: [join(root, 'dist', 'bin.js')],
+  entryPoints: [join(root, 'src', 'bin.ts')],
   outfile: join(root, 'dist', 'parley.js'),
   bundle: true,
   platform: 'node',

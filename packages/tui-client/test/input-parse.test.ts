@@ -27,6 +27,8 @@ describe('parseInput: the original comma grammar', () => {
     const r = parse('carol,are you there?');
     expect(r.kind).toBe('refuse');
     expect(r.kind === 'refuse' && r.reason).toMatch(/carol.*not online/u);
+    // What a deliberate second Enter would send instead.
+    expect(r.kind === 'refuse' && r.anyway).toEqual({ type: 'broadcast', text: 'carol,are you there?' });
     expect(parse('hello, world').kind).toBe('refuse');
     expect(parse('all,hi').kind).toBe('refuse');
     expect(parse(',hi').kind).toBe('refuse');

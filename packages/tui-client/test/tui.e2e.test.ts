@@ -75,9 +75,12 @@ describe.skipIf(!haveTmux())('the terminal client in tmux, two people and a real
     await tmux.type('ann', 'dave,are you there');
     await tmux.keys('ann', 'Enter');
     const s = await tmux.waitFor('ann', /"dave" is not online/u);
-    expect(s.split('\n').at(-2) ?? s).toMatch(/\[ann\] dave,are you there/u);
-    await tmux.keys('ann', 'C-u');
-    await tmux.waitFor('ann', (x) => /\[ann\]\s*$/u.test(x.trimEnd().split('\n').at(-1) ?? ''));
+    expect(s.trimEnd().split('\n').at(-1)).toMatch(/^\[ann\] dave,are you there/u);
+    expect(await tmux.screen('bob')).not.toMatch(/dave,are you there/u);
+    // Enter again on the same text: now it is a deliberate message to everyone.
+    await tmux.keys('ann', 'Enter');
+    await tmux.waitFor('bob', /<ann> dave,are you there/u);
+    await tmux.waitFor('ann', (x) => /^\[ann\]\s*$/u.test(x.trimEnd().split('\n').at(-1) ?? ''));
   });
 
   it('draws emoji and CJK text without pushing the borders out of place', async () => {
@@ -164,5 +167,10 @@ describe.skipIf(!haveTmux())('the terminal client in tmux, two people and a real
     await tmux.type('ann', 'still here');
     await tmux.keys('ann', 'Enter');
     await tmux.waitFor('bob', /<ann> still here/u);
+  });
+
+  it('leaves politely when its terminal is closed: the others see "quit", not a dropped connection', async () => {
+    await tmux.tmux('kill-session', '-t', 'bob');
+    await tmux.waitFor('ann', /<-- bob left \(quit\)/u);
   });
 });

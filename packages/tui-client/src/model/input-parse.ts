@@ -8,8 +8,12 @@ export type InputAction =
   | { readonly kind: 'send'; readonly command: Command }
   /** Handled by the client itself. */
   | { readonly kind: 'local'; readonly action: 'quit' | 'help' | 'clear' }
-  /** Not sent: tell the user why and keep the text in the input. */
-  | { readonly kind: 'refuse'; readonly reason: string };
+  /**
+   * Not sent: tell the user why and keep the text in the input. `anyway` is
+   * what a second Enter on the same text sends (a line that only looked like
+   * `nick,text`), so sending it to everyone is always a deliberate choice.
+   */
+  | { readonly kind: 'refuse'; readonly reason: string; readonly anyway?: Command };
 
 export interface ParseContext {
   /** The online nick that a name refers to (case-insensitive), if any. */
@@ -153,9 +157,11 @@ export function parseInput(raw: string, ctx: ParseContext): InputAction {
   const shaped = checkNickname(head);
   const looksLikeNick = head.length > 0 && (shaped.ok || shaped.error.wireCode === 'NICK_RESERVED');
   if (looksLikeNick || head.length === 0) {
+    const everyone = text(trimmed, (t) => ({ type: 'broadcast', text: t }));
     return {
       kind: 'refuse',
-      reason: `"${head}" is not online and not a command, so the line was not sent. To send it to everyone: broadcast,<text> or /say <text>`,
+      reason: `"${head}" is not online and not a command, so the line was not sent. Press Enter again to send it to everyone.`,
+      ...(everyone.kind === 'send' ? { anyway: everyone.command } : {}),
     };
   }
   return text(trimmed, (t) => ({ type: 'broadcast', text: t }));

@@ -53,6 +53,8 @@ export function runApp(args: ClientArgs): Promise<number> {
   let quitting = false;
   let wasOnline = false;
   let pendingHigh = '';
+  /** A line refused as `nick,text` for a nick not online: Enter again on it sends it to everyone. */
+  let refusedText: string | undefined;
   let finish: (code: number) => void = () => undefined;
   const finished = new Promise<number>((r) => (finish = r));
 
@@ -227,7 +229,9 @@ export function runApp(args: ClientArgs): Promise<number> {
       else connect();
       return redraw();
     }
-    const action = parseInput(text, { onlineNick: (n) => model.onlineNick(n) });
+    let action = parseInput(text, { onlineNick: (n) => model.onlineNick(n) });
+    if (action.kind === 'refuse' && action.anyway && refusedText === text) action = { kind: 'send', command: action.anyway };
+    refusedText = action.kind === 'refuse' && action.anyway ? text : undefined;
     switch (action.kind) {
       case 'none':
         return;

@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,8 +32,18 @@ export class Tmux {
     return stdout;
   }
 
+  readonly #names = new Set<string>();
+
+  #statusFile(name: string): string {
+    this.#names.add(name);
+    return join(tmpdir(), `${this.socket}-${name}.status`);
+  }
+
+  /** Runs `command` in a new session; its exit status is written to a file (tmux 3.3 does not always report it). */
   async start(name: string, command: string, width = 100, height = 24): Promise<void> {
-    await this.tmux('new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), command);
+    const quoted = (s: string): string => `'${s.replace(/'/gu, `'\\''`)}'`;
+    const wrapped = `sh -c ${quoted(`${command}; echo $? > ${this.#statusFile(name)}`)}`;
+    await this.tmux('new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), wrapped);
   }
 
   /** Sends key names (Enter, F3, C-u, …). */
@@ -56,9 +66,10 @@ export class Tmux {
 
   /** `undefined` while running, else the exit status. */
   async exitStatus(name: string): Promise<number | undefined> {
-    const out = (await this.tmux('list-panes', '-t', name, '-F', '#{pane_dead} #{pane_dead_status}')).trim();
-    const [dead, status] = out.split(' ');
-    return dead === '1' ? Number(status) : undefined;
+    const file = this.#statusFile(name);
+    if (!existsSync(file)) return undefined;
+    const text = readFileSync(file, 'utf8').trim();
+    return text === '' ? undefined : Number(text);
   }
 
   /** Waits until the screen satisfies `check` (a regex or a predicate); fails with the last screen after `ms`. */
@@ -85,5 +96,7 @@ export class Tmux {
 
   async kill(): Promise<void> {
     await this.tmux('kill-server').catch(() => undefined);
+    for (const n of this.#names) rmSync(this.#statusFile(n), { force: true });
+    rmSync(this.#conf, { force: true });
   }
 }
