@@ -105,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('server', { type: 'string', describe: 'parley-server bin.js to spawn' })
           .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for a spawned parley-server (repeatable)' })
           .option('cpu-prof', { type: 'string', describe: 'spawned parley-server: write a V8 CPU profile into this folder' })
+          .option('nick', { type: 'boolean', default: true, describe: 'idle: clients send a nickname and join (IRC: NICK/USER); --no-nick: TCP connections only' })
           .option('connect-concurrency', { type: 'number', default: 256, describe: 'idle mode: connections opened at once' })
           .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
           .example('$0 load fanout -c 200 -r 8 --dialect both', 'fan-out, Parley then ngIRCd')

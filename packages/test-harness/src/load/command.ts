@@ -23,6 +23,7 @@ export interface LoadArgs {
   readonly json: boolean;
   readonly out: string | undefined;
   readonly quick: boolean;
+  readonly nick: boolean;
 }
 
 async function withTarget<T>(dialect: Dialect, a: LoadArgs, fn: (t: LoadTarget) => Promise<T>): Promise<T> {
@@ -90,7 +91,7 @@ export async function loadCommand(a: LoadArgs): Promise<number> {
   }
   for (const dialect of dialects(a)) {
     if (a.mode === 'idle') {
-      const r = await withTarget(dialect, a, (t) => runIdle(t, a.clients, a.connectConcurrency));
+      const r = await withTarget(dialect, a, (t) => runIdle(t, a.clients, a.connectConcurrency, a.nick));
       say(a.json ? JSON.stringify(r) : formatIdle(r));
       results.push(r);
     } else {

@@ -30,6 +30,8 @@ export interface PoolOptions {
   readonly clients: number;
   /** IRC: join IRC_CHANNEL after registering (fan-out). */
   readonly joinChannel: boolean;
+  /** false: connect only (Parley: until the prompt), never send a nickname. Default true. */
+  readonly register?: boolean;
 }
 
 /** What the receivers counted. */
@@ -128,6 +130,13 @@ export class LoadPool {
       };
       conn.done = finish;
       socket.on('connect', () => {
+        if (this.options.register === false) {
+          if (this.options.dialect === 'irc') {
+            conn.registered = true;
+            conn.done?.();
+          }
+          return;
+        }
         if (this.options.dialect === 'irc') socket.write(`NICK ${conn.nick}\r\nUSER ${conn.nick} 0 * :${conn.nick}\r\n`);
         else socket.write(`${conn.nick}\n`);
       });
@@ -153,18 +162,20 @@ export class LoadPool {
       conn.rest = undefined;
     }
     let start = 0;
+    // Where the next mark is in this buffer (searched once per mark, not once per line: join storms have none).
+    let mark = -2;
     for (;;) {
       const end = buf.indexOf(LF, start);
       if (end === -1) break;
-      this.#line(conn, buf, start, end, now);
+      if (mark !== -1 && mark < start) mark = buf.indexOf(MARK, start);
+      this.#line(conn, buf, start, end, now, mark !== -1 && mark < end ? mark : -1);
       start = end + 1;
     }
     if (start < buf.length) conn.rest = buf.subarray(start);
   }
 
-  #line(conn: Conn, buf: Buffer, start: number, end: number, now: number): void {
-    const mark = buf.indexOf(MARK, start);
-    if (mark !== -1 && mark < end) {
+  #line(conn: Conn, buf: Buffer, start: number, end: number, now: number, mark: number): void {
+    if (mark !== -1) {
       // Z<sender>.<seq>.<µs>
       let i = mark + 3;
       let sender = 0;
@@ -187,7 +198,10 @@ export class LoadPool {
     const socket = conn.socket;
     if (!socket) return;
     if (this.options.dialect === 'parley') {
-      if (line.startsWith('ping ')) socket.write(`pong,${line.slice(5)}\n`);
+      if (this.options.register === false && !conn.registered && line.startsWith('info ')) {
+        conn.registered = true;
+        conn.done?.();
+      } else if (line.startsWith('ping ')) socket.write(`pong,${line.slice(5)}\n`);
       else if (!conn.registered && line.startsWith('online ')) {
         conn.registered = true;
         conn.done?.();

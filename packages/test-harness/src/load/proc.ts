@@ -24,12 +24,22 @@ export function ownCpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/** CPU seconds every process on the machine has used (all cores), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const first = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const t = first.trim().split(/\s+/u).slice(1).map(Number);
+  const total = t.reduce((a, b) => a + b, 0);
+  const idle = (t[3] ?? 0) + (t[4] ?? 0);
+  return (total - idle) / CLK_TCK;
+}
+
 /** CPU used between two points, as a share of one core. */
 export class CpuMeter {
   readonly #pid: number | undefined;
   #t0 = 0;
   #own0 = 0;
   #server0 = 0;
+  #machine0 = 0;
 
   constructor(serverPid: number | undefined) {
     this.#pid = serverPid;
@@ -39,14 +49,22 @@ export class CpuMeter {
     this.#t0 = performance.now();
     this.#own0 = ownCpuSeconds();
     this.#server0 = this.#pid ? processCpuSeconds(this.#pid) : 0;
+    this.#machine0 = machineBusySeconds();
   }
 
-  /** { seconds of wall time, load-generator CPU seconds, server CPU seconds } since start(). */
-  read(): { wall: number; own: number; server: number | undefined } {
+  /**
+   * Since start(): wall seconds, load-generator CPU seconds, server CPU
+   * seconds, and CPU seconds used by everything else on the machine (other
+   * people's builds and tests on a shared box).
+   */
+  read(): { wall: number; own: number; server: number | undefined; others: number } {
+    const own = ownCpuSeconds() - this.#own0;
+    const server = this.#pid ? processCpuSeconds(this.#pid) - this.#server0 : undefined;
     return {
       wall: (performance.now() - this.#t0) / 1000,
-      own: ownCpuSeconds() - this.#own0,
-      server: this.#pid ? processCpuSeconds(this.#pid) - this.#server0 : undefined,
+      own,
+      server,
+      others: Math.max(0, machineBusySeconds() - this.#machine0 - own - (server ?? 0)),
     };
   }
 }

@@ -25,20 +25,20 @@ export function machineLine(): string {
 }
 
 export function formatTraffic(r: TrafficResult): string {
-  const behind = r.loadCpu > 0.9 || r.lateTicks > r.duration * 50 ? '  (LOAD GENERATOR WAS THE LIMIT)' : '';
+  const behind = r.loadCpu > 0.9 ? '  (LOAD GENERATOR WAS THE LIMIT)' : r.lateTicks > r.duration * 50 ? `  (load generator's event loop stalled > 6 ms ${r.lateTicks} times)` : '';
   return (
     `${r.target.padEnd(7)} ${r.mode} ${r.clients} clients × ${r.rate}/s (${r.senders} senders, ${r.size} B): ` +
     `offered ${int(r.offeredPerSec)}/s, delivered ${int(r.deliveredPerSec)}/s, p50 ${f2(r.p50Ms)} ms, p99 ${f2(r.p99Ms)} ms, max ${f1(r.maxMs)} ms, ` +
     `lost ${r.lost}, dup ${r.duplicated}, reordered ${r.reordered}, dropped ${r.dropped}; ` +
-    `server CPU ${pct(r.serverCpu)} (${f2(r.serverUsPerDelivery)} µs/delivery), load gen CPU ${pct(r.loadCpu)}${behind}`
+    `server CPU ${pct(r.serverCpu)} (${f2(r.serverUsPerDelivery)} µs/delivery), load gen CPU ${pct(r.loadCpu)}${behind}, other processes ${pct(r.othersCpu)}`
   );
 }
 
 export function formatIdle(r: IdleResult): string {
   return (
-    `${r.target.padEnd(7)} idle ${r.clients}: ${r.connected} registered in ${int(r.connectMs)} ms (${r.failedAttempts} failed attempts, retried), ` +
+    `${r.target.padEnd(7)} idle ${r.clients}${r.registered ? '' : ' (TCP only, no nickname)'}: ${r.connected} ${r.registered ? 'registered' : 'connected'} in ${int(r.connectMs)} ms (${r.failedAttempts} failed attempts, retried), ` +
     `server RSS ${f1((r.rssBeforeBytes ?? 0) / 2 ** 20)} → ${f1((r.rssAfterBytes ?? 0) / 2 ** 20)} MiB = ${f2((r.bytesPerClient ?? Number.NaN) / 1024)} kB per client; ` +
-    `server CPU ${f2(r.serverCpuSeconds)} s, load gen CPU ${pct(r.loadCpu)}`
+    `server CPU ${f2(r.serverCpuSeconds)} s, load gen CPU ${pct(r.loadCpu)}, other processes ${pct(r.othersCpu)}`
   );
 }
 
@@ -57,25 +57,25 @@ export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date
   lines.push('');
   lines.push('## Traffic');
   lines.push('');
-  lines.push('| load | server | offered/s | delivered/s | p50 ms | p99 ms | max ms | lost | dup | reord. | server CPU | µs CPU / delivery | load gen CPU |');
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  lines.push('| load | server | offered/s | delivered/s | p50 ms | p99 ms | max ms | lost | dup | reord. | server CPU | µs CPU / delivery | load gen CPU | other processes |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const row of rows) {
     const r = row.traffic;
     if (!r) continue;
     lines.push(
-      `| ${row.label} | ${r.target} | ${int(r.offeredPerSec)} | ${int(r.deliveredPerSec)} | ${f2(r.p50Ms)} | ${f2(r.p99Ms)} | ${f1(r.maxMs)} | ${r.lost} | ${r.duplicated} | ${r.reordered} | ${pct(r.serverCpu)} | ${f2(r.serverUsPerDelivery)} | ${pct(r.loadCpu)}${r.loadCpu > 0.9 ? ' (limit)' : ''} |`,
+      `| ${row.label} | ${r.target} | ${int(r.offeredPerSec)} | ${int(r.deliveredPerSec)} | ${f2(r.p50Ms)} | ${f2(r.p99Ms)} | ${f1(r.maxMs)} | ${r.lost} | ${r.duplicated} | ${r.reordered} | ${pct(r.serverCpu)} | ${f2(r.serverUsPerDelivery)} | ${pct(r.loadCpu)}${r.loadCpu > 0.9 ? ' (limit)' : ''} | ${pct(r.othersCpu)} |`,
     );
   }
   lines.push('');
   lines.push('## Idle connections');
   lines.push('');
-  lines.push('| clients | server | registered | time to connect all | failed attempts (retried) | server RSS before → after | per client | server CPU to admit them |');
-  lines.push('|--:|---|--:|--:|--:|--:|--:|--:|');
+  lines.push('| clients | server | registered | time to connect all | failed attempts (retried) | server RSS before → after | per client | server CPU to admit them | load gen CPU | other processes |');
+  lines.push('|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const row of rows) {
     const r = row.idle;
     if (!r) continue;
     lines.push(
-      `| ${int(r.clients)} | ${r.target} | ${int(r.connected)} | ${f2(r.connectMs / 1000)} s | ${r.failedAttempts} | ${f1((r.rssBeforeBytes ?? 0) / 2 ** 20)} → ${f1((r.rssAfterBytes ?? 0) / 2 ** 20)} MiB | ${f2((r.bytesPerClient ?? Number.NaN) / 1024)} kB | ${f2(r.serverCpuSeconds)} s |`,
+      `| ${int(r.clients)} | ${r.target} | ${int(r.connected)} | ${f2(r.connectMs / 1000)} s | ${r.failedAttempts} | ${f1((r.rssBeforeBytes ?? 0) / 2 ** 20)} → ${f1((r.rssAfterBytes ?? 0) / 2 ** 20)} MiB | ${f2((r.bytesPerClient ?? Number.NaN) / 1024)} kB | ${f2(r.serverCpuSeconds)} s | ${pct(r.loadCpu)} | ${pct(r.othersCpu)} |`,
     );
   }
   lines.push('');

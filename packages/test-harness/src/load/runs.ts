@@ -41,6 +41,8 @@ export interface TrafficResult {
   /** CPU as a share of one core over the measured window. */
   readonly serverCpu: number | undefined;
   readonly loadCpu: number;
+  /** CPU used by other processes on the machine in the window, as a share of one core (of 2). */
+  readonly othersCpu: number;
   /** Server CPU microseconds per delivered message. */
   readonly serverUsPerDelivery: number | undefined;
   readonly connectMs: number;
@@ -150,6 +152,7 @@ export async function runTraffic(target: LoadTarget, o: TrafficOptions): Promise
       dropped: pool.dropped,
       serverCpu: c.server === undefined ? undefined : c.server / c.wall,
       loadCpu: c.own / c.wall,
+      othersCpu: c.others / c.wall,
       serverUsPerDelivery: c.server === undefined || t.measured === 0 ? undefined : (c.server * 1e6) / t.measured,
       connectMs,
       lateTicks,
@@ -162,6 +165,8 @@ export async function runTraffic(target: LoadTarget, o: TrafficOptions): Promise
 export interface IdleResult {
   readonly target: string;
   readonly clients: number;
+  /** false: TCP connections only, no nickname (no join announcements). */
+  readonly registered: boolean;
   readonly connectMs: number;
   readonly failedAttempts: number;
   readonly connected: number;
@@ -169,12 +174,13 @@ export interface IdleResult {
   readonly rssAfterBytes: number | undefined;
   readonly bytesPerClient: number | undefined;
   readonly loadCpu: number;
+  readonly othersCpu: number;
   readonly serverCpuSeconds: number | undefined;
 }
 
 /** N clients connect, register and stay quiet; the server's resident memory per client and the time to connect them all. */
-export async function runIdle(target: LoadTarget, clients: number, connectConcurrency: number): Promise<IdleResult> {
-  const pool = new LoadPool({ host: target.host, port: target.port, dialect: target.dialect, clients, joinChannel: false });
+export async function runIdle(target: LoadTarget, clients: number, connectConcurrency: number, register = true): Promise<IdleResult> {
+  const pool = new LoadPool({ host: target.host, port: target.port, dialect: target.dialect, clients, joinChannel: false, register });
   try {
     await new Promise((r) => setTimeout(r, 500));
     const rssBefore = target.pid ? processRssBytes(target.pid) : undefined;
@@ -188,6 +194,7 @@ export async function runIdle(target: LoadTarget, clients: number, connectConcur
     return {
       target: target.name,
       clients,
+      registered: register,
       connectMs,
       failedAttempts: pool.failedAttempts,
       connected: pool.registered,
@@ -195,6 +202,7 @@ export async function runIdle(target: LoadTarget, clients: number, connectConcur
       rssAfterBytes: rssAfter,
       bytesPerClient: rssBefore !== undefined && rssAfter !== undefined ? (rssAfter - rssBefore) / clients : undefined,
       loadCpu: cpu.own / cpu.wall,
+      othersCpu: cpu.others / cpu.wall,
       serverCpuSeconds: cpu.server,
     };
   } finally {
