@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ChatServer, FileLibrary } from '../src/index.js';
+import { ChatServer, FileLibrary, type ChatOptions } from '../src/index.js';
 import { createRedisHub, type ClusterHub } from '../src/cluster/index.js';
 import { startRedisServer, type RedisProcess } from '../src/cluster/redis-server.js';
 import { RawClient, silent } from './helpers.js';
@@ -40,13 +40,13 @@ afterEach(async () => {
   await redis.stop('SIGKILL');
 });
 
-async function startNode(nodeId: string): Promise<Node> {
+async function startNode(nodeId: string, options: Partial<ChatOptions> = {}): Promise<Node> {
   const filesDir = await mkdtemp(join(tmpdir(), 'parley-cluster-'));
   const files = new FileLibrary(filesDir);
   await files.ensure();
   const hub = await createRedisHub({ url: redis.url, log: silent, nodeId, leaseMs: LEASE_MS, heartbeatMs: HEARTBEAT_MS });
   expect(hub.healthy).toBe(true);
-  const server = new ChatServer({ files, log: silent, hub });
+  const server = new ChatServer({ files, log: silent, hub, options });
   const { port } = await server.listen(0, '127.0.0.1');
   const clients: RawClient[] = [];
   let stopped = false;
@@ -146,6 +146,25 @@ describe('several nodes are one chat', () => {
     const { client, answer } = await b.tryJoin('ALICE');
     expect(answer).toMatch(/^error NICK_TAKEN /u);
     await client.waitFor((l) => l === onlineLine(['alice']));
+  });
+
+  it('greets a user who joins while others talk before any of their messages', async () => {
+    const unlimited = { rate: 1e6, burst: 1e6 };
+    const [a, b] = [await startNode('a', unlimited), await startNode('b', unlimited)];
+    const bob = await b.join('bob');
+    const talk = setInterval(() => bob.send('broadcast,chatter'), 1);
+    try {
+      for (const nick of ['carol', 'dave', 'erin']) {
+        const c = await a.join(nick);
+        await c.waitFor((l) => l === 'broadcast bob :chatter');
+        expect(bob.closed).toBe(false);
+        const first = c.lines.findIndex((l) => !l.startsWith('info '));
+        expect(c.lines[first]).toMatch(new RegExp(`^welcome 1 ${nick} `, 'u'));
+        expect(c.lines[first + 1]).toMatch(/^online /u);
+      }
+    } finally {
+      clearInterval(talk);
+    }
   });
 
   it('admits a nickname once on a race between two nodes', async () => {
