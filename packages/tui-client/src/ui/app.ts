@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { checkNickname, type Command } from '@parley/protocol';
 import { downloadFile } from '@parley/udp-transfer';
 import type { ClientArgs } from '../cli/args.js';
+import type { Message } from '../model/messages.js';
 import { createLog } from '../cli/log.js';
 import { ChatModel, type ConnectionState } from '../model/chat-model.js';
 import { Completer } from '../model/completion.js';
@@ -52,6 +53,8 @@ export function runApp(args: ClientArgs): Promise<number> {
   let downloads: DownloadManager | undefined;
   let quitting = false;
   let wasOnline = false;
+  /** The current outage has been reported in the conversation. */
+  let announced = false;
   let pendingHigh = '';
   /** A line refused as `nick,text` for a nick not online: Enter again on it sends it to everyone. */
   let refusedText: string | undefined;
@@ -60,9 +63,17 @@ export function runApp(args: ClientArgs): Promise<number> {
 
   // ---- drawing ------------------------------------------------------------
   let drawTimer: NodeJS.Timeout | undefined;
+  let lastDrawnId = 0;
   const draw = (): void => {
     drawTimer = undefined;
     const L = ui.layout;
+    // Scrolled up: keep the lines being read still while new ones arrive below.
+    const all = model.messages.all;
+    const newest = all[all.length - 1]?.id ?? 0;
+    if (view.offset > 0) {
+      for (let i = all.length - 1; i >= 0 && (all[i]?.id ?? 0) > lastDrawnId; i--) view.scroll(view.height(all[i] as Message, model.me));
+    }
+    lastDrawnId = newest;
     const conv = view.window(model.messages.all, L.convo.width, L.convo.height, model.me);
     ui.set(ui.convo, conv.lines);
     ui.convo.setLabel(view.offset > 0 ? ` Parley — scrolled up (PgDn: newer) ` : ` Parley `);
@@ -130,9 +141,16 @@ export function runApp(args: ClientArgs): Promise<number> {
         onState: (state, detail) => {
           log.debug({ state, detail }, 'connection state');
           model.setState(stateOf[state], detail);
+          const why = detail.replace(/; retrying.*$/u, '');
           if (state === 'reconnecting' && wasOnline) {
             wasOnline = false;
-            fail(`lost the connection to ${host}:${port} (${detail.replace(/; retrying.*$/u, '')}); reconnecting…`);
+            announced = true;
+            fail(`lost the connection to ${host}:${port} (${why}); reconnecting…`);
+          } else if (state === 'reconnecting' && !announced) {
+            announced = true;
+            fail(`cannot reach ${host}:${port} (${why}); trying again with backoff (F10 quits)`);
+          } else if (state === 'online') {
+            announced = false;
           } else if (state === 'closed' && !quitting) {
             fail(`disconnected: ${detail}`);
           }
