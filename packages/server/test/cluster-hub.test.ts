@@ -111,6 +111,33 @@ describe('Redis hub', () => {
     expect(await h.claim(new Member('m2', 'alice'))).toEqual({ ok: true });
   });
 
+  it('announces joins and leaves only while the room is under its announce limit, and counts deliveries', async () => {
+    const redis = await redisServer();
+    const counted = new Map<string, number>();
+    const h = await createRedisHub({
+      url: redis.url,
+      log: silent,
+      nodeId: 'quiet',
+      leaseMs: LEASE_MS,
+      heartbeatMs: HEARTBEAT_MS,
+      announceLimit: 2,
+      onDelivered: (kind, n) => counted.set(kind, (counted.get(kind) ?? 0) + n),
+    });
+    cleanups.push(async () => {
+      await h.close();
+    });
+    const [alice, bob, carol] = [new Member('1', 'alice'), new Member('2', 'bob'), new Member('3', 'carol')];
+    for (const m of [alice, bob, carol]) expect(await h.claim(m)).toEqual({ ok: true });
+    await h.release(carol, 'quit');
+    await h.release(bob, 'quit');
+    h.broadcast(alice, { type: 'broadcast', from: 'alice', text: 'anyone?' });
+    await until('alice hears bob leave', () => alice.lines.includes('left bob quit'));
+    expect(alice.lines).toEqual(['joined bob', 'left bob quit']);
+    expect(counted.get('joined')).toBe(1);
+    expect(counted.get('left')).toBe(1);
+    expect(counted.get('broadcast')).toBeUndefined();
+  });
+
   it('refuses node ids that could break its messages and leases shorter than two heartbeats', () => {
     expect(() => new RedisHub({ url: 'redis://127.0.0.1:1', log: silent, nodeId: 'a b' })).toThrow(RangeError);
     expect(() => new RedisHub({ url: 'redis://127.0.0.1:1', log: silent, leaseMs: 1000, heartbeatMs: 600 })).toThrow(RangeError);

@@ -20,6 +20,10 @@ export async function createRedisHub(options: {
   nodeId?: string;
   leaseMs?: number;
   heartbeatMs?: number;
+  /** As `ChatOptions.announceLimit`: joins and leaves are announced only while fewer users are online. */
+  announceLimit?: number;
+  /** Metrics: `n` copies of an event of `kind` were queued for this node's users. */
+  onDelivered?: (kind: string, count: number) => void;
 }): Promise<ClusterHub> {
   const hub = new RedisHub(options);
   let timer: NodeJS.Timeout | undefined;

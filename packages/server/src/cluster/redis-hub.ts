@@ -18,6 +18,10 @@ export interface RedisHubOptions {
   readonly leaseMs?: number;
   /** How often a node renews its leases and looks for dead nodes (ms). Default 1000. */
   readonly heartbeatMs?: number;
+  /** Joins and leaves are announced only while fewer users are online (as `ChatOptions.announceLimit`). Default: always. */
+  readonly announceLimit?: number;
+  /** `n` copies of an event of `kind` were queued for this node's users (for metrics). */
+  readonly onDelivered?: (kind: string, count: number) => void;
 }
 
 export const DEFAULT_LEASE_MS = 5000;
@@ -55,6 +59,8 @@ export class RedisHub implements ChatHub {
   readonly nodeId: string;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
+  readonly #announceLimit: number;
+  readonly #onDelivered: (kind: string, count: number) => void;
   readonly #log: Logger;
   readonly #cmd: Redis;
   readonly #sub: Redis;
@@ -97,6 +103,8 @@ export class RedisHub implements ChatHub {
     if (!(this.heartbeatMs > 0) || !(this.leaseMs >= 2 * this.heartbeatMs)) {
       throw new RangeError(`the lease (${this.leaseMs} ms) must be at least twice the heartbeat (${this.heartbeatMs} ms)`);
     }
+    this.#announceLimit = options.announceLimit ?? Number.POSITIVE_INFINITY;
+    this.#onDelivered = options.onDelivered ?? (() => undefined);
     this.#log = options.log.child({ component: 'cluster', node: this.nodeId });
     this.firstSync = new Promise((resolve) => (this.#firstSync = resolve));
 
@@ -222,7 +230,7 @@ export class RedisHub implements ChatHub {
       if (announce) {
         const seen = this.#view.get(local.key);
         this.#view.delete(local.key);
-        if (seen) this.#deliverAll(eventFrame({ type: 'left', nick: member.nick, reason }), undefined);
+        if (seen && this.#view.size < this.#announceLimit) this.#deliverAll('left', eventFrame({ type: 'left', nick: member.nick, reason }), undefined);
       }
       this.#unsent.set(local.key, { nick: member.nick, reason });
       this.#needsSync = true;
@@ -246,7 +254,7 @@ export class RedisHub implements ChatHub {
     }
     const frame = eventFrame(event);
     if (!this.#linked) {
-      this.#deliverAll(frame, local);
+      this.#deliverAll(event.type, frame, local);
       return;
     }
     this.#cmd.publish(keys.bus, encodeBroadcast(this.nodeId, from.id, frame)).catch((err: unknown) => {
@@ -259,6 +267,7 @@ export class RedisHub implements ChatHub {
     const local = this.#byKey.get(key);
     if (local?.live) {
       this.#deliver(local, eventFrame({ type: 'private', from: from.nick, to: local.member.nick, text }));
+      this.#onDelivered('private', 1);
       return true;
     }
     if (!this.#linked) return false;
@@ -424,7 +433,7 @@ export class RedisHub implements ChatHub {
       this.#view.set(key, seen);
       if (had?.nick === seen.nick) continue;
       const subject = seen.node === this.nodeId ? this.#byKey.get(key) : undefined;
-      this.#deliverAll(eventFrame({ type: 'joined', nick: seen.nick }), subject);
+      if (this.#view.size <= this.#announceLimit) this.#deliverAll('joined', eventFrame({ type: 'joined', nick: seen.nick }), subject);
     }
     for (const key of this.#view.keys()) {
       if (!snapshot.has(key) && !this.#suspects.has(key)) this.#suspects.set(key, now + this.leaseMs);
@@ -438,7 +447,7 @@ export class RedisHub implements ChatHub {
       const seen = this.#view.get(key);
       if (!seen) continue;
       this.#view.delete(key);
-      this.#deliverAll(eventFrame({ type: 'left', nick: seen.nick, reason: 'timeout' }), undefined);
+      if (this.#view.size < this.#announceLimit) this.#deliverAll('left', eventFrame({ type: 'left', nick: seen.nick, reason: 'timeout' }), undefined);
     }
   }
 
@@ -453,7 +462,7 @@ export class RedisHub implements ChatHub {
     switch (msg.kind) {
       case 'broadcast': {
         const from = msg.node === this.nodeId ? this.#byId.get(msg.member) : undefined;
-        this.#deliverAll(msg.frame, from);
+        this.#deliverAll(frameKind(msg.frame), msg.frame, from);
         return;
       }
       case 'echo':
@@ -461,7 +470,9 @@ export class RedisHub implements ChatHub {
         return;
       case 'private': {
         const local = this.#byKey.get(msg.key);
-        if (local?.live) this.#deliver(local, eventFrame({ type: 'private', from: msg.from, to: local.member.nick, text: msg.text }));
+        if (!local?.live) return;
+        this.#deliver(local, eventFrame({ type: 'private', from: msg.from, to: local.member.nick, text: msg.text }));
+        this.#onDelivered('private', 1);
         return;
       }
       default:
@@ -494,13 +505,13 @@ export class RedisHub implements ChatHub {
       if (local && (local.member.id === ev.member || local.live)) local.receiving = true;
       const had = this.#view.get(ev.key);
       this.#view.set(ev.key, { nick: ev.nick, node: ev.node });
-      if (had?.nick !== ev.nick) this.#deliverAll(eventFrame({ type: 'joined', nick: ev.nick }), local);
+      if (had?.nick !== ev.nick && this.#view.size <= this.#announceLimit) this.#deliverAll('joined', eventFrame({ type: 'joined', nick: ev.nick }), local);
       return;
     }
     // A nick of this node left that this node did not give up: the node was reaped; re-assert.
     if (local?.live && ev.seq > local.seq) this.#needsSync = true;
     if (!this.#view.delete(ev.key)) return;
-    this.#deliverAll(eventFrame({ type: 'left', nick: ev.nick, reason: ev.reason }), undefined);
+    if (this.#view.size < this.#announceLimit) this.#deliverAll('left', eventFrame({ type: 'left', nick: ev.nick, reason: ev.reason }), undefined);
   }
 
   // ---- local delivery ---------------------------------------------------
@@ -511,8 +522,14 @@ export class RedisHub implements ChatHub {
     else local.member.deliver(frame);
   }
 
-  #deliverAll(frame: Buffer, except: Local | undefined): void {
-    for (const l of this.#byId.values()) if (l !== except) this.#deliver(l, frame);
+  #deliverAll(kind: string, frame: Buffer, except: Local | undefined): void {
+    let n = 0;
+    for (const l of this.#byId.values()) {
+      if (l === except || !l.receiving) continue;
+      this.#deliver(l, frame);
+      n += 1;
+    }
+    if (n > 0) this.#onDelivered(kind, n);
   }
 
   #flushHeld(local: Local): void {
@@ -556,6 +573,12 @@ export class RedisHub implements ChatHub {
     void p.finally(() => this.#inflight.delete(p));
     return p;
   }
+}
+
+/** The event kind of an encoded event: its first word. */
+function frameKind(frame: Buffer): string {
+  const sp = frame.indexOf(0x20);
+  return frame.toString('latin1', 0, sp < 0 ? Math.max(0, frame.length - 1) : sp);
 }
 
 function unavailable(): Error {
