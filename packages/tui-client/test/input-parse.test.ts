@@ -55,6 +55,7 @@ describe('parseInput: slash commands', () => {
     expect(parse('/quit')).toEqual({ kind: 'local', action: 'quit' });
     expect(parse('/help')).toEqual({ kind: 'local', action: 'help' });
     expect(parse('/clear')).toEqual({ kind: 'local', action: 'clear' });
+    expect(parse('/server chat.lan:6000')).toEqual({ kind: 'server', address: 'chat.lan:6000' });
   });
   it('refuses /msg to someone who is not online, and unknown commands', () => {
     expect(parse('/msg carol hi').kind).toBe('refuse');

@@ -142,6 +142,23 @@ describe.skipIf(!haveTmux())('the terminal client in tmux, two people and a real
     await tmux.waitFor('ann', (x) => boxesAligned(x, W) && x.includes('Online (3)'));
   });
 
+  it('says when the server cannot be reached, and /server switches to another', async () => {
+    const free = await startServer(files.path);
+    const deadPort = free.port;
+    await free.stop();
+    await tmux.start('dave', client(`--host 127.0.0.1 --port ${deadPort} --nick dave`), 90, 20);
+    await tmux.waitFor('dave', new RegExp(`cannot reach 127\\.0\\.0\\.1:${deadPort} \\(ECONNREFUSED\\)`, 'u'));
+    await tmux.type('dave', `/server 127.0.0.1:${server.port}`);
+    await tmux.keys('dave', 'Enter');
+    await tmux.waitFor('dave', /Welcome to Parley, dave!/u);
+    await tmux.waitFor('ann', /--> dave joined/u);
+    await tmux.keys('dave', 'F10');
+    await tmux.waitFor('dave', /Quit Parley\? \(y\/n\)/u);
+    await tmux.keys('dave', 'y');
+    expect(await tmux.waitForExit('dave')).toBe(0);
+    await tmux.waitFor('ann', /<-- dave left \(quit\)/u);
+  });
+
   it('asks before quitting; the others see the user leave', async () => {
     await tmux.keys('carol', 'F10');
     await tmux.waitFor('carol', /Quit Parley\? \(y\/n\)/u);

@@ -8,6 +8,8 @@ export type InputAction =
   | { readonly kind: 'send'; readonly command: Command }
   /** Handled by the client itself. */
   | { readonly kind: 'local'; readonly action: 'quit' | 'help' | 'clear' }
+  /** Connect to another server (`/server host[:port]`). */
+  | { readonly kind: 'server'; readonly address: string }
   /**
    * Not sent: tell the user why and keep the text in the input. `anyway` is
    * what a second Enter on the same text sends (a line that only looked like
@@ -27,6 +29,7 @@ export const CLIENT_HELP = [
   '  online  files  or  /online  /files    who is online, which files the server has',
   '  download,a.jpg  or  /download a.jpg   download a file (also: F3, then Enter)',
   '  /cancel <id>  /clear  /quit (F10)     cancel a download, clear the screen, leave',
+  '  /server host[:port]                   connect to another server',
   '  Keys: Tab completes nicks/commands/files, Up/Down history, PgUp/PgDn scroll,',
   '        F2 online list, F3 files panel, F10 quit, Ctrl-L redraw',
 ];
@@ -98,6 +101,12 @@ function slash(line: string, ctx: ParseContext): InputAction {
       return { kind: 'local', action: 'help' };
     case 'clear':
       return { kind: 'local', action: 'clear' };
+    case 'server':
+    case 'connect': {
+      const address = rest.trim();
+      if (!address) return { kind: 'refuse', reason: 'usage: /server <host>[:<port>]' };
+      return { kind: 'server', address };
+    }
     default:
       return { kind: 'refuse', reason: `unknown command /${word}; /help lists the commands (start with // to send a line that begins with /)` };
   }

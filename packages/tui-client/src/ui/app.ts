@@ -125,6 +125,7 @@ export function runApp(args: ClientArgs): Promise<number> {
   const connect = (): void => {
     if (!host || !nick) return;
     model.server = `${host}:${port}`;
+    model.me = nick;
     downloads = new DownloadManager({
       dir: resolve(args.downloadDir),
       host,
@@ -135,10 +136,11 @@ export function runApp(args: ClientArgs): Promise<number> {
       onFail: (r) => fail(`download of ${r.name} failed: ${r.error}`),
     });
     note(`connecting to ${host}:${port} as ${nick}…`);
-    conn = new Connection(
+    const c: Connection = new Connection(
       { host, port, nick },
       {
         onState: (state, detail) => {
+          if (conn !== c) return; // an old connection, left with /server
           log.debug({ state, detail }, 'connection state');
           model.setState(stateOf[state], detail);
           const why = detail.replace(/; retrying.*$/u, '');
@@ -157,6 +159,7 @@ export function runApp(args: ClientArgs): Promise<number> {
           redraw();
         },
         onEvent: (event) => {
+          if (conn !== c) return;
           log.debug({ event: event.type }, 'event');
           // The server's "type your nickname" prompt is for people using nc; we send the nick ourselves.
           if (event.type === 'info' && conn?.state === 'naming') return;
@@ -169,6 +172,7 @@ export function runApp(args: ClientArgs): Promise<number> {
           redraw();
         },
         onJoined: (joined, rejoined) => {
+          if (conn !== c) return;
           wasOnline = true;
           nick = joined;
           if (mode === 'nick') {
@@ -180,6 +184,7 @@ export function runApp(args: ClientArgs): Promise<number> {
           redraw();
         },
         onNickRefused: (_code, _text, refused) => {
+          if (conn !== c) return;
           mode = 'nick';
           input.set(refused);
           note('choose another nickname and press Enter');
@@ -187,7 +192,8 @@ export function runApp(args: ClientArgs): Promise<number> {
         onBadLine: (line, err) => log.warn({ line, err: err.message }, 'ignored a line from the server'),
       },
     );
-    conn.start();
+    conn = c;
+    c.start();
   };
 
   // ---- actions --------------------------------------------------------------
@@ -197,6 +203,24 @@ export function runApp(args: ClientArgs): Promise<number> {
       return false;
     }
     return conn.send(command);
+  };
+  const switchServer = (newHost: string, newPort: number): void => {
+    const old = conn;
+    conn = undefined;
+    old?.close();
+    void downloads?.stopAll();
+    wasOnline = false;
+    announced = false;
+    model.users = [];
+    model.files = [];
+    model.me = '';
+    model.setState('idle');
+    host = newHost;
+    port = newPort;
+    if (!old) note(`server set to ${host}:${port}`);
+    else note(`left ${old.host}:${old.port}`);
+    connect();
+    redraw();
   };
   const askQuit = (): void => {
     if (mode !== 'confirm') before = mode;
@@ -256,6 +280,12 @@ export function runApp(args: ClientArgs): Promise<number> {
       case 'refuse':
         input.remember(text);
         return fail(action.reason);
+      case 'server': {
+        const parsed = parseServer(action.address, port);
+        if (typeof parsed === 'string') return fail(parsed);
+        input.submit();
+        return switchServer(parsed.host, parsed.port);
+      }
       case 'local':
         input.submit();
         if (action.action === 'quit') askQuit();
@@ -418,6 +448,7 @@ export function runApp(args: ClientArgs): Promise<number> {
   // Closing the terminal or being told to stop: leave as politely as /quit does.
   for (const signal of ['SIGHUP', 'SIGTERM'] as const) process.once(signal, () => void quit());
 
+  model.server = host ? `${host}:${port}` : 'no server yet';
   model.system('Parley — type /help for commands. F2 online, F3 files, F10 quit.');
   if (!host) {
     mode = 'host';
