@@ -39,7 +39,7 @@ export class ChatServer {
   constructor(deps: ChatServerDeps) {
     this.options = { ...DEFAULT_CHAT_OPTIONS, ...deps.options };
     this.#ctx = {
-      hub: deps.hub ?? new InMemoryHub((kind, n) => this.stats.count(this.stats.eventsOut, kind, n)),
+      hub: deps.hub ?? new InMemoryHub(deps.options?.announceLimit ?? DEFAULT_CHAT_OPTIONS.announceLimit, (kind, n) => this.stats.count(this.stats.eventsOut, kind, n)),
       files: deps.files,
       downloads: deps.downloads,
       options: this.options,

@@ -15,6 +15,8 @@ export function parseArgs(argv: string[]) {
       '$0 [options]\n\nStarts a Parley chat server. Every option can also be set as an environment variable (--udp-port is PARLEY_UDP_PORT) or in a JSON file given with --config ({"udp-port": 57000}). Flags win over the environment, which wins over the file.',
     )
     .env('PARLEY')
+    // A flag given twice: the last one wins (as in most servers), not an array.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .config('config', 'JSON file of options, e.g. /etc/parley/server.json', (path: string) => readConfigFile(path))
     .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on for chat (TCP)' })
     .option('port', { type: 'number', default: 55000, describe: 'TCP port for chat' })
@@ -26,6 +28,7 @@ export function parseArgs(argv: string[]) {
     .option('rate', { type: 'number', default: D.rate, describe: 'messages per second a client may send (sustained)' })
     .option('burst', { type: 'number', default: D.burst, describe: 'messages a client may send in a burst' })
     .option('flood-disconnect-after', { type: 'number', default: D.floodDisconnectAfter, describe: 'lines dropped in a row for flooding before a client is disconnected' })
+    .option('announce-limit', { type: 'number', default: D.announceLimit, describe: 'announce joins and leaves only while fewer users are online (a large room stays quiet)' })
     .option('ping-interval', { type: 'number', default: D.pingIntervalMs / 1000, describe: 'seconds of silence before a client is pinged' })
     .option('idle-timeout', { type: 'number', default: D.idleTimeoutMs / 1000, describe: 'seconds of silence before a client is disconnected' })
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
@@ -36,7 +39,7 @@ export function parseArgs(argv: string[]) {
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
     .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
     .check((a) => {
-      const positive = ['max-clients', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
+      const positive = ['max-clients', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
       for (const k of positive) {
         const v = a[k];
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
@@ -107,6 +110,7 @@ export async function main(argv: string[]): Promise<number> {
           rate: args.rate,
           burst: args.burst,
           floodDisconnectAfter: args['flood-disconnect-after'],
+          announceLimit: args['announce-limit'],
           pingIntervalMs: args['ping-interval'] * 1000,
           idleTimeoutMs: args['idle-timeout'] * 1000,
           joinTimeoutMs: args['join-timeout'] * 1000,

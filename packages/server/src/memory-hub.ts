@@ -1,12 +1,30 @@
 import { eventFrame, nickKey, type LeaveReason, type ServerEvent } from '@parley/protocol';
 import type { ChatHub, ClaimResult, HubMember } from './hub.js';
 
-/** The single-node hub: a map from nick key to member. */
-export class InMemoryHub implements ChatHub {
-  readonly #members = new Map<string, HubMember>();
+interface Entry {
+  readonly member: HubMember;
+  readonly key: string;
+}
 
-  /** `onDelivered(kind, n)`: `n` copies of an event of `kind` were queued (for metrics). */
-  constructor(private readonly onDelivered: (kind: string, count: number) => void = () => undefined) {}
+/**
+ * The single-node hub: members by nick key, plus the online list kept sorted
+ * as people join and leave (binary search; no sorting or case-folding on the
+ * way to answering `online`).
+ */
+export class InMemoryHub implements ChatHub {
+  readonly #members = new Map<string, Entry>();
+  /** Nicks sorted by key, and their keys at the same index. */
+  #nicks: string[] = [];
+  #keys: string[] = [];
+
+  /**
+   * `announceLimit`: joins and leaves are announced only while fewer users are online.
+   * `onDelivered(kind, n)`: `n` copies of an event of `kind` were queued (for metrics).
+   */
+  constructor(
+    private readonly announceLimit = Number.POSITIVE_INFINITY,
+    private readonly onDelivered: (kind: string, count: number) => void = () => undefined,
+  ) {}
 
   get localCount(): number {
     return this.#members.size;
@@ -15,47 +33,71 @@ export class InMemoryHub implements ChatHub {
   claim(member: HubMember): ClaimResult {
     const key = nickKey(member.nick);
     if (this.#members.has(key)) return { ok: false, taken: this.online() };
-    this.#members.set(key, member);
-    this.broadcast(member, { type: 'joined', nick: member.nick });
+    this.#members.set(key, { member, key });
+    const at = this.#position(key);
+    this.#nicks.splice(at, 0, member.nick);
+    this.#keys.splice(at, 0, key);
+    if (this.#members.size <= this.announceLimit) this.broadcast(member, { type: 'joined', nick: member.nick });
     return { ok: true };
   }
 
   release(member: HubMember, reason: LeaveReason, announce = true): void {
     const key = nickKey(member.nick);
-    if (this.#members.get(key) !== member) return;
+    if (this.#members.get(key)?.member !== member) return;
     this.#members.delete(key);
-    if (announce) this.broadcast(member, { type: 'left', nick: member.nick, reason });
+    const at = this.#position(key);
+    if (this.#keys[at] === key) {
+      this.#nicks.splice(at, 1);
+      this.#keys.splice(at, 1);
+    }
+    if (announce && this.#members.size < this.announceLimit) this.broadcast(member, { type: 'left', nick: member.nick, reason });
   }
 
-  online(): string[] {
-    return [...this.#members.values()].map((m) => m.nick).sort(compareNicks);
+  /** Everyone online, sorted case-insensitively. The array is read-only and only valid until the next join or leave. */
+  online(): readonly string[] {
+    return this.#nicks;
   }
 
   broadcast(from: HubMember, event: ServerEvent): void {
     if (this.#members.size === 0) return;
     const frame = eventFrame(event);
     let n = 0;
-    for (const m of this.#members.values()) {
-      if (m === from) continue;
-      m.deliver(frame);
+    for (const { member } of this.#members.values()) {
+      if (member === from) continue;
+      member.deliver(frame);
       n += 1;
     }
     this.onDelivered(event.type, n);
   }
 
   privateMessage(from: HubMember, to: string, text: string): boolean {
-    const m = this.#members.get(nickKey(to));
-    if (!m) return false;
-    m.deliver(eventFrame({ type: 'private', from: from.nick, to: m.nick, text }));
+    const entry = this.#members.get(nickKey(to));
+    if (!entry) return false;
+    entry.member.deliver(eventFrame({ type: 'private', from: from.nick, to: entry.member.nick, text }));
     this.onDelivered('private', 1);
     return true;
   }
 
   close(): void {
     this.#members.clear();
+    this.#nicks = [];
+    this.#keys = [];
+  }
+
+  /** First index whose key is not below `key`. */
+  #position(key: string): number {
+    let lo = 0;
+    let hi = this.#keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.#keys[mid] as string) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
 
+/** Orders nicknames as the online list does (case-insensitively). */
 export function compareNicks(a: string, b: string): number {
   const ka = nickKey(a);
   const kb = nickKey(b);

@@ -20,6 +20,12 @@ export interface ChatOptions {
   readonly maxQueuedBytes: number;
   /** Time (ms) a client's socket may stay full before it counts as not reading. */
   readonly drainTimeoutMs: number;
+  /**
+   * Joins and leaves are announced to everyone while fewer users than this are
+   * online; above it (a large room) they are not, and a new user's welcome
+   * carries the count instead of the whole list (`online` still lists everyone).
+   */
+  readonly announceLimit: number;
   /** Time (ms) given to clients and transfers to finish on shutdown. */
   readonly shutdownTimeoutMs: number;
 }
@@ -36,4 +42,5 @@ export const DEFAULT_CHAT_OPTIONS: ChatOptions = {
   maxQueuedBytes: 1024 * 1024,
   drainTimeoutMs: 30_000,
   shutdownTimeoutMs: 5_000,
+  announceLimit: 500,
 };

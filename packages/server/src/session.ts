@@ -37,7 +37,8 @@ export class Session implements HubMember {
   readonly #decoder: LineDecoder;
   readonly #outbox: Outbox;
   readonly #bucket: TokenBucket;
-  #log: Logger;
+  /** Made on first use: most connections never log anything. */
+  #logger: Logger | undefined;
   readonly connectedAt: number;
   #lastSeen: number;
   #pinged = false;
@@ -60,13 +61,12 @@ export class Session implements HubMember {
     this.#lastSeen = now;
     this.#decoder = new LineDecoder({ maxLineBytes: ctx.options.maxLineBytes });
     this.#bucket = new TokenBucket(ctx.options.rate, ctx.options.burst, now);
-    this.#log = ctx.log.child({ conn: id, remote });
     this.#outbox = new Outbox(
       stream,
       ctx.scheduler,
       { maxQueuedBytes: ctx.options.maxQueuedBytes, drainTimeoutMs: ctx.options.drainTimeoutMs },
       (why) => {
-        this.#log.warn({ why }, 'client is not reading; disconnecting');
+        this.log.warn({ why }, 'client is not reading; disconnecting');
         this.close('kicked', 'SLOW_READER', `disconnected: ${why}`, true);
       },
       (bytes) => {
@@ -77,7 +77,7 @@ export class Session implements HubMember {
     stream.on('end', () => this.close('disconnected'));
     stream.on('close', () => this.close('disconnected'));
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      this.#log.debug({ err: err.code ?? err.message }, 'socket error');
+      this.log.debug({ err: err.code ?? err.message }, 'socket error');
       this.close('disconnected');
     });
     this.#outbox.send(PROMPT);
@@ -88,7 +88,8 @@ export class Session implements HubMember {
   }
 
   get log(): Logger {
-    return this.#log;
+    this.#logger ??= this.ctx.log.child(this.nick ? { conn: this.id, remote: this.remote, nick: this.nick } : { conn: this.id, remote: this.remote });
+    return this.#logger;
   }
 
   /** HubMember: queue an encoded event. */
@@ -156,7 +157,7 @@ export class Session implements HubMember {
         this.#held = lines.slice(i + 1);
         this.stream.pause();
         pending
-          .catch((err: unknown) => this.#log.error({ err }, 'command failed'))
+          .catch((err: unknown) => this.log.error({ err }, 'command failed'))
           .finally(() => {
             this.#busy = false;
             const held = this.#held;
@@ -173,7 +174,7 @@ export class Session implements HubMember {
   #line(result: DecodedLine): Promise<void> | undefined {
     if (!this.#admit()) return undefined;
     if (!result.ok) {
-      this.#log.debug({ code: result.error.wireCode }, 'bad line');
+      this.log.debug({ code: result.error.wireCode }, 'bad line');
       this.reject(result.error);
       return undefined;
     }
@@ -243,8 +244,8 @@ export class Session implements HubMember {
       return undefined;
     }
     this.#state = SessionState.Joined;
-    this.#log = this.#log.child({ nick: this.nick });
-    this.#log.info('joined');
+    this.#logger = undefined;
+    if (this.ctx.log.isLevelEnabled('info')) this.log.info('joined');
     const online = this.ctx.hub.online();
     if (online instanceof Promise) return online.then((nicks) => this.#welcome(nicks));
     this.#welcome(online);
@@ -252,7 +253,7 @@ export class Session implements HubMember {
   }
 
   #claimFailed(err: unknown): void {
-    this.#log.error({ err }, 'hub could not admit the nickname');
+    this.log.error({ err }, 'hub could not admit the nickname');
     if (this.#state !== SessionState.Joining) return;
     this.#state = SessionState.Naming;
     this.nick = '';
@@ -262,9 +263,11 @@ export class Session implements HubMember {
   #welcome(online: readonly string[]): void {
     if (this.#state !== SessionState.Joined) return;
     const others = online.length - 1;
+    const large = online.length > this.ctx.options.announceLimit;
     const who = others === 0 ? 'Nobody else is' : others === 1 ? '1 other user is' : `${others} other users are`;
-    this.send({ type: 'welcome', version: PROTOCOL_VERSION, nick: this.nick, text: `Welcome to Parley, ${this.nick}! ${who} online. Type help for commands.` });
-    this.send({ type: 'online', nicks: online });
+    const hint = large ? ' This is a large room: joins and leaves are not announced; type online for the list.' : '';
+    this.send({ type: 'welcome', version: PROTOCOL_VERSION, nick: this.nick, text: `Welcome to Parley, ${this.nick}! ${who} online.${hint} Type help for commands.` });
+    if (!large) this.send({ type: 'online', nicks: online });
   }
 
   /**
@@ -289,9 +292,9 @@ export class Session implements HubMember {
     this.#outbox.dispose();
     this.#decoder.reset();
     if (was === SessionState.Joined || was === SessionState.Joining) {
-      if (was === SessionState.Joined) this.#log.info({ reason }, 'left');
+      if (was === SessionState.Joined) this.log.info({ reason }, 'left');
       void Promise.resolve(this.ctx.hub.release(this, reason, !this.ctx.closing)).catch((err: unknown) =>
-        this.#log.error({ err }, 'hub could not release the nickname'),
+        this.log.error({ err }, 'hub could not release the nickname'),
       );
     }
     this.ctx.downloads?.cancelOwner(this.id);
