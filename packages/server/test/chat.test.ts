@@ -134,6 +134,23 @@ describe('chatting in the original grammar', () => {
   });
 });
 
+describe('large rooms', () => {
+  it('stops announcing joins and leaves above the announce limit, and still lists everyone on request', async () => {
+    t = await startTestServer({ announceLimit: 2 });
+    const a = await t.join('a');
+    await t.join('b');
+    await a.waitFor((l) => l === 'joined b');
+    const c = await t.connect();
+    const welcome = await c.ask('c', (l) => l.startsWith('welcome '));
+    expect(welcome).toContain('large room');
+    expect(await c.ask('online', (l) => l.startsWith('online '))).toBe('online 3 a b c');
+    expect(c.lines.filter((l) => l.startsWith('online '))).toHaveLength(1);
+    c.send('broadcast,marker');
+    await a.waitFor((l) => l === 'broadcast c :marker');
+    expect(a.lines).not.toContain('joined c');
+  });
+});
+
 describe('answers in order', () => {
   it('answers commands sent in one burst (as piped into nc) in the order they were sent', async () => {
     t = await startTestServer();
