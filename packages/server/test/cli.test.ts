@@ -77,6 +77,22 @@ describe('parley-server (the built binary)', () => {
     expect(await r.exit).toBe(0);
   });
 
+  it('takes options from a config file, overridden by env, overridden by flags', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-cfg-'));
+    const config = join(dir, 'server.json');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(config, JSON.stringify({ host: '127.0.0.1', port: 0, 'udp-port': -1, 'files-dir': join(dir, 'from-file'), 'max-clients': 1, 'announce-limit': 7 }));
+    const r = run(['--config', config, '--log-format', 'json', '--max-clients', '2'], { PARLEY_FILES_DIR: join(dir, 'from-env'), PARLEY_MAX_CLIENTS: '5' });
+    const info = await ready(r);
+    expect(info.filesDir).toBe(join(dir, 'from-env'));
+    await RawClient.join(info.port, 'one');
+    await RawClient.join(info.port, 'two');
+    const third = await RawClient.connect(info.port);
+    await third.waitFor((l) => l.startsWith('bye SERVER_FULL :server is full (2 users)'));
+    r.child.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+  });
+
   it('exits 1 with a clear line when the port is taken', async () => {
     const first = run(['--log-format', 'json', '--port', '0', '--udp-port', '-1', '--host', '127.0.0.1', '--files-dir', await mkdtemp(join(tmpdir(), 'parley-f-'))]);
     const info = await ready(first);
