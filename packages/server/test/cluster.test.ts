@@ -175,6 +175,18 @@ describe('several nodes are one chat', () => {
   });
 });
 
+describe('a node that stops', () => {
+  it('tells the other nodes its users left when it shuts down cleanly', async () => {
+    const [a, b] = [await startNode('a'), await startNode('b')];
+    const alice = await a.join('alice');
+    await b.join('bob');
+    await alice.waitFor((l) => l === 'joined bob');
+    await b.stop();
+    await alice.waitFor((l) => l === 'left bob shutdown');
+    expect(await alice.ask('online', (l) => l.startsWith('online '))).toBe(onlineLine(['alice']));
+  });
+});
+
 describe('a node that dies', () => {
   it('is gone with its users from every other node within the lease bound after SIGKILL', async () => {
     const a = await startNode('a');
