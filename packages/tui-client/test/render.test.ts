@@ -74,7 +74,10 @@ describe('drawing panels, status and input', () => {
     expect(text).toMatch(/chat\.example:55000 │ ann │ ● online │ ↓ big\.iso 50% 1\.4 MB\/s ETA 1m01s/u);
     expect(text).toMatch(/F2 online {2}F3 files {2}F10 quit $/u);
     expect(textWidth(text)).toBe(120);
-    expect(textWidth(lineText(statusLine(m, 50)))).toBe(50);
+    const narrow = lineText(statusLine(m, 70));
+    expect(textWidth(narrow)).toBe(70);
+    expect(narrow).toMatch(/● online .* F2 F3 F10 $/u);
+    for (const w of [20, 40, 50]) expect(textWidth(lineText(statusLine(m, w)))).toBe(w);
   });
 
   it('draws the input with its cursor, scrolled to keep the cursor visible', () => {

@@ -23,15 +23,16 @@ export interface ParseContext {
 }
 
 export const CLIENT_HELP = [
-  'Type a message and press Enter to send it to everyone.',
-  '  bob,hi there  or  /msg bob hi there   private message to bob',
-  '  broadcast,hi  or  /say hi             to everyone (also: plain text)',
-  '  online  files  or  /online  /files    who is online, which files the server has',
-  '  download,a.jpg  or  /download a.jpg   download a file (also: F3, then Enter)',
-  '  /cancel <id>  /clear  /quit (F10)     cancel a download, clear the screen, leave',
-  '  /server host[:port]                   connect to another server',
-  '  Keys: Tab completes nicks/commands/files, Up/Down history, PgUp/PgDn scroll,',
-  '        F2 online list, F3 files panel, F10 quit, Ctrl-L redraw',
+  'Plain text goes to everyone. Commands:',
+  '  bob,hi    /msg bob hi      private message',
+  '  broadcast,hi   /say hi     to everyone',
+  '  online    /online    F2    who is online',
+  '  files     /files     F3    files (Enter downloads)',
+  '  download,f   /download f   download a file',
+  '  /cancel <id>               stop a download',
+  '  /server host[:port]        connect elsewhere',
+  '  /clear   /quit (F10)       clear screen, leave',
+  'Keys: Tab completes, Up/Down history, PgUp/PgDn scroll',
 ];
 
 const MAX_LINE_BYTES = DEFAULT_MAX_LINE_BYTES - 16;

@@ -199,33 +199,41 @@ const STATE_LABEL: Record<string, { t: string; s: string }> = {
 };
 
 export const KEY_HINTS = 'F2 online  F3 files  F10 quit';
+const SHORT_HINTS = 'F2 F3 F10';
 
-/** The status bar: server, nick, connection state, downloads, and the keys. */
+/**
+ * The status bar: server, nick, connection state, downloads, and the keys.
+ * When it does not fit, the key hints shrink first, then the server goes.
+ */
 export function statusLine(model: ChatModel, width: number, hints = KEY_HINTS): Line {
   const st = STATE_LABEL[model.state] ?? { t: model.state, s: '' };
-  const left: Seg[] = [
-    { t: ` ${model.server} ` },
-    { t: '│ ' },
-    { t: model.me || '-', s: ['bold'] },
-    { t: ' │ ' },
-    { t: st.t, s: [st.s, 'bold'] },
-  ];
+  const server: Seg[] = [{ t: ` ${displaySafe(model.server)} ` }, { t: '│' }];
+  const left: Seg[] = [{ t: ' ' }, { t: displaySafe(model.me) || '-', s: ['bold'] }, { t: ' │ ' }, { t: st.t, s: [st.s, 'bold'] }];
   if (model.stateDetail && model.state !== 'online') left.push({ t: ` (${displaySafe(model.stateDetail)})` });
   for (const t of model.transfers.active) {
     left.push({ t: ' │ ' }, { t: `↓ ${truncate(displaySafe(t.name), 16, '…')} ${percent(t.bytes, t.size)}% ${formatRate(t.rateBytesPerSec)} ETA ${formatEta(t.etaSec)}`, s: ['#5fafff-fg'] });
   }
-  const right = ` ${hints} `;
-  const leftRoom = Math.max(0, width - textWidth(right));
-  const leftText = lineText(left);
-  if (textWidth(leftText) > leftRoom) {
-    return [{ t: fit(truncate(leftText, leftRoom, '…'), leftRoom) }, { t: truncate(right, width - leftRoom), s: ['bold'] }];
+  const tries: Array<[Seg[], string]> = [
+    [[...server, ...left], hints],
+    [[...server, ...left], SHORT_HINTS],
+    [[{ t: ' ' }, ...left.slice(1)], SHORT_HINTS],
+  ];
+  for (const [segs, h] of tries) {
+    const right = ` ${h} `;
+    const room = width - textWidth(right);
+    const used = lineWidth(segs);
+    if (used <= room) return [...segs, { t: ' '.repeat(room - used) }, { t: right, s: ['bold'] }];
   }
-  return [...left, { t: ' '.repeat(leftRoom - textWidth(leftText)) }, { t: right, s: ['bold'] }];
+  const right = ` ${SHORT_HINTS} `;
+  const room = Math.max(0, width - textWidth(right));
+  const text = lineText([{ t: ' ' }, ...left.slice(1)]);
+  return [{ t: fit(truncate(text, room, '…'), room) }, { t: truncate(right, width - room), s: ['bold'] }];
 }
 
 /** The input line: a prompt, then the text scrolled so the cursor shows (drawn inverse). */
 export function inputLine(prompt: string, input: InputLine, width: number, hidden = false): Line {
-  const p = truncate(displaySafe(prompt), Math.max(0, Math.floor(width / 2)));
+  // A prompt may take half the line, or all of it when there is no text to show.
+  const p = truncate(displaySafe(prompt), hidden ? width - 1 : Math.max(0, Math.floor(width / 2)));
   const room = Math.max(1, width - textWidth(p));
   const v = input.view(room);
   const text = hidden ? '' : v.text;
