@@ -46,7 +46,26 @@ for loss in $LOSSES; do
     t1=$(date +%s.%N); wait $np 2>/dev/null
     echo "$loss nc $(awk "BEGIN { printf \"{\\\"MBps\\\":%.1f,\\\"ms\\\":%.0f}\", $MB*1.048576/($t1-$t0), ($t1-$t0)*1000 }") $(check "$tmp/got.bin")"
 
-    # 4. kernel TCP (iperf3), for reference
+    # 4. TFTP (atftpd + atftp), blksize 1468, stop-and-wait and windowsize 16; 60 s limit
+    if command -v atftpd >/dev/null; then
+      $S atftpd --daemon --no-fork --port 45069 --bind-address $SRV --user root --group root "$tmp" &
+      ap=$!; sleep 0.3
+      for opt in "" "--option windowsize\ 16"; do
+        t0=$(date +%s.%N)
+        eval $C timeout 60 atftp --get -r file.bin -l "$tmp/got.bin" --option \"blksize 1468\" $opt $SRV 45069 >/dev/null 2>&1
+        rc=$?; t1=$(date +%s.%N)
+        name=tftp-stopwait; [ -n "$opt" ] && name=tftp-window16
+        if [ $rc -eq 0 ]; then
+          echo "$loss $name $(awk "BEGIN { printf \"{\\\"MBps\\\":%.2f,\\\"ms\\\":%.0f}\", $MB*1.048576/($t1-$t0), ($t1-$t0)*1000 }") $(check "$tmp/got.bin")"
+        else
+          got=$(stat -c %s "$tmp/got.bin" 2>/dev/null || echo 0); rm -f "$tmp/got.bin"
+          echo "$loss $name {\"unfinished\":true,\"bytesIn60s\":$got}"
+        fi
+      done
+      kill $ap; wait $ap 2>/dev/null
+    fi
+
+    # 5. kernel TCP (iperf3), for reference
     $S iperf3 -s -1 -B $SRV -p 45003 >/dev/null 2>&1 &
     ip=$!; sleep 0.3
     $C iperf3 -c $SRV -p 45003 -n ${MB}M -J > "$tmp/iperf.json" 2>/dev/null

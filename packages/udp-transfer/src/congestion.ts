@@ -17,6 +17,8 @@ const BW_WINDOW_ROUNDS = 10;
 const MIN_RTT_WINDOW_MS = 10_000;
 /** RTT above the minimum that still counts as "no queue" (host scheduling noise). */
 const QUEUE_FREE_SLACK_MS = 10;
+/** Most RTT above the minimum that the window covers (event-loop and ACK batching delay). */
+const CWND_RTT_SLACK_MS = 5;
 /** Longest event-loop lateness the pacer makes up for in one burst. */
 const MAX_CATCH_UP_MS = 8;
 
@@ -246,7 +248,10 @@ export class BbrLite {
     // The window covers the smoothed RTT, not only the minimum: on a host path most of
     // the RTT is event-loop scheduling and ACK batching, not queueing. Pacing, not the
     // window, keeps the queue short.
-    const rtt = Math.max(this.minRtt === Infinity ? 0 : this.minRtt, this.smoothedRtt);
+    // …but at most CWND_RTT_SLACK_MS above the minimum: beyond that the extra RTT is
+    // our own queue, and letting it grow the window would feed it (bufferbloat).
+    const min = this.minRtt === Infinity ? this.smoothedRtt : this.minRtt;
+    const rtt = Math.min(Math.max(min, this.smoothedRtt), min + CWND_RTT_SLACK_MS);
     const target = this.cwndGain * this.btlBw * rtt + 4 * this.packetBytes;
     if (this.filledPipe) this.cwnd = Math.min(this.cwnd + ackedBytes, target);
     else this.cwnd += ackedBytes;
