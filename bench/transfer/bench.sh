@@ -1,6 +1,6 @@
 #!/bin/sh
 # Side-by-side transfer benchmark between two network namespaces (see netns.sh).
-# Usage (root): bench/transfer/bench.sh [MB=100] [losses="0 1 5"] [runs=1]
+# Usage (root): [TFTP=0] bench/transfer/bench.sh [MB=100] [losses="0 1 5"] [runs=1]
 # Prints one line per measurement: <loss%> <tool> <JSON>.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -47,7 +47,7 @@ for loss in $LOSSES; do
     echo "$loss nc $(awk "BEGIN { printf \"{\\\"MBps\\\":%.1f,\\\"ms\\\":%.0f}\", $MB*1.048576/($t1-$t0), ($t1-$t0)*1000 }") $(check "$tmp/got.bin")"
 
     # 4. TFTP (atftpd + atftp), blksize 1468, stop-and-wait and windowsize 16; 60 s limit
-    if command -v atftpd >/dev/null; then
+    if [ "${TFTP:-1}" = 1 ] && command -v atftpd >/dev/null; then
       $S atftpd --daemon --no-fork --port 45069 --bind-address $SRV --user root --group root "$tmp" &
       ap=$!; sleep 0.3
       for opt in "" "--option windowsize\ 16"; do
