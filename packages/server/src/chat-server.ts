@@ -89,7 +89,7 @@ export class ChatServer {
 
   /** Listens on TCP. Resolves with the bound address. */
   listen(port: number, host: string): Promise<AddressInfo> {
-    const tcp = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, (socket: Socket) => {
+    const tcp = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000, allowHalfOpen: true }, (socket: Socket) => {
       this.handle(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
     });
     tcp.maxConnections = this.options.maxClients + 64;

@@ -48,6 +48,8 @@ export class Session implements HubMember {
   #held: DecodedLine[] = [];
   /** An asynchronous command is running; later lines wait in `#held`. */
   #busy = false;
+  /** The client sent FIN; close once every line it sent is answered. */
+  #ended = false;
 
   constructor(
     readonly id: string,
@@ -74,7 +76,11 @@ export class Session implements HubMember {
       },
     );
     stream.on('data', this.#onData);
-    stream.on('end', () => this.close('disconnected'));
+    // The client finished sending (e.g. `nc -N` after piped input): answer what it sent, then close.
+    stream.on('end', () => {
+      this.#ended = true;
+      if (!this.#busy) this.#finish();
+    });
     stream.on('close', () => this.close('disconnected'));
     stream.on('error', (err: NodeJS.ErrnoException) => {
       this.log.debug({ err: err.code ?? err.message }, 'socket error');
@@ -165,6 +171,7 @@ export class Session implements HubMember {
             if (this.#state === SessionState.Closed) return;
             this.stream.resume();
             this.#process(held);
+            if (this.#ended && !this.#busy) this.#finish();
           });
         return;
       }
@@ -187,6 +194,10 @@ export class Session implements HubMember {
     if (parsed.command === null) return undefined;
     this.ctx.stats.count(this.ctx.stats.commandsIn, parsed.command.type);
     return handleCommand(this, parsed.command, this.ctx);
+  }
+
+  #finish(): void {
+    this.close('disconnected', 'QUIT', this.nick ? `goodbye, ${this.nick}` : 'goodbye');
   }
 
   /** The flood guard: a token per line; an empty bucket drops lines, warns once, and ends a flood that goes on. */

@@ -166,6 +166,19 @@ describe('answers in order', () => {
   });
 });
 
+describe('half-closed connections', () => {
+  it('answers everything a client sent before it closed its side (nc -N), then says goodbye', async () => {
+    t = await startTestServer();
+    const bob = await t.join('bob');
+    const alice = await t.connect();
+    alice.socket.end('alice\nfiles\nonline\nbroadcast,bye all\n');
+    await alice.waitClosed();
+    expect(alice.lines.map((l) => l.split(' ')[0])).toEqual(['info', 'welcome', 'online', 'files', 'online', 'bye']);
+    await bob.waitFor((l) => l === 'broadcast alice :bye all');
+    await bob.waitFor((l) => l === 'left alice disconnected');
+  });
+});
+
 describe('bad input gets a clear error and nobody else notices', () => {
   it('answers unknown commands, empty messages, control characters and bad arguments, and goes on', async () => {
     t = await startTestServer();
