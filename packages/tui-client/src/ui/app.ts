@@ -85,7 +85,7 @@ export function runApp(args: ClientArgs): Promise<number> {
       ui.set(ui.files, filesLines(model.files, selected, mode === 'files', recent, L.side.width, L.side.filesHeight));
     }
     ui.set(ui.status, [statusLine(model, L.width)]);
-    ui.set(ui.input, [inputLine(promptText(), input, L.width, mode === 'files')]);
+    ui.set(ui.input, [inputLine(promptText(), input, L.width, mode === 'files' || mode === 'confirm')]);
     ui.screen.render();
   };
   const redraw = (): void => {
@@ -97,8 +97,10 @@ export function runApp(args: ClientArgs): Promise<number> {
         return 'Server address (blank = this machine): ';
       case 'nick':
         return 'Nickname: ';
-      case 'confirm':
-        return 'Quit Parley? (y/n) ';
+      case 'confirm': {
+        const running = model.transfers.active.length;
+        return running === 0 ? 'Quit Parley? (y/n) ' : `Quit Parley? ${running} download${running === 1 ? '' : 's'} will stop. (y/n) `;
+      }
       case 'files':
         return '[files] ↑/↓ choose, Enter download, Esc back';
       case 'chat':
@@ -445,6 +447,16 @@ export function runApp(args: ClientArgs): Promise<number> {
   });
   ui.screen.enableMouse();
 
+  // A bug must not leave the terminal in the alternate screen with no echo.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'crashed');
+    try {
+      ui.destroy();
+    } finally {
+      process.stderr.write(`parley: ${err.stack ?? String(err)}\n`);
+      process.exit(1);
+    }
+  });
   // Closing the terminal or being told to stop: leave as politely as /quit does.
   for (const signal of ['SIGHUP', 'SIGTERM'] as const) process.once(signal, () => void quit());
 
