@@ -19,6 +19,8 @@ export interface ChatServerDeps {
   readonly downloads?: DownloadService;
   readonly options?: Partial<ChatOptions>;
   readonly now?: () => number;
+  /** Counters to fill (so a hub made before the server can report into them). */
+  readonly stats?: ServerStats;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface ChatServerDeps {
  */
 export class ChatServer {
   readonly options: ChatOptions;
-  readonly stats = new ServerStats();
+  readonly stats: ServerStats;
   readonly #sessions = new Set<Session>();
   readonly #ctx: ServerContext & { closing: boolean };
   #nextId = 1;
@@ -38,8 +40,9 @@ export class ChatServer {
 
   constructor(deps: ChatServerDeps) {
     this.options = { ...DEFAULT_CHAT_OPTIONS, ...deps.options };
+    this.stats = deps.stats ?? new ServerStats();
     this.#ctx = {
-      hub: deps.hub ?? new InMemoryHub(deps.options?.announceLimit ?? DEFAULT_CHAT_OPTIONS.announceLimit, (kind, n) => this.stats.count(this.stats.eventsOut, kind, n)),
+      hub: deps.hub ?? new InMemoryHub(this.options.announceLimit, (kind, n) => this.stats.count(this.stats.eventsOut, kind, n)),
       files: deps.files,
       downloads: deps.downloads,
       options: this.options,

@@ -34,6 +34,10 @@ export function parseArgs(argv: string[]) {
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
     .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
     .option('shutdown-timeout', { type: 'number', default: D.shutdownTimeoutMs / 1000, describe: 'seconds given to clients to go on SIGTERM/SIGINT' })
+    .option('cluster', { type: 'string', describe: 'redis://host:port — run as one node of a cluster sharing users through Redis (default: single node, in memory)' })
+    .option('node-id', { type: 'string', describe: 'this node\'s name in the cluster (default: host name and pid)' })
+    .option('cluster-lease', { type: 'number', default: 5, describe: 'seconds a node\'s nick leases last without a heartbeat (a dead node\'s users leave within lease + heartbeat)' })
+    .option('cluster-heartbeat', { type: 'number', default: 1, describe: 'seconds between lease renewals' })
     .option('ops-port', { type: 'number', default: -1, describe: 'port for /healthz, /readyz and /metrics (-1: off, 0: any free port)' })
     .option('ops-host', { type: 'string', default: '127.0.0.1', describe: 'address for the operations endpoint' })
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
@@ -48,6 +52,10 @@ export function parseArgs(argv: string[]) {
       const u = a['udp-port'];
       if (!Number.isInteger(u) || u < -1 || u > 65535) throw new Error(`--udp-port must be -1, 0 or a port number (got ${u})`);
       if (!Number.isFinite(a['shutdown-timeout']) || a['shutdown-timeout'] < 0) throw new Error(`--shutdown-timeout must be 0 or more (got ${a['shutdown-timeout']})`);
+      if (a.cluster !== undefined && !/^rediss?:\/\/[^\s]+$/u.test(a.cluster)) throw new Error(`--cluster must be a redis:// URL (got ${a.cluster})`);
+      if (!(a['cluster-heartbeat'] > 0) || !(a['cluster-lease'] >= 2 * a['cluster-heartbeat'])) {
+        throw new Error('--cluster-lease must be at least twice --cluster-heartbeat, both positive');
+      }
       const o = a['ops-port'];
       if (!Number.isInteger(o) || o < -1 || o > 65535) throw new Error(`--ops-port must be -1, 0 or a port number (got ${o})`);
       for (const k of ['host', 'files-dir', 'ops-host'] as const) {
@@ -118,6 +126,9 @@ export async function main(argv: string[]): Promise<number> {
           shutdownTimeoutMs: args['shutdown-timeout'] * 1000,
         },
         ops: args['ops-port'] >= 0 ? { host: args['ops-host'], port: args['ops-port'] } : undefined,
+        cluster: args.cluster
+          ? { url: args.cluster, nodeId: args['node-id'], leaseMs: args['cluster-lease'] * 1000, heartbeatMs: args['cluster-heartbeat'] * 1000 }
+          : undefined,
       },
       log,
     );
@@ -129,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_FAILURE;
   }
   log.info(
-    { host: args.host, port: server.port, udpPort: server.udpPort ?? 'off', opsPort: server.opsPort ?? 'off', filesDir: server.files.root, pid: process.pid },
+    { host: args.host, port: server.port, udpPort: server.udpPort ?? 'off', opsPort: server.opsPort ?? 'off', filesDir: server.files.root, cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off', pid: process.pid },
     `parley-server ready: chat on ${args.host}:${server.port}, downloads on udp ${server.udpPort ?? 'off'}`,
   );
   return new Promise<number>((done) => {

@@ -1,4 +1,4 @@
-import type { LeaveReason, ServerEvent } from '@parley/protocol';
+import type { ErrorCode, LeaveReason, ServerEvent } from '@parley/protocol';
 
 /** A value now, or later (the Redis hub answers later; the in-memory hub now). */
 export type MaybePromise<T> = T | Promise<T>;
@@ -11,6 +11,8 @@ export interface HubMember {
   readonly nick: string;
   /** Queues an encoded event for this user (never blocks, never throws). */
   deliver(frame: Buffer): void;
+  /** Ends this user's session (a cluster hub found its nick taken elsewhere after an outage). */
+  evict?(code: ErrorCode, text: string): void;
 }
 
 export type ClaimResult = { readonly ok: true } | { readonly ok: false; readonly taken: readonly string[] };

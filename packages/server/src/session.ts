@@ -6,10 +6,10 @@ import {
   LineDecoder,
   parseCommand,
   PROTOCOL_VERSION,
+  ParleyProtocolError,
   type DecodedLine,
   type ErrorCode,
   type LeaveReason,
-  type ParleyProtocolError,
   type ServerEvent,
 } from '@parley/protocol';
 import { handleCommand } from './command-handlers.js';
@@ -101,6 +101,11 @@ export class Session implements HubMember {
   /** HubMember: queue an encoded event. */
   deliver(frame: Buffer): void {
     this.#outbox.send(frame);
+  }
+
+  /** HubMember: the hub ends this session (e.g. its nick was taken on another node during an outage). */
+  evict(code: ErrorCode, text: string): void {
+    this.close('kicked', code, text);
   }
 
   send(event: ServerEvent): void {
@@ -268,7 +273,8 @@ export class Session implements HubMember {
     if (this.#state !== SessionState.Joining) return;
     this.#state = SessionState.Naming;
     this.nick = '';
-    this.sendError('SERVER_FULL', 'the server cannot admit new users right now; try again shortly');
+    if (err instanceof ParleyProtocolError) this.reject(err);
+    else this.sendError('SERVER_FULL', 'the server cannot admit new users right now; try again shortly');
   }
 
   #welcome(online: readonly string[]): void {

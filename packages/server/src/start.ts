@@ -4,7 +4,8 @@ import type { DownloadService } from './downloads.js';
 import { FileLibrary } from './file-library.js';
 import { OpsServer } from './ops-server.js';
 import type { ChatHub } from './hub.js';
-import type { ChatOptions } from './options.js';
+import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
+import { ServerStats } from './stats.js';
 import { TransferServer } from '@parley/udp-transfer';
 
 export interface ServerConfig {
@@ -16,6 +17,8 @@ export interface ServerConfig {
   readonly filesDir: string;
   readonly options: Partial<ChatOptions>;
   readonly hub?: ChatHub;
+  /** Several nodes as one chat through Redis (`--cluster redis://…`); undefined = single node, in memory. */
+  readonly cluster?: { readonly url: string; readonly nodeId?: string; readonly leaseMs?: number; readonly heartbeatMs?: number };
   /** Operations endpoint (/healthz, /readyz, /metrics); undefined = off. */
   readonly ops?: { readonly host: string; readonly port: number };
 }
@@ -38,7 +41,19 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   if (config.udpPort >= 0) {
     downloads = await TransferServer.listen({ host: config.udpHost, port: config.udpPort, logger: log.child({ component: 'udp' }) });
   }
-  const chat = new ChatServer({ files, log, downloads, options: config.options, hub: config.hub });
+  const stats = new ServerStats();
+  let hub = config.hub;
+  if (!hub && config.cluster) {
+    // Loaded only in cluster mode: a single node never loads ioredis.
+    const { createRedisHub } = await import('./cluster/index.js');
+    hub = await createRedisHub({
+      ...config.cluster,
+      log: log.child({ component: 'cluster' }),
+      announceLimit: config.options.announceLimit ?? DEFAULT_CHAT_OPTIONS.announceLimit,
+      onDelivered: (kind, n) => stats.count(stats.eventsOut, kind, n),
+    });
+  }
+  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats });
   let address;
   let ops: OpsServer | undefined;
   let opsPort: number | undefined;
