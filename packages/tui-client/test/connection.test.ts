@@ -69,6 +69,18 @@ describe('Connection', () => {
     expect(server.sockets.length).toBe(1);
   });
 
+  it('after a refusal, does not resend the refused nick on a reconnect; waits for the user', async () => {
+    const { server, conn, refused } = await setup({ nick: 'bob', taken: ['bob'] });
+    conn.start();
+    await waitFor(() => refused.length === 1, 'refusal');
+    server.sockets[0]?.destroy();
+    await waitFor(() => server.sockets.length === 2 && conn.state === 'naming', 'reconnected, naming');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.lines).toEqual(['bob']);
+    conn.chooseNick('bobby');
+    await waitFor(() => conn.state === 'online', 'online');
+  });
+
   it('sends commands in the original grammar only when online', async () => {
     const { server, conn } = await setup();
     expect(conn.send({ type: 'online' })).toBe(false);

@@ -79,6 +79,8 @@ export class Connection {
   #timer: NodeJS.Timeout | undefined;
   #connected = false;
   #everConnected = false;
+  /** The server refused our nick and the user has not chosen another yet. */
+  #awaitingNick = false;
 
   constructor(options: ConnectionOptions, handlers: ConnectionHandlers = {}) {
     this.host = options.host;
@@ -112,6 +114,7 @@ export class Connection {
   chooseNick(nick: string): void {
     this.#nick = nick.trim();
     this.#rejoinRefusals = 0;
+    this.#awaitingNick = false;
     if (this.#state === 'naming') this.#write(this.#nick);
   }
 
@@ -186,7 +189,8 @@ export class Connection {
       this.#connected = true;
       this.#everConnected = true;
       this.#setState('naming', '');
-      if (this.#nick) this.#write(this.#nick);
+      // After a refusal, wait for the user's choice even across a reconnect.
+      if (this.#nick && !this.#awaitingNick) this.#write(this.#nick);
     });
     socket.on('data', (chunk: Buffer) => {
       if (socket !== this.#socket) return;
@@ -259,6 +263,7 @@ export class Connection {
       }, delay);
       return;
     }
+    this.#awaitingNick = true;
     this.#h.onNickRefused?.(code, text, nick);
   }
 

@@ -187,8 +187,8 @@ export function runApp(args: ClientArgs): Promise<number> {
         },
         onNickRefused: (_code, _text, refused) => {
           if (conn !== c) return;
+          if (mode !== 'nick' || input.text === '') input.set(refused);
           mode = 'nick';
-          input.set(refused);
           note('choose another nickname and press Enter');
         },
         onBadLine: (line, err) => log.warn({ line, err: err.message }, 'ignored a line from the server'),
@@ -304,6 +304,7 @@ export function runApp(args: ClientArgs): Promise<number> {
         else if (c.type === 'online') model.showNextOnline = true;
         else if (c.type === 'files') model.showNextFiles = true;
         else if (c.type === 'download') model.system(`asking for ${c.file}…`);
+        else if (c.type === 'cancel') downloads?.cancel(Number(c.transferId));
         return redraw();
       }
     }
