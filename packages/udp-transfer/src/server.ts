@@ -2,7 +2,8 @@ import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { isIPv6 } from 'node:net';
+import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import {
   MAX_ERROR_PACKET_BYTES,
   ParleyProtocolError,
@@ -74,6 +75,24 @@ interface ActiveTransfer {
 }
 
 const MAX_SEND_QUEUE = 64;
+
+/**
+ * Every `send` on an unconnected socket resolves its address first; ours are
+ * always the IP literals `rinfo` gave us, so answer at once instead of a
+ * `dns.lookup` and a `nextTick` per datagram.
+ */
+function literalLookup(
+  hostname: string,
+  options: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  dnsLookup(hostname, options as LookupOptions, (err, address, fam) => callback(err, address as string, fam as number));
+}
 /** Chunks read from the file per system call (one pread per packet costs as much as the send). */
 const READ_AHEAD_CHUNKS = 32;
 
@@ -140,7 +159,7 @@ export class TransferServer {
 
   static async listen(options: TransferServerOptions = {}): Promise<TransferServer> {
     const host = options.host ?? '0.0.0.0';
-    const socket = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    const socket = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(options.port ?? 0, host, () => {
