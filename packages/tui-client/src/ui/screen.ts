@@ -44,6 +44,8 @@ export class ChatScreen {
     this.files = box({ border, style: bstyle, label: ' Files ' });
     this.status = box({ height: 1, left: 0, style: { bg: '#303a5a', fg: 'white' } });
     this.input = box({ height: 1, left: 0 });
+    // The input line draws its own cursor (an inverse cell), so the terminal's would only wander.
+    this.screen.program.hideCursor();
     this.relayout();
   }
 
@@ -97,6 +99,7 @@ export class ChatScreen {
   }
 
   destroy(): void {
+    this.screen.program.showCursor();
     this.screen.destroy();
   }
 }
