@@ -105,6 +105,25 @@ describe('integrity and resume', () => {
     expect(existsSync(partialPath(dest, f.sha256))).toBe(false);
   });
 
+  it('finishes with END alone when the partial file is already complete', async () => {
+    server = await startServer();
+    const f = await makeFile(dir.path, 'whole.bin', 3 * DEFAULT_PAYLOAD_BYTES + 9);
+    const dest = join(dir.path, 'whole-out.bin');
+    await writeFile(partialPath(dest, f.sha256), f.data);
+    const res = await download(server.port, offerFile(server, f), dir.path, { destPath: dest });
+    expect(res.sha256).toBe(f.sha256);
+    expect(server.stats().bytesSent).toBeLessThan(100); // one END, no DATA
+  });
+
+  it('starts over when resume is off', async () => {
+    server = await startServer();
+    const f = await makeFile(dir.path, 'fresh.bin', 10 * DEFAULT_PAYLOAD_BYTES);
+    const dest = join(dir.path, 'fresh-out.bin');
+    await writeFile(partialPath(dest, f.sha256), Buffer.alloc(5 * DEFAULT_PAYLOAD_BYTES, 0xee)); // garbage
+    const res = await download(server.port, offerFile(server, f), dir.path, { destPath: dest, resume: false });
+    expect(res.sha256).toBe(f.sha256);
+  });
+
   it('keeps nothing under the final name when the SHA-256 does not match the offer', async () => {
     server = await startServer();
     const f = await makeFile(dir.path, 'liar.bin', 50_000);
