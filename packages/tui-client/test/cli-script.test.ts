@@ -49,6 +49,12 @@ describe('parley scripted commands against the real server', () => {
     expect(r.stderr).toMatch(/exactly one of --to <nick> or --all/u);
   });
 
+  it('refuses to start the chat screen without a terminal, pointing at the scripted commands', async () => {
+    const r = await runClient([...at(), '--nick', 'x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/needs a terminal.*parley online\|files\|send\|download/u);
+  });
+
   it('lists who is online (without itself)', async () => {
     const r = await runClient(['online', ...at(), '--nick', 'lister']);
     expect(r).toMatchObject({ code: 0, stdout: 'bob\n' });

@@ -67,6 +67,9 @@ export function runApp(args: ClientArgs): Promise<number> {
   const draw = (): void => {
     drawTimer = undefined;
     const L = ui.layout;
+    // Too narrow for the side panels: the files list is printed instead (see F3).
+    if (!L.side && mode === 'files') mode = 'chat';
+    selected = Math.max(0, Math.min(selected, model.files.length - 1));
     // Scrolled up: keep the lines being read still while new ones arrive below.
     const all = model.messages.all;
     const newest = all[all.length - 1]?.id ?? 0;
@@ -397,7 +400,12 @@ export function runApp(args: ClientArgs): Promise<number> {
         return redraw();
       case 'f3':
         if (mode === 'files') mode = 'chat';
-        else if (mode === 'chat') {
+        else if (mode === 'chat' && !ui.layout.side) {
+          if (send({ type: 'files' })) {
+            model.showNextFiles = true;
+            note('(the window is too narrow for the files panel: /download <file> downloads one)');
+          }
+        } else if (mode === 'chat') {
           mode = 'files';
           conn?.send({ type: 'files' });
         }
