@@ -16,7 +16,7 @@ const tmux = new Tmux();
 const payload = Buffer.alloc(16_000_000).map((_, i) => (i * 31 + (i >> 9)) % 256);
 
 function client(args: string): string {
-  return `${process.execPath} ${CLIENT_BIN} --download-dir ${dl.path} --no-bell ${args}`;
+  return `${process.execPath} ${CLIENT_BIN} --download-dir ${dl.path} ${args}`;
 }
 
 /** Every screen line takes exactly `width` cells or ends early: nothing pushed out of place by wide characters. */
@@ -91,7 +91,7 @@ describe.skipIf(!haveTmux())('the terminal client in tmux, two people and a real
   });
 
   it('asks for the server and a nickname, and lets a refused nickname be replaced', async () => {
-    await tmux.start('carol', client(''), 80, 20);
+    await tmux.start('carol', client('--no-bell'), 80, 20);
     await tmux.waitFor('carol', /Server address \(blank = this machine\):/u);
     await tmux.type('carol', `127.0.0.1:${server.port}`);
     await tmux.keys('carol', 'Enter');
@@ -105,6 +105,18 @@ describe.skipIf(!haveTmux())('the terminal client in tmux, two people and a real
     await tmux.keys('carol', 'Enter');
     await tmux.waitFor('carol', /Welcome to Parley, carol!/u);
     await tmux.waitFor('ann', /--> carol joined/u);
+  });
+
+  it('rings the bell for a private message and a mention of your nick, unless started with --no-bell', async () => {
+    const annBells = tmux.bells('ann');
+    await tmux.type('bob', '/msg carol psst carol');
+    await tmux.keys('bob', 'Enter');
+    await tmux.waitFor('carol', /\*bob\* \(private\) psst carol/u);
+    await tmux.type('bob', 'what do you think, ann?');
+    await tmux.keys('bob', 'Enter');
+    await tmux.waitFor('ann', /<bob> what do you think, ann\?/u);
+    await tmux.waitForBells('ann', annBells + 1);
+    expect(tmux.bells('carol')).toBe(0);
   });
 
   it('downloads from the files panel with Enter, and shows the verified SHA-256', async ({ skip }) => {

@@ -20,11 +20,21 @@ export function haveTmux(): boolean {
 export class Tmux {
   readonly socket = `parley-test-${process.pid}-${randomBytes(3).toString('hex')}`;
   readonly #conf: string;
+  readonly #bellFile = join(tmpdir(), `${this.socket}.bells`);
 
   constructor() {
     this.#conf = join(tmpdir(), `${this.socket}.conf`);
-    // Keep a finished pane so a test can read its exit status.
-    writeFileSync(this.#conf, 'set -g remain-on-exit on\nset -g status off\n');
+    // No status line; every terminal bell is logged (one line with the session name).
+    writeFileSync(
+      this.#conf,
+      [
+        'set -g status off',
+        'set -g monitor-bell on',
+        'set -g bell-action any',
+        `set-hook -g alert-bell 'run-shell "echo #{session_name} >> ${this.#bellFile}"'`,
+        '',
+      ].join('\n'),
+    );
   }
 
   async tmux(...args: string[]): Promise<string> {
@@ -94,9 +104,24 @@ export class Tmux {
     }
   }
 
+  /** How many times `name`'s terminal has rung its bell. */
+  bells(name: string): number {
+    if (!existsSync(this.#bellFile)) return 0;
+    return readFileSync(this.#bellFile, 'utf8').split('\n').filter((l) => l === name).length;
+  }
+
+  async waitForBells(name: string, count: number, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.bells(name) < count) {
+      if (Date.now() > deadline) throw new Error(`"${name}" rang ${this.bells(name)} bell(s), expected ${count}, within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   async kill(): Promise<void> {
     await this.tmux('kill-server').catch(() => undefined);
     for (const n of this.#names) rmSync(this.#statusFile(n), { force: true });
     rmSync(this.#conf, { force: true });
+    rmSync(this.#bellFile, { force: true });
   }
 }
