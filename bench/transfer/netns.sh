@@ -3,6 +3,7 @@
 # both ingress hooks (nftables numgen). Needs root, iproute2, ethtool, nftables.
 #   netns.sh up            create pl-srv (10.77.0.1) and pl-cli (10.77.0.2)
 #   netns.sh loss <pct>    random drop of <pct> % (e.g. 0, 1, 5, 0.5) on both sides' ingress
+#   netns.sh rate <mbit>   tbf bottleneck on the server's egress (0 removes it)
 #   netns.sh counters      print the drop counters
 #   netns.sh down          delete everything
 set -e
@@ -33,6 +34,13 @@ case "$1" in
         ip netns exec $1 nft add rule netdev loss in numgen random mod 10000 '<' "$thr" counter drop
       fi
     done
+    ;;
+  rate)
+    # Bottleneck on the server's egress: tbf at <mbit> (0 = remove).
+    ip netns exec $S tc qdisc del dev pl-vs root 2>/dev/null || true
+    if [ "$2" != 0 ]; then
+      ip netns exec $S tc qdisc add dev pl-vs root tbf rate "${2}mbit" burst 32kbit latency 20ms
+    fi
     ;;
   counters)
     for ns in $S $C; do

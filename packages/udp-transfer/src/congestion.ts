@@ -14,7 +14,15 @@
 const STARTUP_GAIN = 2.885;
 const PROBE_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1] as const;
 const BW_WINDOW_ROUNDS = 10;
-const MIN_RTT_WINDOW_MS = 10_000;
+/**
+ * Min-RTT lifetime before PROBE_RTT re-measures it. BBR uses 10 s; transfers
+ * here last seconds, and a flow that started behind another's queue keeps an
+ * inflated min RTT (so a window too large to share) until it re-measures.
+ */
+const MIN_RTT_WINDOW_MS = 2_500;
+/** How long PROBE_RTT holds the window at 4 packets once in-flight has drained. */
+const PROBE_RTT_DURATION_MS = 50;
+const PROBE_RTT_PACKETS = 4;
 /** RTT above the minimum that still counts as "no queue" (host scheduling noise). */
 const QUEUE_FREE_SLACK_MS = 10;
 /** Most RTT above the minimum that the window covers (event-loop and ACK batching delay). */
@@ -22,7 +30,7 @@ const CWND_RTT_SLACK_MS = 5;
 /** Longest event-loop lateness the pacer makes up for in one burst. */
 const MAX_CATCH_UP_MS = 8;
 
-export type BbrMode = 'startup' | 'drain' | 'probe_bw';
+export type BbrMode = 'startup' | 'drain' | 'probe_bw' | 'probe_rtt';
 
 export interface CongestionOptions {
   readonly packetBytes: number;
@@ -50,6 +58,9 @@ export class BbrLite {
   btlBw = 0;
   minRtt = Infinity;
   private smoothedRtt = 0;
+  private priorCwnd = 0;
+  private probeRttDone = Infinity;
+  private probeRttMin = Infinity;
   /** Smoothed fraction of bytes lost per round. */
   lossRate = 0;
   private lossBytesRound = 0;
@@ -147,9 +158,12 @@ export class BbrLite {
     this.delivered += ackedBytes;
     this.deliveredTime = now;
     this.ackedBytesRound += ackedBytes;
-    if (rttMs !== undefined && (rttMs <= this.minRtt || now - this.minRttStamp > MIN_RTT_WINDOW_MS)) {
-      this.minRtt = rttMs;
-      this.minRttStamp = now;
+    if (rttMs !== undefined) {
+      if (rttMs <= this.minRtt) {
+        this.minRtt = rttMs;
+        this.minRttStamp = now;
+      }
+      if (this.mode === 'probe_rtt') this.probeRttMin = Math.min(this.probeRttMin, rttMs);
     }
     if (newest !== undefined) {
       this.firstSentTime = newest.sentTime;
@@ -232,6 +246,28 @@ export class BbrLite {
       this.cycleStamp = now;
       this.pacingGain = PROBE_GAINS[this.cycleIndex] as number;
     }
+    if (this.mode === 'probe_bw' && now - this.minRttStamp > MIN_RTT_WINDOW_MS) {
+      // PROBE_RTT: drain to 4 packets briefly so every flow sees the empty-queue RTT.
+      this.mode = 'probe_rtt';
+      this.pacingGain = 1;
+      this.priorCwnd = this.cwnd;
+      this.probeRttDone = Infinity;
+      this.probeRttMin = Infinity;
+    }
+    if (this.mode === 'probe_rtt') {
+      if (this.probeRttDone === Infinity && bytesInFlight <= PROBE_RTT_PACKETS * this.packetBytes) {
+        this.probeRttDone = now + Math.max(PROBE_RTT_DURATION_MS, this.minRtt);
+      } else if (now >= this.probeRttDone) {
+        if (this.probeRttMin !== Infinity) this.minRtt = this.probeRttMin;
+        this.minRttStamp = now;
+        this.mode = 'probe_bw';
+        this.cwnd = Math.max(this.cwnd, this.priorCwnd);
+        this.cycleIndex = 2;
+        this.cycleStamp = now;
+        this.pacingGain = PROBE_GAINS[this.cycleIndex] as number;
+      }
+      return;
+    }
     if (this.mode === 'probe_bw' && now - this.cycleStamp > Math.max(this.minRtt, 1)) {
       this.cycleIndex = (this.cycleIndex + 1) % PROBE_GAINS.length;
       this.cycleStamp = now;
@@ -240,6 +276,10 @@ export class BbrLite {
   }
 
   private updateControls(ackedBytes: number): void {
+    if (this.mode === 'probe_rtt') {
+      this.cwnd = PROBE_RTT_PACKETS * this.packetBytes;
+      return;
+    }
     if (this.btlBw > 0) {
       const rate = this.pacingGain * this.btlBw;
       // In startup never lower the rate; afterwards follow the model.
