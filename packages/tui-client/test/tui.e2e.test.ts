@@ -143,13 +143,29 @@ describe.skipIf(!haveTmux())('the terminal client in tmux, two people and a real
     await tmux.waitFor('ann', /\[ann\]/u);
   });
 
+  it('scrolls back with PgUp, holds still while new messages arrive, and returns with PgDn', async () => {
+    // 15 lines: within the server's burst allowance.
+    for (let i = 1; i <= 15; i++) await tmux.type('bob', `line ${i}\r`);
+    await tmux.waitFor('ann', /<bob> line 15/u);
+    await tmux.keys('ann', 'PPage');
+    let s = await tmux.waitFor('ann', /scrolled up/u);
+    expect(s).not.toMatch(/<bob> line 15/u);
+    await tmux.type('bob', 'while you were reading\r');
+    await tmux.waitFor('bob', /<bob> while you were reading/u);
+    s = await tmux.screen('ann');
+    expect(s).not.toMatch(/while you were reading/u);
+    await tmux.keys('ann', 'NPage');
+    s = await tmux.waitFor('ann', /<bob> while you were reading/u);
+    expect(s).not.toMatch(/scrolled up/u);
+  });
+
   it('lays itself out again when the terminal is resized', async () => {
     await tmux.resize('ann', 72, 18);
     let s = await tmux.waitFor('ann', (x) => boxesAligned(x, 72));
     expect(s).toMatch(/Online \(3\)/u);
     await tmux.resize('ann', 50, 16);
     s = await tmux.waitFor('ann', (x) => boxesAligned(x, 50) && !x.includes('Online ('));
-    expect(s).toMatch(/<bob> emoji/u);
+    expect(s).toMatch(/<bob> while you were reading/u);
     await tmux.resize('ann', W, H);
     await tmux.waitFor('ann', (x) => boxesAligned(x, W) && x.includes('Online (3)'));
   });
