@@ -73,6 +73,25 @@ export function parseArgs(argv: string[]) {
     });
 }
 
+const hidden = new Map<string, string>();
+
+/** Takes PARLEY_* variables that name no option out of the environment (until `restoreEnv`); returns their names. */
+function hideForeignEnv(optionKeys: string[]): string[] {
+  const known = new Set(optionKeys.map((k) => `PARLEY_${k.replace(/([a-z])([A-Z])/gu, '$1_$2').replace(/-/gu, '_').toUpperCase()}`));
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('PARLEY_') && !known.has(name) && value !== undefined) {
+      hidden.set(name, value);
+      delete process.env[name];
+    }
+  }
+  return [...hidden.keys()];
+}
+
+function restoreEnv(): void {
+  for (const [name, value] of hidden) process.env[name] = value;
+  hidden.clear();
+}
+
 /** Reads the --config file: a JSON object of options. Errors name the file and what is wrong. */
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
@@ -94,15 +113,23 @@ function readConfigFile(path: string): Record<string, unknown> {
 /** Runs the server until SIGINT/SIGTERM. Resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   let args;
+  let ignoredEnv: string[] = [];
   try {
     const parser = parseArgs(argv);
-    args = await parser.parseAsync();
+    // PARLEY_* is shared with the client (PARLEY_NICK…) and tools: only this server's own options are read.
+    ignoredEnv = hideForeignEnv(Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key));
+    try {
+      args = await parser.parseAsync();
+    } finally {
+      restoreEnv();
+    }
     if (args.help) return 0;
   } catch (err) {
     process.stderr.write(`parley-server: ${(err as Error).message}\nTry parley-server --help\n`);
     return EXIT_USAGE;
   }
   const log = createLogger(args['log-level'] as 'info', args['log-format'] as LogFormat);
+  if (ignoredEnv.length > 0) log.info({ ignored: ignoredEnv }, 'environment variables that are not server options were ignored');
   let server;
   try {
     server = await startServer(

@@ -63,7 +63,8 @@ describe('parley-server (the built binary)', () => {
   it('starts with defaults from env, creates its files folder, serves chat, and exits 0 on SIGTERM after telling clients', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parley-cli-'));
     const filesDir = join(dir, 'files');
-    const r = run(['--log-format', 'json'], { PARLEY_PORT: '0', PARLEY_UDP_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_FILES_DIR: filesDir });
+    // PARLEY_NICK is the client's: the server must not trip over it.
+    const r = run(['--log-format', 'json'], { PARLEY_PORT: '0', PARLEY_UDP_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_FILES_DIR: filesDir, PARLEY_NICK: 'x' });
     const info = await ready(r);
     expect(await readdir(filesDir)).toEqual(['welcome.txt']);
     const alice = await RawClient.join(info.port, 'alice');
