@@ -1,6 +1,6 @@
 #!/bin/sh
 # Side-by-side transfer benchmark between two network namespaces (see netns.sh).
-# Usage (root): [TFTP=0] bench/transfer/bench.sh [MB=100] [losses="0 1 5"] [runs=1]
+# Usage (root): [TFTP=0] [DELAY=<one-way ms>] bench/transfer/bench.sh [MB=100] [losses="0 1 5"] [runs=1]
 # Prints one line per measurement: <loss%> <tool> <JSON>.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,6 +9,7 @@ S="ip netns exec pl-srv"; C="ip netns exec pl-cli"; SRV=10.77.0.1
 tmp=$(mktemp -d /tmp/parley-bench.XXXXXX)
 trap '"$here/netns.sh" down; rm -rf "$tmp"' EXIT
 "$here/netns.sh" down; "$here/netns.sh" up
+[ "${DELAY:-0}" != 0 ] && "$here/netns.sh" delay "$DELAY"   # one-way ms on each side: RTT = 2 × DELAY
 head -c $((MB * 1024 * 1024)) /dev/urandom > "$tmp/file.bin"
 sha=$(sha256sum "$tmp/file.bin" | cut -d' ' -f1)
 check() { [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$sha" ] && echo ok || echo CORRUPT; rm -f "$1"; }

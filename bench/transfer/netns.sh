@@ -4,6 +4,7 @@
 #   netns.sh up            create pl-srv (10.77.0.1) and pl-cli (10.77.0.2)
 #   netns.sh loss <pct>    random drop of <pct> % (e.g. 0, 1, 5, 0.5) on both sides' ingress
 #   netns.sh rate <mbit>   tbf bottleneck on the server's egress (0 removes it)
+#   netns.sh delay <ms>    one-way delay on both sides (RTT = 2 × ms) via nfq-delay.c and NFQUEUE; 0 removes it
 #   netns.sh counters      print the drop counters
 #   netns.sh down          delete everything
 set -e
@@ -42,12 +43,29 @@ case "$1" in
       ip netns exec $S tc qdisc add dev pl-vs root tbf rate "${2}mbit" burst 32kbit latency 20ms
     fi
     ;;
+  delay)
+    # One-way delay <ms> on both ingress paths (RTT = 2 × ms) with nfq-delay (NFQUEUE). 0 removes it.
+    ms=$2; bin=${NFQ_DELAY:-/tmp/nfq-delay}
+    [ -x "$bin" ] || cc -O2 -o "$bin" "$(dirname "$0")/nfq-delay.c" -lnetfilter_queue -lnfnetlink
+    for pair in "$S pl-vs" "$C pl-vc"; do
+      set -- $pair
+      ip netns exec $1 iptables-legacy -t raw -F PREROUTING
+      [ -f "/tmp/pl-nfq-$1.pid" ] && kill "$(cat "/tmp/pl-nfq-$1.pid")" 2>/dev/null; rm -f "/tmp/pl-nfq-$1.pid"
+      if [ "$ms" != 0 ]; then
+        ip netns exec $1 "$bin" "$ms" 0 2>/dev/null &
+        echo $! > "/tmp/pl-nfq-$1.pid"
+        sleep 0.2
+        ip netns exec $1 iptables-legacy -t raw -A PREROUTING -i $2 -j NFQUEUE --queue-num 0 --queue-bypass
+      fi
+    done
+    ;;
   counters)
     for ns in $S $C; do
       printf '%s ' $ns; ip netns exec $ns nft list table netdev loss 2>/dev/null | grep -o 'packets [0-9]*' || echo 'no loss rule'
     done
     ;;
   down)
+    for ns in $S $C; do [ -f "/tmp/pl-nfq-$ns.pid" ] && kill "$(cat "/tmp/pl-nfq-$ns.pid")" 2>/dev/null; rm -f "/tmp/pl-nfq-$ns.pid"; done
     ip netns del $S 2>/dev/null || true; ip netns del $C 2>/dev/null || true
     ;;
   *) echo "usage: $0 up|loss <pct>|counters|down" >&2; exit 2 ;;

@@ -159,6 +159,10 @@ export class BbrLite {
     this.deliveredTime = now;
     this.ackedBytesRound += ackedBytes;
     if (rttMs !== undefined) {
+      if (this.minRtt === Infinity) {
+        // First RTT sample: pace the initial window over the real RTT, not the 100 ms guess.
+        this.pacingRate = Math.min(this.maxRate, Math.max(this.pacingRate, (STARTUP_GAIN * this.cwnd) / Math.max(rttMs, 0.05)));
+      }
       if (rttMs <= this.minRtt) {
         this.minRtt = rttMs;
         this.minRttStamp = now;
