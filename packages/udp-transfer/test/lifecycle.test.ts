@@ -63,6 +63,18 @@ describe('cleanup when a side goes away', () => {
     expect(relay.counts.dropped).toBeGreaterThan(0);
   });
 
+  it('times out clearly when nothing listens on the server port', async () => {
+    server = await startServer();
+    const f = await makeFile(dir.path, 'nobody.bin', 1000);
+    const offer = offerFile(server, f);
+    const port = server.port;
+    await server.close(0); // the port is now closed: ICMP unreachable, then silence
+    await expect(download(port, offer, dir.path, { idleTimeoutMs: 300 })).rejects.toMatchObject({
+      code: 'PARLEY_ERR_TRANSFER_TIMEOUT',
+      message: expect.stringContaining('no packet from the server'),
+    });
+  });
+
   it('stops the server side at once when the client aborts (CANCEL), and keeps the partial file', async () => {
     server = await startServer({ maxRateBytesPerSec: 1_000_000 });
     const f = await makeFile(dir.path, 'abort.bin', 3_000_000);
