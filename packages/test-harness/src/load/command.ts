@@ -44,6 +44,9 @@ function dialects(a: LoadArgs): Dialect[] {
   return a.dialect === 'both' ? ['parley', 'irc'] : [a.dialect];
 }
 
+/** How long a suite's idle run may take to connect everyone before it is reported as failed. */
+const IDLE_DEADLINE_MS = 240_000;
+
 /** The side-by-side matrix of issue 5, Parley then ngIRCd for each row, written as Markdown. */
 async function suite(a: LoadArgs, say: (s: string) => void): Promise<SuiteRow[]> {
   const d = a.quick ? 3 : a.duration;
@@ -53,25 +56,41 @@ async function suite(a: LoadArgs, say: (s: string) => void): Promise<SuiteRow[]>
     { label: 'fan-out 100 × 10 msg/s', mode: 'fanout', clients: 100, rate: 10 },
     { label: 'fan-out 200 × 2 msg/s', mode: 'fanout', clients: 200, rate: 2 },
     { label: 'fan-out 200 × 8 msg/s', mode: 'fanout', clients: 200, rate: 8 },
-    { label: 'fan-out 1000 × 1 msg/s', mode: 'fanout', clients: 1000, rate: 1 },
+    { label: 'fan-out 1000 × 0.1 msg/s', mode: 'fanout', clients: 1000, rate: 0.1 },
     { label: 'private 200 × 25 msg/s', mode: 'private', clients: 200, rate: 25 },
   ];
   const rows: SuiteRow[] = [];
+  const attempt = async (label: string, dialect: Dialect, fn: () => Promise<SuiteRow>): Promise<void> => {
+    try {
+      rows.push(await fn());
+    } catch (err) {
+      const error = (err as Error).message.split('\n')[0] ?? 'failed';
+      say(`${dialect} ${label}: FAILED: ${error}`);
+      rows.push({ label, failed: { target: dialect === 'irc' ? 'ngIRCd' : 'Parley', error } });
+    }
+  };
   for (const t of traffic) {
     for (const dialect of dialects(a)) {
-      const r = await withTarget(dialect, a, (target) =>
-        runTraffic(target, { mode: t.mode, clients: t.clients, senders: t.clients, rate: t.rate, duration: d, warmup: w, size: a.size, connectConcurrency: a.connectConcurrency }),
-      );
-      say(formatTraffic(r));
-      rows.push({ label: t.label, traffic: r });
+      await attempt(t.label, dialect, async () => {
+        const r = await withTarget(dialect, a, (target) =>
+          runTraffic(target, { mode: t.mode, clients: t.clients, senders: t.clients, rate: t.rate, duration: d, warmup: w, size: a.size, connectConcurrency: a.connectConcurrency }),
+        );
+        say(formatTraffic(r));
+        return { label: t.label, traffic: r };
+      });
     }
   }
-  for (const n of a.quick ? [1000] : [1000, 10_000]) {
-    for (const dialect of dialects(a)) {
-      const r = await withTarget(dialect, a, (target) => runIdle(target, n, a.connectConcurrency));
+  // Idle: registered users on both (IRC: NICK/USER), then Parley's bare TCP cost without join announcements.
+  const idle: Array<{ n: number; dialect: Dialect; nick: boolean }> = [];
+  for (const n of a.quick ? [1000] : [1000, 10_000]) for (const dialect of dialects(a)) idle.push({ n, dialect, nick: true });
+  if (!a.quick && dialects(a).includes('parley')) idle.push({ n: 10_000, dialect: 'parley', nick: false });
+  for (const i of idle) {
+    const label = `idle ${i.n}${i.nick ? '' : ' (TCP only)'}`;
+    await attempt(label, i.dialect, async () => {
+      const r = await withTarget(i.dialect, a, (target) => runIdle(target, i.n, a.connectConcurrency, i.nick, IDLE_DEADLINE_MS));
       say(formatIdle(r));
-      rows.push({ label: `idle ${n}`, idle: r });
-    }
+      return { label, idle: r };
+    });
   }
   return rows;
 }

@@ -5,8 +5,8 @@ export type Dialect = 'parley' | 'irc';
 
 /** The IRC channel every fan-out client joins. */
 export const IRC_CHANNEL = '#bench';
-/** Longest a client may take to connect and register. */
-const REGISTER_TIMEOUT_MS = 30_000;
+/** Longest a client may take to connect and register (Parley's join announcements make late joins slow). */
+const REGISTER_TIMEOUT_MS = 180_000;
 /** Times a failed connection is tried again (ngIRCd resets handshakes beyond its listen backlog). */
 const CONNECT_RETRIES = 5;
 
@@ -202,7 +202,7 @@ export class LoadPool {
         conn.registered = true;
         conn.done?.();
       } else if (line.startsWith('ping ')) socket.write(`pong,${line.slice(5)}\n`);
-      else if (!conn.registered && line.startsWith('online ')) {
+      else if (!conn.registered && line.startsWith('welcome ')) {
         conn.registered = true;
         conn.done?.();
       } else if (!conn.registered && (line.startsWith('error ') || line.startsWith('bye '))) conn.done?.(new Error(line));

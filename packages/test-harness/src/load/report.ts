@@ -7,6 +7,7 @@ export interface SuiteRow {
   readonly label: string;
   readonly traffic?: TrafficResult;
   readonly idle?: IdleResult;
+  readonly failed?: { readonly target: string; readonly error: string };
 }
 
 const f1 = (n: number | undefined): string => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(1));
@@ -78,6 +79,12 @@ export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date
       `| ${int(r.clients)} | ${r.target} | ${int(r.connected)} | ${f2(r.connectMs / 1000)} s | ${r.failedAttempts} | ${f1((r.rssBeforeBytes ?? 0) / 2 ** 20)} → ${f1((r.rssAfterBytes ?? 0) / 2 ** 20)} MiB | ${f2((r.bytesPerClient ?? Number.NaN) / 1024)} kB | ${f2(r.serverCpuSeconds)} s | ${pct(r.loadCpu)} | ${pct(r.othersCpu)} |`,
     );
   }
-  lines.push('');
+  const failed = rows.filter((r) => r.failed);
+  if (failed.length > 0) {
+    lines.push('## Runs that did not finish');
+    lines.push('');
+    for (const r of failed) lines.push(`- ${r.label}, ${r.failed?.target}: ${r.failed?.error}`);
+    lines.push('');
+  }
   return `${lines.join('\n')}\n`;
 }

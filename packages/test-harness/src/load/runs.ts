@@ -179,14 +179,23 @@ export interface IdleResult {
 }
 
 /** N clients connect, register and stay quiet; the server's resident memory per client and the time to connect them all. */
-export async function runIdle(target: LoadTarget, clients: number, connectConcurrency: number, register = true): Promise<IdleResult> {
+export async function runIdle(target: LoadTarget, clients: number, connectConcurrency: number, register = true, deadlineMs = 0): Promise<IdleResult> {
   const pool = new LoadPool({ host: target.host, port: target.port, dialect: target.dialect, clients, joinChannel: false, register });
   try {
     await new Promise((r) => setTimeout(r, 500));
     const rssBefore = target.pid ? processRssBytes(target.pid) : undefined;
     const meter = new CpuMeter(target.pid);
     meter.start();
-    const connectMs = await pool.connectAll(connectConcurrency);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline =
+      deadlineMs > 0
+        ? new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`only ${pool.registered} of ${clients} clients had joined after ${deadlineMs / 1000} s (server CPU ${meter.read().server?.toFixed(1)} s so far)`)), deadlineMs);
+          })
+        : undefined;
+    const all = pool.connectAll(connectConcurrency);
+    all.catch(() => undefined); // after a deadline the pool is closed under it; that failure is already reported
+    const connectMs = await (deadline ? Promise.race([all, deadline]) : all).finally(() => clearTimeout(timer));
     const cpu = meter.read();
     // Let announcements settle, then measure what the server holds for its clients.
     await pool.quiesce(1000, 60_000);
