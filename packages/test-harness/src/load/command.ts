@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseTarget } from '../target.js';
 import type { Dialect } from './pool.js';
 import { formatIdle, formatTraffic, machineLine, resultsMarkdown, type SuiteRow } from './report.js';
@@ -43,6 +43,9 @@ async function withTarget<T>(dialect: Dialect, a: LoadArgs, fn: (t: LoadTarget) 
 function dialects(a: LoadArgs): Dialect[] {
   return a.dialect === 'both' ? ['parley', 'irc'] : [a.dialect];
 }
+
+/** Everything after this line in the results file is kept when the tables are regenerated. */
+export const FINDINGS_MARKER = '<!-- findings: written by hand, kept when the tables above are regenerated -->';
 
 /** How long a suite's idle run may take to connect everyone before it is reported as failed. */
 const IDLE_DEADLINE_MS = 240_000;
@@ -103,7 +106,16 @@ export async function loadCommand(a: LoadArgs): Promise<number> {
     const started = new Date();
     const rows = await suite(a, say);
     if (a.out) {
-      writeFileSync(a.out, resultsMarkdown(rows, { started, args: process.argv.slice(2), duration: a.quick ? 3 : a.duration, size: a.size }));
+      // Hand-written notes below the FINDINGS marker survive a regeneration.
+      let notes = '';
+      try {
+        const old = readFileSync(a.out, 'utf8');
+        const at = old.indexOf(FINDINGS_MARKER);
+        if (at !== -1) notes = old.slice(at);
+      } catch {
+        // first run
+      }
+      writeFileSync(a.out, resultsMarkdown(rows, { started, args: process.argv.slice(2), duration: a.quick ? 3 : a.duration, size: a.size }) + (notes ? `\n${notes}` : ''));
       say(`wrote ${a.out}`);
     }
     return 0;

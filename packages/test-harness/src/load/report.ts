@@ -61,7 +61,7 @@ export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date
   lines.push('');
   lines.push(`- Machine: ${machineLine()}; load generator and server on the same two cores, loopback.`);
   lines.push(`- ngIRCd: ${ngircdVersion()}, bench/load/ngircd.conf (flood penalties off), run as nobody with setpriv.`);
-  lines.push(`- Parley at commit ${serverRevision()}: packages/server/dist/bin.js with `--rate 1000000 --burst 1000000 --max-clients 20000 --log-level warn --udp-port -1`.');
+  lines.push(`- Parley at commit ${serverRevision()}: packages/server/dist/bin.js with \`--rate 1000000 --burst 1000000 --max-clients 20000 --log-level warn --udp-port -1\` (other options at their defaults).`);
   lines.push(`- Each traffic run: ${meta.duration} s measured after a warm-up; ${meta.size}-byte lines as sent; one load process holding every socket (TCP_NODELAY, one write per client per 1 ms tick).`);
   lines.push('- Latency: send timestamp in the text to receipt, in the same process. CPU: /proc/<pid>/stat over the measured window, as a share of one core.');
   lines.push('');
