@@ -129,6 +129,11 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const log = createLogger(args['log-level'] as 'info', args['log-format'] as LogFormat);
+  // Signals are handled from here on, so a supervisor that signals right after "ready" (or during start-up) still gets a clean stop.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   if (ignoredEnv.length > 0) log.info({ ignored: ignoredEnv }, 'environment variables that are not server options were ignored');
   let server;
   try {
@@ -166,28 +171,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`parley-server: cannot start: ${why}\n`);
     return EXIT_FAILURE;
   }
-  log.info(
+  // The ready line is printed whatever --log-level says: with --port 0 it is how a supervisor learns the ports.
+  log.child({}, { level: 'info' }).info(
     { host: args.host, port: server.port, udpPort: server.udpPort ?? 'off', opsPort: server.opsPort ?? 'off', filesDir: server.files.root, cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off', pid: process.pid },
     `parley-server ready: chat on ${args.host}:${server.port}, downloads on udp ${server.udpPort ?? 'off'}`,
   );
-  return new Promise<number>((done) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      server.close().then(
-        () => {
-          log.info('stopped');
-          done(0);
-        },
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          done(EXIT_FAILURE);
-        },
-      );
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  const signal = await stopSignal;
+  log.info({ signal }, 'shutting down');
+  try {
+    await server.close();
+    log.info('stopped');
+    return 0;
+  } catch (err) {
+    log.error({ err }, 'shutdown failed');
+    return EXIT_FAILURE;
+  }
 }
