@@ -85,7 +85,7 @@ export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date
     const r = row.idle;
     if (!r) continue;
     lines.push(
-      `| ${int(r.clients)} | ${r.target} | ${int(r.connected)} | ${f2(r.connectMs / 1000)} s | ${r.failedAttempts} | ${f1((r.rssBeforeBytes ?? 0) / 2 ** 20)} → ${f1((r.rssAfterBytes ?? 0) / 2 ** 20)} MiB | ${f2((r.bytesPerClient ?? Number.NaN) / 1024)} kB | ${f2(r.serverCpuSeconds)} s | ${pct(r.loadCpu)} | ${pct(r.othersCpu)} |`,
+      `| ${int(r.clients)}${r.registered ? '' : ' (TCP only, no nickname)'} | ${r.target} | ${int(r.connected)} | ${f2(r.connectMs / 1000)} s | ${r.failedAttempts} | ${f1((r.rssBeforeBytes ?? 0) / 2 ** 20)} → ${f1((r.rssAfterBytes ?? 0) / 2 ** 20)} MiB | ${f2((r.bytesPerClient ?? Number.NaN) / 1024)} kB | ${f2(r.serverCpuSeconds)} s | ${pct(r.loadCpu)} | ${pct(r.othersCpu)} |`,
     );
   }
   const failed = rows.filter((r) => r.failed);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExpectationError, LineClient } from '../line-client.js';
@@ -159,7 +159,8 @@ async function startServer(scenario: Scenario, filesDir: string, options: RunOpt
 
 async function writeFiles(dir: string, files: ReadonlyMap<string, FileSpec>): Promise<void> {
   for (const [name, spec] of files) {
-    await writeFile(join(dir, name), spec.kind === 'text' ? spec.text : seededBytes(spec.size, spec.seed));
+    if (spec.kind === 'dir') await mkdir(join(dir, name));
+    else await writeFile(join(dir, name), spec.kind === 'text' ? spec.text : seededBytes(spec.size, spec.seed));
   }
 }
 

@@ -57,7 +57,11 @@ export type Step = { readonly index: number; readonly note: string | undefined }
 export type StepAction = Step['action'];
 
 /** A file the spawned server offers: literal text or deterministic random bytes. */
-export type FileSpec = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'random'; readonly size: number; readonly seed: number };
+export type FileSpec =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'random'; readonly size: number; readonly seed: number }
+  /** A folder (not offered; downloading it is NOT_A_FILE). */
+  | { readonly kind: 'dir' };
 
 export interface ClientGroup {
   readonly name: string;

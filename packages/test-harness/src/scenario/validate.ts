@@ -75,9 +75,10 @@ export function validateScenario(raw: unknown, source: string): Scenario {
           for (const [fname, spec] of Object.entries(f)) {
             if (fname.includes('/') || fname.includes('\\') || fname === '.' || fname === '..') problem(`server.files.${fname}`, 'must be a plain file name');
             if (typeof spec === 'string') files.set(fname, { kind: 'text', text: spec });
+            else if (isObject(spec) && spec.dir === true && Object.keys(spec).length === 1) files.set(fname, { kind: 'dir' });
             else if (isObject(spec) && typeof spec.size === 'number' && Number.isInteger(spec.size) && spec.size >= 0) {
               files.set(fname, { kind: 'random', size: spec.size, seed: typeof spec.seed === 'number' ? spec.seed : 1 });
-            } else problem(`server.files.${fname}`, 'must be text or { size: <bytes>, seed: <number> }');
+            } else problem(`server.files.${fname}`, 'must be text, { size: <bytes>, seed: <number> } or { dir: true }');
           }
         }
       }
