@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseTarget } from '../target.js';
 import type { Dialect } from './pool.js';
-import { formatIdle, formatTraffic, machineLine, resultsMarkdown, type SuiteRow } from './report.js';
+import { formatIdle, formatTraffic, machineLine, resultsMarkdown, serverRevision, type SuiteRow } from './report.js';
 import { runIdle, runTraffic, type IdleResult, type TrafficResult } from './runs.js';
 import { startNgircd, startParley, type LoadTarget } from './servers.js';
 
@@ -104,6 +104,7 @@ export async function loadCommand(a: LoadArgs): Promise<number> {
   say(`# ${machineLine()}`);
   if (a.mode === 'suite') {
     const started = new Date();
+    const revision = serverRevision();
     const rows = await suite(a, say);
     if (a.out) {
       // Hand-written notes below the FINDINGS marker survive a regeneration.
@@ -115,7 +116,7 @@ export async function loadCommand(a: LoadArgs): Promise<number> {
       } catch {
         // first run
       }
-      writeFileSync(a.out, resultsMarkdown(rows, { started, args: process.argv.slice(2), duration: a.quick ? 3 : a.duration, size: a.size }) + (notes ? `\n${notes}` : ''));
+      writeFileSync(a.out, resultsMarkdown(rows, { started, args: process.argv.slice(2), duration: a.quick ? 3 : a.duration, size: a.size, revision }) + (notes ? `\n${notes}` : ''));
       say(`wrote ${a.out}`);
     }
     return 0;

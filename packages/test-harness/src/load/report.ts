@@ -5,7 +5,7 @@ import { ngircdVersion } from './servers.js';
 import { spawnSync } from 'node:child_process';
 
 /** The commit the run was made on, and whether the server's sources differed from it. */
-function serverRevision(): string {
+export function serverRevision(): string {
   const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim();
   if (!head) return 'unknown';
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'packages/server', 'packages/protocol'], { encoding: 'utf8' }).stdout?.trim();
@@ -53,7 +53,7 @@ export function formatIdle(r: IdleResult): string {
 }
 
 /** bench/load/RESULTS.md: both servers, side by side, with the command and the machine. */
-export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date; args: readonly string[]; duration: number; size: number }): string {
+export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date; args: readonly string[]; duration: number; size: number; revision: string }): string {
   const lines: string[] = [];
   lines.push('# Parley vs ngIRCd: load results');
   lines.push('');
@@ -61,7 +61,7 @@ export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date
   lines.push('');
   lines.push(`- Machine: ${machineLine()}; load generator and server on the same two cores, loopback.`);
   lines.push(`- ngIRCd: ${ngircdVersion()}, bench/load/ngircd.conf (flood penalties off), run as nobody with setpriv.`);
-  lines.push(`- Parley at commit ${serverRevision()}: packages/server/dist/bin.js with \`--rate 1000000 --burst 1000000 --max-clients 20000 --log-level warn --udp-port -1\` (other options at their defaults).`);
+  lines.push(`- Parley at commit ${meta.revision} (when the run started): packages/server/dist/bin.js with \`--rate 1000000 --burst 1000000 --max-clients 20000 --log-level warn --udp-port -1\` (other options at their defaults).`);
   lines.push(`- Each traffic run: ${meta.duration} s measured after a warm-up; ${meta.size}-byte lines as sent; one load process holding every socket (TCP_NODELAY, one write per client per 1 ms tick).`);
   lines.push('- Latency: send timestamp in the text to receipt, in the same process. CPU: /proc/<pid>/stat over the measured window, as a share of one core.');
   lines.push('');
