@@ -90,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
       'load runs: fan-out, private, idle (Parley and, with --dialect irc, an IRC server)',
       (y) =>
         y
-          .positional('mode', { choices: ['fanout', 'private', 'idle', 'suite'] as const, demandOption: true, describe: 'suite: the whole side-by-side matrix (Parley and ngIRCd), written with --out' })
+          .positional('mode', { choices: ['fanout', 'private', 'idle', 'transfer', 'suite'] as const, demandOption: true, describe: 'transfer: --clients concurrent UDP downloads (Parley only); suite: the whole side-by-side matrix (Parley and ngIRCd), written with --out' })
           .option('clients', { alias: 'c', type: 'number', default: 10, describe: 'clients connected' })
           .option('rate', { alias: 'r', type: 'number', default: 10, describe: 'messages per second each sender sends' })
           .option('senders', { type: 'number', describe: 'how many clients send (default: all)' })
@@ -105,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('server', { type: 'string', describe: 'parley-server bin.js to spawn' })
           .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for a spawned parley-server (repeatable)' })
           .option('cpu-prof', { type: 'string', describe: 'spawned parley-server: write a V8 CPU profile into this folder' })
+          .option('file-mb', { type: 'number', default: 20, describe: 'transfer: size of the file every client downloads, in MB' })
           .option('nick', { type: 'boolean', default: true, describe: 'idle: clients send a nickname and join (IRC: NICK/USER); --no-nick: TCP connections only' })
           .option('connect-concurrency', { type: 'number', default: 256, describe: 'idle mode: connections opened at once' })
           .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })

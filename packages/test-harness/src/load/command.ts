@@ -4,9 +4,10 @@ import type { Dialect } from './pool.js';
 import { formatIdle, formatTraffic, machineLine, resultsMarkdown, serverRevision, type SuiteRow } from './report.js';
 import { runIdle, runTraffic, type IdleResult, type TrafficResult } from './runs.js';
 import { startNgircd, startParley, type LoadTarget } from './servers.js';
+import { formatTransfer, runTransfer } from './transfer.js';
 
 export interface LoadArgs {
-  readonly mode: 'fanout' | 'private' | 'idle' | 'suite';
+  readonly mode: 'fanout' | 'private' | 'idle' | 'transfer' | 'suite';
   readonly clients: number;
   readonly rate: number;
   readonly senders: number | undefined;
@@ -24,6 +25,7 @@ export interface LoadArgs {
   readonly out: string | undefined;
   readonly quick: boolean;
   readonly nick: boolean;
+  readonly fileMb: number;
 }
 
 async function withTarget<T>(dialect: Dialect, a: LoadArgs, fn: (t: LoadTarget) => Promise<T>): Promise<T> {
@@ -95,6 +97,16 @@ async function suite(a: LoadArgs, say: (s: string) => void): Promise<SuiteRow[]>
       return { label, idle: r };
     });
   }
+  if (dialects(a).includes('parley')) {
+    for (const k of a.quick ? [4] : [1, 8]) {
+      const label = `transfer ${k} × 20 MB`;
+      await attempt(label, 'parley', async () => {
+        const r = await runTransfer({ downloads: k, fileBytes: 20e6, bin: a.server });
+        say(formatTransfer(r));
+        return { label, transfer: r };
+      });
+    }
+  }
   return rows;
 }
 
@@ -120,6 +132,11 @@ export async function loadCommand(a: LoadArgs): Promise<number> {
       say(`wrote ${a.out}`);
     }
     return 0;
+  }
+  if (a.mode === 'transfer') {
+    const r = await runTransfer({ downloads: a.clients, fileBytes: a.fileMb * 1e6, bin: a.server });
+    say(a.json ? JSON.stringify(r) : formatTransfer(r));
+    return r.verified === r.downloads ? 0 : 1;
   }
   for (const dialect of dialects(a)) {
     if (a.mode === 'idle') {

@@ -1,6 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { IdleResult, TrafficResult } from './runs.js';
+import type { TransferResult } from './transfer.js';
 import { ngircdVersion } from './servers.js';
 import { spawnSync } from 'node:child_process';
 
@@ -17,6 +18,7 @@ export interface SuiteRow {
   readonly traffic?: TrafficResult;
   readonly idle?: IdleResult;
   readonly failed?: { readonly target: string; readonly error: string };
+  readonly transfer?: TransferResult;
 }
 
 const f1 = (n: number | undefined): string => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(1));
@@ -87,6 +89,20 @@ export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date
     lines.push(
       `| ${int(r.clients)}${r.registered ? '' : ' (TCP only, no nickname)'} | ${r.target} | ${int(r.connected)} | ${f2(r.connectMs / 1000)} s | ${r.failedAttempts} | ${f1((r.rssBeforeBytes ?? 0) / 2 ** 20)} → ${f1((r.rssAfterBytes ?? 0) / 2 ** 20)} MiB | ${f2((r.bytesPerClient ?? Number.NaN) / 1024)} kB | ${f2(r.serverCpuSeconds)} s | ${pct(r.loadCpu)} | ${pct(r.othersCpu)} |`,
     );
+  }
+  const transfers = rows.filter((r) => r.transfer);
+  if (transfers.length > 0) {
+    lines.push('## UDP downloads (Parley only)');
+    lines.push('');
+    lines.push('| downloads at once | file | total MB/s | all done in | slowest | fastest | verified | server CPU | load gen CPU | other processes |');
+    lines.push('|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+    for (const row of transfers) {
+      const r = row.transfer as TransferResult;
+      lines.push(
+        `| ${r.downloads} | ${(r.fileBytes / 1e6).toFixed(0)} MB | ${r.totalMBps.toFixed(1)} | ${f2(r.wallMs / 1000)} s | ${f2(r.slowestMs / 1000)} s | ${f2(r.fastestMs / 1000)} s | ${r.verified}/${r.downloads} | ${pct(r.serverCpu)} | ${pct(r.loadCpu)} | ${pct(r.othersCpu)} |`,
+      );
+    }
+    lines.push('');
   }
   const failed = rows.filter((r) => r.failed);
   if (failed.length > 0) {
