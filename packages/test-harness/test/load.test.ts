@@ -3,6 +3,7 @@ import { LatencyHistogram } from '../src/load/proc.js';
 import { Tally } from '../src/load/pool.js';
 import { runIdle, runTraffic } from '../src/load/runs.js';
 import { startParley } from '../src/load/servers.js';
+import { runTransfer } from '../src/load/transfer.js';
 
 describe('load accounting', () => {
   it('reads percentiles from the histogram at 10 µs resolution and keeps the exact max', () => {
@@ -43,5 +44,12 @@ describe('parley-harness load against the real server', () => {
     } finally {
       await target.stop();
     }
+  });
+
+  it('downloads the same file to several clients at once over UDP, every copy intact', { timeout: 60_000 }, async () => {
+    const r = await runTransfer({ downloads: 3, fileBytes: 1_000_000 });
+    expect(r.verified).toBe(3);
+    expect(r.totalMBps).toBeGreaterThan(0);
+    expect(r.slowestMs).toBeGreaterThanOrEqual(r.fastestMs);
   });
 });
