@@ -29,6 +29,12 @@ export const SessionState = {
 export type SessionState = (typeof SessionState)[keyof typeof SessionState];
 
 const PROMPT = eventFrame({ type: 'info', text: 'Parley chat server. Type your nickname and press Enter.' });
+/**
+ * The prompt is for people (nc); a program sends its nickname at once. Waiting
+ * this long before prompting spares a program's connection one write, which
+ * is most of what admitting it costs.
+ */
+const PROMPT_DELAY_MS = 150;
 
 /** One client connection: its nickname, its guards, and the lines it sends. */
 export class Session implements HubMember {
@@ -46,6 +52,7 @@ export class Session implements HubMember {
   #floodWarned = false;
   #floodDrops = 0;
   #held: DecodedLine[] = [];
+  #promptTimer: NodeJS.Timeout | undefined;
   /** An asynchronous command is running; later lines wait in `#held`. */
   #busy = false;
   /** The client sent FIN; close once every line it sent is answered. */
@@ -86,7 +93,11 @@ export class Session implements HubMember {
       this.log.debug({ err: err.code ?? err.message }, 'socket error');
       this.close('disconnected');
     });
-    this.#outbox.send(PROMPT);
+    this.#promptTimer = setTimeout(() => {
+      this.#promptTimer = undefined;
+      if (this.#state === SessionState.Naming) this.#outbox.send(PROMPT);
+    }, PROMPT_DELAY_MS);
+    this.#promptTimer.unref();
   }
 
   get state(): SessionState {
@@ -146,6 +157,10 @@ export class Session implements HubMember {
     this.ctx.stats.bytesIn += chunk.length;
     this.#lastSeen = this.ctx.now();
     this.#pinged = false;
+    if (this.#promptTimer) {
+      clearTimeout(this.#promptTimer);
+      this.#promptTimer = undefined;
+    }
     const lines = this.#decoder.push(chunk);
     if (this.#busy) {
       this.#held.push(...lines);
@@ -296,6 +311,7 @@ export class Session implements HubMember {
     const was = this.#state;
     this.#state = SessionState.Closed;
     this.#held = [];
+    if (this.#promptTimer) clearTimeout(this.#promptTimer);
     if (code) this.ctx.stats.count(this.ctx.stats.disconnects, code);
     if (code && text && !destroyNow) {
       this.#outbox.sendNow(eventFrame({ type: 'bye', code, text }));
