@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import { peekPacketType, type UdpPacketType } from '@parley/protocol';
+import { prng } from './sim.js';
 
 /** Impairments applied to each direction (client→server and server→client). */
 export interface Impairments {
@@ -36,18 +37,6 @@ export interface RelayCounts {
   reordered: number;
   delayed: number;
   byType: Partial<Record<UdpPacketType | 'other', number>>;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Lane {
