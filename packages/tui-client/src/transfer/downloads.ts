@@ -1,24 +1,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { ParleyProtocolError } from '@parley/protocol';
+import { ParleyProtocolError, type ServerEvent } from '@parley/protocol';
+import type { DownloadProgress } from '@parley/udp-transfer';
 import type { TransferTable } from '../model/transfers.js';
 
-export interface Offer {
-  readonly id: number;
-  readonly name: string;
-  readonly size: number;
-  readonly sha256: string;
-  readonly token: string;
-  readonly udpPort: number;
-}
+/** The fields of the server's `offer` event. */
+export type Offer = Omit<Extract<ServerEvent, { type: 'offer' }>, 'type'>;
 
-export interface Progress {
-  readonly bytes: number;
-  readonly total: number;
-  readonly rateBytesPerSec: number;
-  readonly etaSec: number;
-}
+export type Progress = Readonly<DownloadProgress>;
 
 /** The agreed receiver API of `@parley/udp-transfer`. */
 export type DownloadFn = (o: {
