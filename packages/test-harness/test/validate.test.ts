@@ -101,6 +101,34 @@ steps:
     ]);
   });
 
+  it('reads a cluster: server.nodes, each client\'s node and kill-node steps', () => {
+    const s = validateScenario(
+      { name: 'n', server: { nodes: 3 }, clients: { alice: {}, bob: { node: 2 }, crowd: { count: 2, node: 1 } }, steps: [{ join: ['alice', 'bob'] }, { 'kill-node': 2 }] },
+      't',
+    );
+    expect(s.server.nodes).toBe(3);
+    expect(s.needs.has('own-server')).toBe(true);
+    expect([...s.clients.values()].map((g) => g.node)).toEqual([0, 2, 1]);
+    expect(s.steps[1]).toMatchObject({ action: 'kill-node', node: 2, timeoutMs: 5000 });
+    const single = validateScenario(minimal, 't');
+    expect(single.server.nodes).toBe(1);
+    expect(single.clients.get('alice')?.node).toBe(0);
+  });
+
+  it('refuses bad node counts, node indexes, kill-node steps and flags the harness sets on a cluster', () => {
+    expect(problems({ ...minimal, server: { nodes: 0 } })).toEqual(['server.nodes: must be a whole number from 1 to 8 (2 or more: a cluster on Redis)']);
+    expect(problems({ ...minimal, server: { nodes: 1.5 } })).toHaveLength(1);
+    expect(problems({ ...minimal, clients: { alice: { node: 1 } } })).toEqual(['clients.alice.node: must be 0 (set server.nodes to 2 or more for a cluster)']);
+    expect(problems({ ...minimal, server: { nodes: 2 }, clients: { alice: { node: 2 } } })).toEqual(['clients.alice.node: must be a node index from 0 to 1']);
+    expect(problems({ ...minimal, steps: [{ 'kill-node': 0 }] })).toEqual(['steps[1] (kill-node): kill-node needs a cluster (server.nodes: 2 or more)']);
+    expect(problems({ ...minimal, server: { nodes: 2 }, steps: [{ 'kill-node': 2 }] })).toEqual(['steps[1] (kill-node): give the index of the node to SIGKILL, from 0 to 1']);
+    expect(problems({ ...minimal, server: { nodes: 2 }, steps: [{ 'kill-node': 'b' }] })).toHaveLength(1);
+    expect(problems({ ...minimal, server: { nodes: 2, args: ['--cluster', 'redis://x:1', '--node-id=a'] } })).toEqual([
+      'server.args: --cluster is set by the harness on every node of a cluster (server.nodes: 2); leave it out',
+      'server.args: --node-id is set by the harness on every node of a cluster (server.nodes: 2); leave it out',
+    ]);
+  });
+
   it('reports a YAML syntax error as a scenario problem', () => {
     expect(() => parseScenario('name: [unclosed', 'bad.yaml')).toThrow(ScenarioError);
   });

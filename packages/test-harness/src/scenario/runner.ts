@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExpectationError, LineClient } from '../line-client.js';
+import { RedisProcess } from '../redis-process.js';
 import { ServerProcess, ServerStartError } from '../server-process.js';
 import { runDownload } from './download.js';
 import { describeMatch, fill, matcher } from './match.js';
@@ -45,6 +46,9 @@ export interface RunOptions {
 
 /** Longest a client may take to connect and see the server's prompt. */
 const CONNECT_TIMEOUT_MS = 5000;
+/** Lease and heartbeat (seconds) a cluster's nodes get unless the scenario's args set them: a dead node's users leave within 1.25 s. */
+const CLUSTER_LEASE_S = '1';
+const CLUSTER_HEARTBEAT_S = '0.25';
 /** How many clients connect or join at the same moment. */
 const CONNECT_CONCURRENCY = 100;
 
@@ -65,36 +69,44 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const started = performance.now();
   const base = { name: scenario.name, source: scenario.source };
   if (options.target && scenario.needs.has('own-server')) {
-    return { ...base, status: 'skip', reason: 'needs its own server (flags, files or signals); not run against --target', steps: [], ms: 0 };
+    return { ...base, status: 'skip', reason: 'needs its own server (flags, files, signals or a cluster); not run against --target', steps: [], ms: 0 };
   }
 
-  let server: ServerProcess | undefined;
+  let servers: ServerProcess[] = [];
+  let redis: RedisProcess | undefined;
   let filesDir: string | undefined;
   let host = options.target?.host ?? '127.0.0.1';
-  let port = options.target?.port ?? 0;
+  let ports = [options.target?.port ?? 0];
   let downloads = false;
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    await redis?.stop().catch(() => undefined);
+  };
   if (!options.target) {
     filesDir = await mkdtemp(join(tmpdir(), 'parley-harness-'));
     try {
       await writeFiles(filesDir, scenario.server.files);
-      const started = await startServer(scenario, filesDir, options);
-      server = started.server;
+      if (scenario.server.nodes > 1) redis = await new RedisProcess().start();
+      const started = await startServers(scenario, filesDir, options, redis, servers);
+      servers = started.servers;
       downloads = started.downloads;
-      host = server.host;
-      port = server.port;
+      host = servers[0]?.host ?? host;
+      ports = servers.map((s) => s.port);
     } catch (err) {
+      await stopAll();
       await rm(filesDir, { recursive: true, force: true });
       const output = err instanceof ServerStartError ? err.output : undefined;
       return { ...base, status: 'fail', reason: (err as Error).message, steps: [], ms: performance.now() - started, serverOutput: output };
     }
   }
+  const server = servers[0];
   if (scenario.needs.has('downloads') && !downloads) {
-    await server?.stop();
+    await stopAll();
     if (filesDir) await rm(filesDir, { recursive: true, force: true });
     return { ...base, status: 'skip', reason: 'needs UDP downloads, which this server build does not offer yet', steps: [], ms: 0 };
   }
 
-  const world = new World(scenario, host, port, server, filesDir);
+  const world = new World(scenario, host, ports, servers, filesDir);
   const results: StepResult[] = [];
   let failed = false;
   try {
@@ -121,11 +133,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     }
   } finally {
     await world.dispose();
-    const exit = await server?.stop().catch(() => undefined);
-    if (!failed && server && exit && exit.code !== 0 && !scenario.steps.some((s) => s.action === 'expect-server-exit')) {
+    const exits = await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    await redis?.stop().catch(() => undefined);
+    const expectsExit = scenario.steps.some((s) => s.action === 'expect-server-exit');
+    exits.forEach((exit, i) => {
+      if (failed || !exit || exit.code === 0 || world.killed.has(i) || (i === 0 && expectsExit)) return;
       failed = true;
-      results.push({ index: scenario.steps.length + 1, title: 'server stops cleanly on SIGTERM', status: 'fail', ms: 0, error: `exit code ${exit.code}, signal ${exit.signal}` });
-    }
+      const title = servers.length > 1 ? `node ${i} stops cleanly on SIGTERM` : 'server stops cleanly on SIGTERM';
+      results.push({ index: scenario.steps.length + 1, title, status: 'fail', ms: 0, error: `exit code ${exit.code}, signal ${exit.signal}` });
+    });
     if (filesDir) await rm(filesDir, { recursive: true, force: true });
   }
   return {
@@ -133,28 +149,58 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     status: failed ? 'fail' : 'pass',
     steps: results,
     ms: performance.now() - started,
-    ...(failed && server ? { serverOutput: server.output } : {}),
+    ...(failed && server ? { serverOutput: combinedOutput(servers) } : {}),
   };
 }
 
-async function startServer(scenario: Scenario, filesDir: string, options: RunOptions): Promise<{ server: ServerProcess; downloads: boolean }> {
+/** One server's output, or every node's, each under a heading. */
+function combinedOutput(servers: readonly ServerProcess[]): string {
+  if (servers.length === 1) return servers[0]?.output ?? '';
+  return servers.map((s, i) => `=== node ${i} ===\n${s.output.trimEnd()}`).join('\n');
+}
+
+/** The flags each node of a cluster gets on top of the scenario's own. */
+function clusterArgs(scenario: Scenario, redis: RedisProcess, node: number): string[] {
+  const given = (flag: string): boolean => scenario.server.args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  const timing = given('--cluster-lease') || given('--cluster-heartbeat') ? [] : ['--cluster-lease', CLUSTER_LEASE_S, '--cluster-heartbeat', CLUSTER_HEARTBEAT_S];
+  return ['--cluster', redis.url, '--node-id', `node${node}`, ...timing];
+}
+
+/**
+ * Starts the scenario's server, or every node of its cluster (one after the
+ * other, each pushed onto `started` at once so a failure can stop the rest).
+ */
+async function startServers(
+  scenario: Scenario,
+  filesDir: string,
+  options: RunOptions,
+  redis: RedisProcess | undefined,
+  started: ServerProcess[],
+): Promise<{ servers: ServerProcess[]; downloads: boolean }> {
   const bin = options.serverBin;
   const mode = options.udp ?? 'auto';
   const key = bin ?? '';
-  const tryUdp = mode === 'on' || (mode === 'auto' && udpSupport.get(key) !== false);
-  const make = (udpPort: number): ServerProcess => new ServerProcess({ bin, filesDir, udpPort, args: scenario.server.args });
-  if (tryUdp) {
+  const make = (udpPort: number, node: number): ServerProcess => {
+    const s = new ServerProcess({ bin, filesDir, udpPort, args: [...scenario.server.args, ...(redis ? clusterArgs(scenario, redis, node) : [])] });
+    started.push(s);
+    return s;
+  };
+  let udpPort = -1;
+  if (mode === 'on' || (mode === 'auto' && udpSupport.get(key) !== false)) {
     try {
-      const s = await make(0).start();
+      await make(0, 0).start();
       udpSupport.set(key, true);
-      return { server: s, downloads: s.udpPort !== undefined };
+      udpPort = 0;
     } catch (err) {
       // A build without the UDP service refuses to start with a UDP port: remember that and go on without downloads.
       if (mode === 'on' || !(err instanceof ServerStartError) || !/udp/iu.test(err.output)) throw err;
       udpSupport.set(key, false);
+      started.pop();
     }
   }
-  return { server: await make(-1).start(), downloads: false };
+  if (started.length === 0) await make(-1, 0).start();
+  for (let node = 1; node < scenario.server.nodes; node++) await make(udpPort, node).start();
+  return { servers: [...started], downloads: started[0]?.udpPort !== undefined };
 }
 
 async function writeFiles(dir: string, files: ReadonlyMap<string, FileSpec>): Promise<void> {
@@ -210,6 +256,8 @@ export function stepTitle(step: Step, scenario: Scenario): string {
       return `server gets ${step.signal}`;
     case 'expect-server-exit':
       return `server exits with code ${step.code}`;
+    case 'kill-node':
+      return `node ${step.node} is killed with SIGKILL`;
     case 'download':
       return `${who} download${s} ${step.file}${step.relay ? ` through a relay (loss ${step.relay.loss}, reorder ${step.relay.reorder}, duplicate ${step.relay.duplicate})` : ''}${step.killAfterBytes ? `, killed with SIGKILL after ${step.killAfterBytes} bytes` : ''}`;
   }
@@ -269,13 +317,31 @@ async function forAll<T>(items: readonly T[], fn: (item: T) => Promise<void>, la
 class World {
   readonly #clients = new Map<string, LineClient>();
 
+  /** Indexes of the nodes a kill-node step has SIGKILLed. */
+  readonly killed = new Set<number>();
+  /** Each nickname's node (group members share their group's). */
+  readonly #nodeOf = new Map<string, number>();
+
   constructor(
     readonly scenario: Scenario,
     readonly host: string,
-    readonly port: number,
-    readonly server: ServerProcess | undefined,
+    /** Each node's TCP port (one, for a single server or --target). */
+    readonly ports: readonly number[],
+    /** The spawned server(s); none against --target. */
+    readonly servers: readonly ServerProcess[],
     readonly filesDir: string | undefined,
-  ) {}
+  ) {
+    for (const g of scenario.clients.values()) for (const n of g.nicks) this.#nodeOf.set(n, g.node);
+  }
+
+  /** Node 0: the one server signals, exits and downloads are about. */
+  get server(): ServerProcess | undefined {
+    return this.servers[0];
+  }
+
+  get port(): number {
+    return this.ports[0] ?? 0;
+  }
 
   nickOf = (client: string): string => this.scenario.clients.get(client)?.nicks[0] ?? client;
 
@@ -295,7 +361,11 @@ class World {
     const existing = this.#clients.get(nick);
     if (existing && !existing.closed) return existing;
     if (this.#autoPong.size === 0) for (const g of this.scenario.clients.values()) for (const n of g.nicks) this.#autoPong.set(n, g.autoPong);
-    const c = await LineClient.connect({ host: this.host, port: this.port, connectTimeoutMs: CONNECT_TIMEOUT_MS, autoPong: this.#autoPong.get(nick) ?? true });
+    const node = this.#nodeOf.get(nick) ?? 0;
+    const port = this.ports[node];
+    if (port === undefined) throw new StepFailure(`${nick} connects to node ${node}, but only ${this.ports.length} server(s) are running`);
+    if (this.killed.has(node)) throw new StepFailure(`${nick} connects to node ${node}, which a kill-node step has killed`);
+    const c = await LineClient.connect({ host: this.host, port, connectTimeoutMs: CONNECT_TIMEOUT_MS, autoPong: this.#autoPong.get(nick) ?? true });
     this.#clients.set(nick, c);
     if (waitPrompt) await c.next((l) => l.startsWith('info '), CONNECT_TIMEOUT_MS, 'the server prompt (info …)');
     return c;
@@ -381,6 +451,16 @@ class World {
         });
         if (exit.code !== step.code) throw new StepFailure(`server exited with code ${exit.code} (signal ${exit.signal}), expected ${step.code}`);
         return undefined;
+      }
+      case 'kill-node': {
+        const node = this.servers[step.node];
+        if (!node) throw new StepFailure(`no spawned node ${step.node} to kill (${this.servers.length} running)`);
+        node.signal('SIGKILL');
+        this.killed.add(step.node);
+        const exit = await node.waitExit(step.timeoutMs).catch((err: Error) => {
+          throw new StepFailure(`node ${step.node}: ${err.message}`);
+        });
+        return [`node ${step.node} (pid ${node.pid}) ended with signal ${exit.signal ?? 'none'}, code ${exit.code}`];
       }
       case 'download': {
         const details: string[] = [];

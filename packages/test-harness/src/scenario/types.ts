@@ -43,6 +43,8 @@ export type Step = { readonly index: number; readonly note: string | undefined }
   | { readonly action: 'stop-reading'; readonly clients: readonly string[] }
   | { readonly action: 'server-signal'; readonly signal: 'SIGTERM' | 'SIGINT' }
   | { readonly action: 'expect-server-exit'; readonly code: number; readonly timeoutMs: number }
+  /** SIGKILLs one node of a cluster (by its index) and waits until it is gone. */
+  | { readonly action: 'kill-node'; readonly node: number; readonly timeoutMs: number }
   | {
       readonly action: 'download';
       readonly clients: readonly string[];
@@ -70,6 +72,8 @@ export interface ClientGroup {
   readonly single: boolean;
   /** Answers the server's pings (default true). */
   readonly autoPong: boolean;
+  /** Which node of a cluster its members connect to (default 0). */
+  readonly node: number;
 }
 
 export interface Scenario {
@@ -81,6 +85,12 @@ export interface Scenario {
     /** Extra parley-server flags. A scenario with flags needs its own server. */
     readonly args: readonly string[];
     readonly files: ReadonlyMap<string, FileSpec>;
+    /**
+     * How many parley-server processes to start (default 1). Two or more make
+     * a cluster: the runner starts a throw-away redis-server and every node
+     * with --cluster pointing at it.
+     */
+    readonly nodes: number;
   };
   /** What the scenario needs that `--target` or this build may not give. */
   readonly needs: ReadonlySet<'own-server' | 'downloads'>;

@@ -4,6 +4,10 @@ import type { ClientGroup, FileSpec, ImpairmentSpec, LineMatch, Payload, Scenari
 export const DEFAULT_EXPECT_TIMEOUT_MS = 5000;
 /** Most members a client group may have. */
 export const MAX_GROUP_SIZE = 5000;
+/** Most parley-server nodes a cluster scenario may start. */
+export const MAX_NODES = 8;
+/** Flags the harness sets itself on every node of a cluster. */
+const CLUSTER_OWNED_FLAGS = ['--cluster', '--node-id'];
 
 /** A scenario file that cannot be run, with every problem found in it. */
 export class ScenarioError extends Error {
@@ -30,6 +34,7 @@ const ACTION_OPTIONS: Readonly<Record<StepAction, readonly string[]>> = {
   'stop-reading': [],
   'server-signal': [],
   'expect-server-exit': ['timeout'],
+  'kill-node': ['timeout'],
   download: ['file', 'relay', 'kill-after-bytes', 'timeout'],
 };
 const ACTIONS = Object.keys(ACTION_OPTIONS) as StepAction[];
@@ -59,10 +64,16 @@ export function validateScenario(raw: unknown, source: string): Scenario {
   // server
   const args: string[] = [];
   const files = new Map<string, FileSpec>();
+  let nodes = 1;
   if (raw.server !== undefined) {
-    if (!isObject(raw.server)) problem('server', 'must be an object with args and/or files');
+    if (!isObject(raw.server)) problem('server', 'must be an object with args, files and/or nodes');
     else {
-      for (const k of Object.keys(raw.server)) if (k !== 'args' && k !== 'files') problem(`server.${k}`, 'unknown key (expected args or files)');
+      for (const k of Object.keys(raw.server)) if (k !== 'args' && k !== 'files' && k !== 'nodes') problem(`server.${k}`, 'unknown key (expected args, files or nodes)');
+      const n = raw.server.nodes;
+      if (n !== undefined) {
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_NODES) problem('server.nodes', `must be a whole number from 1 to ${MAX_NODES} (2 or more: a cluster on Redis)`);
+        else nodes = n;
+      }
       const a = raw.server.args;
       if (a !== undefined) {
         if (!Array.isArray(a)) problem('server.args', 'must be a list of parley-server flags, e.g. ["--rate", "100"]');
@@ -94,12 +105,18 @@ export function validateScenario(raw: unknown, source: string): Scenario {
       else problem('needs', `unknown need ${JSON.stringify(n)} (expected own-server or downloads)`);
     }
   }
-  if (args.length > 0 || files.size > 0) needs.add('own-server');
+  if (nodes > 1) {
+    for (const flag of CLUSTER_OWNED_FLAGS) {
+      if (args.some((a) => a === flag || a.startsWith(`${flag}=`))) problem('server.args', `${flag} is set by the harness on every node of a cluster (server.nodes: ${nodes}); leave it out`);
+    }
+  }
+  if (args.length > 0 || files.size > 0 || nodes > 1) needs.add('own-server');
 
   // clients
   const clients = new Map<string, ClientGroup>();
   const nicks = new Set<string>();
   const addClient = (cname: string, spec: unknown): void => {
+    let node = 0;
     const where = `clients.${cname}`;
     if (!/^[A-Za-z_][A-Za-z0-9_-]*$/u.test(cname) || cname === 'self') {
       problem(where, 'a client name is letters, digits, _ and - (and not "self")');
@@ -109,8 +126,13 @@ export function validateScenario(raw: unknown, source: string): Scenario {
     let count: number | undefined;
     let autoPong = true;
     if (spec !== null && spec !== undefined) {
-      if (!isObject(spec)) return problem(where, 'must be {} or { nick: <nickname>, count: <n>, pong: false }');
-      for (const k of Object.keys(spec)) if (k !== 'nick' && k !== 'count' && k !== 'pong') problem(`${where}.${k}`, 'unknown key (expected nick, count or pong)');
+      if (!isObject(spec)) return problem(where, 'must be {} or { nick: <nickname>, count: <n>, pong: false, node: <index> }');
+      for (const k of Object.keys(spec)) if (k !== 'nick' && k !== 'count' && k !== 'pong' && k !== 'node') problem(`${where}.${k}`, 'unknown key (expected nick, count, pong or node)');
+      if (spec.node !== undefined) {
+        if (typeof spec.node !== 'number' || !Number.isInteger(spec.node) || spec.node < 0 || spec.node >= nodes) {
+          problem(`${where}.node`, nodes > 1 ? `must be a node index from 0 to ${nodes - 1}` : 'must be 0 (set server.nodes to 2 or more for a cluster)');
+        } else node = spec.node;
+      }
       if (spec.pong !== undefined) {
         if (typeof spec.pong !== 'boolean') problem(`${where}.pong`, 'must be true or false (answer the server\'s pings)');
         else autoPong = spec.pong;
@@ -130,7 +152,7 @@ export function validateScenario(raw: unknown, source: string): Scenario {
       if (nicks.has(m.toLowerCase())) problem(where, `nickname ${m} is used by two clients`);
       nicks.add(m.toLowerCase());
     }
-    clients.set(cname, { name: cname, nicks: members, single: count === undefined, autoPong });
+    clients.set(cname, { name: cname, nicks: members, single: count === undefined, autoPong, node });
   };
   if (Array.isArray(raw.clients)) {
     raw.clients.forEach((c, i) => (typeof c === 'string' ? addClient(c, undefined) : problem(`clients[${i}]`, 'must be a client name')));
@@ -146,7 +168,7 @@ export function validateScenario(raw: unknown, source: string): Scenario {
     problem('steps', 'a scenario needs a list of steps');
   } else {
     raw.steps.forEach((rawStep, i) => {
-      const step = checkStep(rawStep, i, { clients, timeoutMs, problem });
+      const step = checkStep(rawStep, i, { clients, timeoutMs, nodes, problem });
       if (step) steps.push(step);
     });
   }
@@ -157,12 +179,14 @@ export function validateScenario(raw: unknown, source: string): Scenario {
   }
 
   if (problems.length > 0) throw new ScenarioError(source, problems);
-  return { name, description, source, server: { args, files }, needs, timeoutMs, clients, steps };
+  return { name, description, source, server: { args, files, nodes }, needs, timeoutMs, clients, steps };
 }
 
 interface StepContext {
   readonly clients: ReadonlyMap<string, ClientGroup>;
   readonly timeoutMs: number;
+  /** server.nodes: how many nodes the scenario starts. */
+  readonly nodes: number;
   readonly problem: (where: string, what: string) => void;
 }
 
@@ -239,6 +263,18 @@ function checkStep(raw: unknown, i: number, ctx: StepContext): Step | undefined 
         return undefined;
       }
       return { ...base, action, code, timeoutMs };
+    }
+    case 'kill-node': {
+      const node = raw[action];
+      if (ctx.nodes < 2) {
+        problem(at, 'kill-node needs a cluster (server.nodes: 2 or more)');
+        return undefined;
+      }
+      if (typeof node !== 'number' || !Number.isInteger(node) || node < 0 || node >= ctx.nodes) {
+        problem(at, `give the index of the node to SIGKILL, from 0 to ${ctx.nodes - 1}`);
+        return undefined;
+      }
+      return { ...base, action, node, timeoutMs };
     }
     case 'download': {
       const file = raw.file;
