@@ -56,6 +56,9 @@ export interface DownloadResult {
   sha256: string;
 }
 
+/** In-order bytes gathered before one file write while data is still arriving. */
+const WRITE_BATCH_BYTES = 256 * 1024;
+
 /** The partial file for a download: next to the destination, named after the content hash. */
 export function partialPath(destPath: string, sha256: string): string {
   return `${destPath}.${sha256.slice(0, 16).toLowerCase()}.part`;
@@ -148,6 +151,9 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     let writing = false;
     let writeError: unknown;
     let pendingWrites: Buffer[] = [];
+    let staging = Buffer.allocUnsafeSlow(0);
+    /** Bytes of `receiver.bytesDelivered` already taken into write batches. */
+    let batchedBytes = 0;
     let lastProgress = -Infinity;
     const progressEvery = options.progressIntervalMs ?? 100;
     const timer = new WakeTimer(() => service(), monotonicNow);
@@ -229,15 +235,30 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
 
     const flushWrites = (): void => {
       if (writing || pendingWrites.length === 0) return;
+      // Few large writes: each one is a promise, a thread-pool hop and a wake-up of
+      // this thread, which cost as much as the packets they carry when done per turn.
+      const bytes = receiver.bytesDelivered - batchedBytes;
+      // (The first write goes out at once, so that progress starts with the data.)
+      if (bytes < WRITE_BATCH_BYTES && receiver.state === 'receiving' && batchedBytes > 0) return;
       writing = true;
       const batch = pendingWrites;
       pendingWrites = [];
-      let bytes = 0;
-      for (const b of batch) bytes += b.length;
+      batchedBytes += bytes;
       const position = onDisk;
       // One contiguous write: writev of hundreds of 1452-byte buffers costs more on
-      // the main thread than copying them.
-      const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, bytes);
+      // the main thread than copying them. Only one write is in flight at a time, so
+      // one staging buffer, grown as needed, serves every batch (no per-batch
+      // allocation), and the hash is updated once per batch instead of per chunk.
+      let data: Buffer;
+      if (batch.length === 1) {
+        data = batch[0] as Buffer;
+      } else {
+        if (staging.length < bytes) staging = Buffer.allocUnsafeSlow(Math.max(bytes, staging.length * 2));
+        let at = 0;
+        for (const b of batch) at += b.copy(staging, at);
+        data = staging.subarray(0, bytes);
+      }
+      hash.update(data);
       file.write(data, 0, bytes, position).then(
         (r) => {
           writing = false;
@@ -265,10 +286,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         return;
       }
       if (receiver.nextDeadline() <= now) receiver.onTimer(now);
-      for (const chunk of receiver.takeChunks()) {
-        hash.update(chunk);
-        pendingWrites.push(chunk);
-      }
+      receiver.takeChunksInto(pendingWrites);
       flushWrites();
       for (let dg = receiver.poll(now); dg !== undefined; dg = receiver.poll(now)) socket.send(dg);
       progress(false);

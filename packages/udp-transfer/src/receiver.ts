@@ -217,6 +217,13 @@ export class Receiver {
     return this.delivered.splice(0, this.delivered.length);
   }
 
+  /** Appends the in-order payloads to `out` (drains), without allocating a new array. */
+  takeChunksInto(out: Buffer[]): void {
+    const d = this.delivered;
+    for (let i = 0; i < d.length; i++) out.push(d[i] as Buffer);
+    d.length = 0;
+  }
+
   cancel(code: ErrorCode, text: string): void {
     if (this.state === 'failed' || this.state === 'done') return;
     const cancel = encodePacket({ type: 'cancel', transferId: this.o.transferId, token: this.o.token, code, text });

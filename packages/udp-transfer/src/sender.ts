@@ -36,6 +36,12 @@ export interface SenderOptions {
   /** END retransmissions before giving up waiting for END_ACK (all data is acknowledged by then). Default 6. */
   readonly maxEndRetries?: number;
   readonly maxRateBytesPerSec?: number;
+  /**
+   * Allocates the buffer for one outgoing DATA packet (default `Buffer.allocUnsafe`).
+   * A caller that knows when its socket has finished with earlier packets may hand
+   * out reused memory here.
+   */
+  readonly allocPacket?: (bytes: number) => Buffer;
 }
 
 export type SenderState = 'sending' | 'closing' | 'done' | 'failed';
@@ -449,7 +455,7 @@ export class Sender {
 
   private sendChunk(chunk: number, now: number, isRetransmission: boolean): Buffer {
     const length = chunk === this.totalChunks - 1 ? this.lastChunkBytes : this.o.payloadSize;
-    const buf = Buffer.allocUnsafe(DATA_OVERHEAD_BYTES + length);
+    const buf = this.o.allocPacket !== undefined ? this.o.allocPacket(DATA_OVERHEAD_BYTES + length) : Buffer.allocUnsafe(DATA_OVERHEAD_BYTES + length);
     this.o.read(chunk * this.o.payloadSize, buf, DATA_HEADER_BYTES, length);
     const pn = this.nextPn++;
     const packet = encodeDataInto(buf, this.o.transferId, pn, chunk, length);

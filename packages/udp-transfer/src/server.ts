@@ -81,13 +81,21 @@ const MAX_SEND_QUEUE = 64;
  * always the IP literals `rinfo` gave us, so answer at once instead of a
  * `dns.lookup` and a `nextTick` per datagram.
  */
+let lastLiteral = '';
+let lastFamily = 0;
 function literalLookup(
   hostname: string,
   options: unknown,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
+  if (hostname === lastLiteral) {
+    callback(null, hostname, lastFamily);
+    return;
+  }
   const family = isIP(hostname);
   if (family !== 0) {
+    lastLiteral = hostname;
+    lastFamily = family;
     callback(null, hostname, family);
     return;
   }
@@ -113,6 +121,36 @@ function blockReader(fd: number, size: number, blockBytes: number): (position: n
   };
 }
 const MAX_PACKETS_PER_TURN = 512;
+
+/**
+ * DATA packet memory for the whole server, handed out in slices of one large
+ * block. A datagram's memory is only needed until the kernel has it; with the
+ * socket's send queue empty every earlier `send` has completed, and the block is
+ * reused from its start (no allocation, cache-warm memory). While sends are
+ * queued, a full block is replaced by a fresh one (the old one stays referenced
+ * by the queued sends until they finish).
+ */
+class PacketSlab {
+  private block = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private used = 0;
+
+  alloc(bytes: number): Buffer {
+    if (bytes > SLAB_BYTES) return Buffer.allocUnsafe(bytes);
+    if (this.used + bytes > this.block.length) {
+      this.block = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.used = 0;
+    }
+    const buf = this.block.subarray(this.used, this.used + bytes);
+    this.used += (bytes + 7) & ~7;
+    return buf;
+  }
+
+  /** Only when nothing handed out is still waiting to be sent. */
+  reset(): void {
+    this.used = 0;
+  }
+}
+const SLAB_BYTES = 1024 * 1024;
 
 /**
  * One UDP socket serving every transfer. The chat server calls `offer()` when a
@@ -142,6 +180,8 @@ export class TransferServer {
   private errorBudget: number;
   private errorBudgetStamp = monotonicNow();
   private readonly errorRate: number;
+  private readonly slab = new PacketSlab();
+  private readonly allocPacket = (bytes: number): Buffer => this.slab.alloc(bytes);
 
   private constructor(socket: dgram.Socket, private readonly options: TransferServerOptions) {
     this.socket = socket;
@@ -417,6 +457,7 @@ export class TransferServer {
       now: monotonicNow(),
       idleTimeoutMs: this.idleTimeoutMs,
       read: blockReader(fd, t.offer.size, req.payloadSize * READ_AHEAD_CHUNKS),
+      allocPacket: this.allocPacket,
       ...(this.options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: this.options.maxRateBytesPerSec } : {}),
     });
     this.kick();
@@ -517,6 +558,8 @@ export class TransferServer {
       if (t.sender.nextDeadline() <= now) t.sender.onTimer(now);
       senders.push(t);
     }
+    // Every earlier DATA send has left the process: their memory may be reused.
+    if (this.socket.getSendQueueCount() === 0) this.slab.reset();
     let sent = 0;
     let blocked = false;
     for (let progress = true; progress && !blocked; ) {
