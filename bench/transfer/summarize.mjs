@@ -18,7 +18,12 @@ for (const file of process.argv.slice(2)) {
     const byLoss = rows.get(tool);
     if (!byLoss.has(loss)) byLoss.set(loss, []);
     if (check === 'CORRUPT') byLoss.get(loss).push('corrupt');
-    else if (v.unfinished) byLoss.get(loss).push(`unfinished (${(v.bytesIn60s / 1e6 / 60).toFixed(2)} in 60 s)`);
+    else if (v.unfinished) {
+      // TFTP lines carry bytesIn60s, KCP and QUIC lines bytes and s (their time limit)
+      const bytes = v.bytes ?? v.bytesIn60s ?? 0;
+      const secs = v.s ?? 60;
+      byLoss.get(loss).push(`did not finish (${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB in ${secs} s)`);
+    }
     else if (typeof v.MBps === 'number') byLoss.get(loss).push(v.MBps);
     if (tool === 'parley' && extra) {
       const s = JSON.parse(extra);
@@ -31,15 +36,25 @@ for (const file of process.argv.slice(2)) {
 }
 const median = (xs) => {
   const nums = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
-  if (nums.length === 0) return xs[0] ?? '–';
+  const failed = xs.filter((x) => typeof x !== 'number');
+  if (nums.length === 0) return failed.length > 1 ? `${failed[0]} ×${failed.length}` : failed[0] ?? '–';
   const mid = Math.floor(nums.length / 2);
   const med = nums.length % 2 ? nums[mid] : (nums[mid - 1] + nums[mid]) / 2;
-  return `${med.toFixed(1)}${nums.length > 1 ? ` (n=${nums.length})` : ''}`;
+  const notes = [];
+  if (nums.length > 1) notes.push(`n=${nums.length}`);
+  if (failed.length) notes.push(`${failed.length} more: ${failed.join(', ')}`);
+  return `${med.toFixed(1)}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 };
 const ls = [...losses].sort((a, b) => Number(a) - Number(b));
 console.log(`| tool | ${ls.map((l) => `${l} % loss`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
-for (const [tool, byLoss] of rows) {
+// Known tools in a fixed order (ceiling, Parley, TCP copies, TFTP, KCP, QUIC, kernel TCP); others after them.
+const order = ['raw-dgram', 'parley', 'node-net', 'nc', 'tftp-stopwait', 'tftp-window16',
+  'kcp-fast3', 'kcp-fast3-fec', 'quic-cubic', 'quic-bbr', 'iperf3'];
+const rank = (t) => (order.includes(t) ? order.indexOf(t) : order.length);
+const tools = [...rows.keys()].sort((a, b) => rank(a) - rank(b)); // stable: unknown tools keep input order
+for (const tool of tools) {
+  const byLoss = rows.get(tool);
   if (tool === 'nft-drops') continue;
   console.log(`| ${tool} | ${ls.map((l) => median(byLoss.get(l) ?? [])).join(' | ')} |`);
 }
