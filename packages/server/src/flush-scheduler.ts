@@ -8,9 +8,11 @@ export interface FlushSchedulerOptions {
   readonly busyRound: number;
   /** After a busy round, wait this long (ms) before the next one so more events share each write. */
   readonly busyDelayMs: number;
+  /** Lazy frames (join and leave notices) wait at most this long (ms) for a round. */
+  readonly lazyDelayMs: number;
 }
 
-const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 2 };
+const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 2, lazyDelayMs: 50 };
 
 /**
  * Batches writes: connections mark themselves dirty while events are
@@ -19,12 +21,21 @@ const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 2 };
  * turn of the event loop (`setImmediate`); after a busy round (many sockets)
  * the next one waits `busyDelayMs`, so under load each write carries more
  * events and the server spends its time on messages, not system calls.
+ *
+ * Join and leave notices are marked lazy: a connection holding only those is
+ * flushed in a round every `lazyDelayMs`. When hundreds of people connect at
+ * once each join goes to everyone online, and flushing every join separately
+ * costs one write per member per join; in lazy rounds one write per member
+ * carries all the joins of those milliseconds. A lazy frame is never
+ * reordered: an ordinary frame for the same connection flushes it too.
  */
 export class FlushScheduler {
   readonly #options: FlushSchedulerOptions;
   #dirty: Flushable[] = [];
   #scheduled = false;
   #lastRound = 0;
+  #lazy: Flushable[] = [];
+  #lazyScheduled = false;
 
   constructor(options: Partial<FlushSchedulerOptions> = {}) {
     this.#options = { ...DEFAULTS, ...options };
@@ -37,6 +48,21 @@ export class FlushScheduler {
     if (this.#lastRound >= this.#options.busyRound && this.#options.busyDelayMs > 0) setTimeout(this.#run, this.#options.busyDelayMs);
     else setImmediate(this.#run);
   }
+
+  /** Flush `target` in the next lazy round (or earlier, if it is also `mark`ed). */
+  markLazy(target: Flushable): void {
+    this.#lazy.push(target);
+    if (this.#lazyScheduled) return;
+    this.#lazyScheduled = true;
+    setTimeout(this.#runLazy, this.#options.lazyDelayMs);
+  }
+
+  #runLazy = (): void => {
+    this.#lazyScheduled = false;
+    const batch = this.#lazy;
+    this.#lazy = [];
+    for (const t of batch) t.flush();
+  };
 
   #run = (): void => {
     this.#scheduled = false;

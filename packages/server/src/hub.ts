@@ -9,8 +9,12 @@ export interface HubMember {
   readonly id: string;
   /** The nickname as the user typed it. */
   readonly nick: string;
-  /** Queues an encoded event for this user (never blocks, never throws). */
-  deliver(frame: Buffer): void;
+  /**
+   * Queues an encoded event for this user (never blocks, never throws). A `lazy`
+   * frame (join and leave notices) may wait a few milliseconds to share a write
+   * with others; it is never reordered with the user's other frames.
+   */
+  deliver(frame: Buffer, lazy?: boolean): void;
   /** Ends this user's session (a cluster hub found its nick taken elsewhere after an outage). */
   evict?(code: ErrorCode, text: string): void;
 }

@@ -61,10 +61,11 @@ export class InMemoryHub implements ChatHub {
   broadcast(from: HubMember, event: ServerEvent): void {
     if (this.#members.size === 0) return;
     const frame = eventFrame(event);
+    const lazy = event.type === 'joined' || event.type === 'left';
     let n = 0;
     for (const { member } of this.#members.values()) {
       if (member === from) continue;
-      member.deliver(frame);
+      member.deliver(frame, lazy);
       n += 1;
     }
     this.onDelivered(event.type, n);

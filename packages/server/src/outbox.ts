@@ -10,7 +10,8 @@ export interface OutboxOptions {
 
 /**
  * The bytes waiting for one client. Frames are queued (never copied) and
- * written in one corked batch per event-loop turn. A client whose socket
+ * written in one corked batch per event-loop turn; when only lazy frames
+ * (join and leave notices) are waiting, in the scheduler's next lazy round. A client whose socket
  * holds more than `maxQueuedBytes` the kernel would not take (it stopped
  * reading) is reported through `onStalled` once, and nothing more is queued.
  */
@@ -18,6 +19,9 @@ export class Outbox implements Flushable {
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #stalled = false;
+  /** Waiting in the scheduler's next round / next lazy round. */
+  #marked = false;
+  #lazyMarked = false;
   #drainTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -34,20 +38,29 @@ export class Outbox implements Flushable {
     return this.#stalled;
   }
 
-  send(frame: Buffer): void {
+  send(frame: Buffer, lazy = false): void {
     if (this.#stalled || this.stream.destroyed) return;
     // What the kernel would not take yet: the sign of a client that stops reading.
     if (this.stream.writableLength > this.options.maxQueuedBytes) {
       this.#stall(`more than ${this.options.maxQueuedBytes} bytes waiting to be read`);
       return;
     }
-    if (this.#queue.length === 0) this.scheduler.mark(this);
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
+    if (this.#marked) return;
+    if (!lazy) {
+      this.#marked = true;
+      this.scheduler.mark(this);
+    } else if (!this.#lazyMarked) {
+      this.#lazyMarked = true;
+      this.scheduler.markLazy(this);
+    }
   }
 
   /** Writes what is queued now (the scheduler calls this once per turn). */
   flush(): void {
+    this.#marked = false;
+    this.#lazyMarked = false;
     const queue = this.#queue;
     if (queue.length === 0 || this.stream.destroyed) return;
     this.#queue = [];

@@ -110,8 +110,8 @@ export class Session implements HubMember {
   }
 
   /** HubMember: queue an encoded event. */
-  deliver(frame: Buffer): void {
-    this.#outbox.send(frame);
+  deliver(frame: Buffer, lazy = false): void {
+    this.#outbox.send(frame, lazy);
   }
 
   /** HubMember: the hub ends this session (e.g. its nick was taken on another node during an outage). */

@@ -23,6 +23,18 @@ describe('joining', () => {
     await alice.waitFor((l) => l === 'joined bob');
   });
 
+  it('never lets a join or leave notice be overtaken by what that user says', async () => {
+    t = await startTestServer();
+    const alice = await t.join('alice');
+    const bob = await t.connect();
+    // Nickname, a message and leaving in one packet: the notices may wait for a
+    // shared write, the message may not, and alice must still read them in order.
+    bob.write('bob\nbroadcast,first words\nexit\n');
+    await alice.waitFor((l) => l.startsWith('left bob'));
+    const seen = alice.lines.filter((l) => / bob\b/.test(l));
+    expect(seen).toEqual(['joined bob', 'broadcast bob :first words', 'left bob quit']);
+  });
+
   it('refuses a second client with the same nickname in any case, lists who is taken, and lets it pick another', async () => {
     t = await startTestServer();
     const alice = await t.join('alice');

@@ -516,17 +516,18 @@ export class RedisHub implements ChatHub {
 
   // ---- local delivery ---------------------------------------------------
 
-  #deliver(local: Local, frame: Buffer): void {
+  #deliver(local: Local, frame: Buffer, lazy = false): void {
     if (!local.receiving) return;
     if (local.held) local.held.push(frame);
-    else local.member.deliver(frame);
+    else local.member.deliver(frame, lazy);
   }
 
   #deliverAll(kind: string, frame: Buffer, except: Local | undefined): void {
     let n = 0;
+    const lazy = kind === 'joined' || kind === 'left';
     for (const l of this.#byId.values()) {
       if (l === except || !l.receiving) continue;
-      this.#deliver(l, frame);
+      this.#deliver(l, frame, lazy);
       n += 1;
     }
     if (n > 0) this.#onDelivered(kind, n);
