@@ -73,7 +73,7 @@ export class ChatServer {
   }
 
   /** Serves one client over `stream`. Returns undefined when the client was turned away. */
-  handle(stream: Duplex, remote = 'stream'): Session | undefined {
+  handle(stream: Duplex, remote: string | (() => string) = 'stream'): Session | undefined {
     this.stats.connectionsTotal += 1;
     if (this.#ctx.closing || this.#sessions.size >= this.options.maxClients) {
       const why = this.#ctx.closing
@@ -96,7 +96,8 @@ export class ChatServer {
     // timeout find dead peers already, and setting its socket options on every
     // accepted connection cost ≈ 30 µs here (≈ 10 % of admitting a user).
     const tcp = createServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => {
-      this.handle(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+      // The peer's address costs a system call: asked for only when the session first logs.
+      this.handle(socket, () => `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
     });
     tcp.maxConnections = this.options.maxClients + 64;
     this.#tcp = tcp;

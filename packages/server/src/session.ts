@@ -45,6 +45,7 @@ export class Session implements HubMember {
   readonly #bucket: TokenBucket;
   /** Made on first use: most connections never log anything. */
   #logger: Logger | undefined;
+  #remote: string | (() => string);
   readonly connectedAt: number;
   #lastSeen: number;
   #pinged = false;
@@ -62,9 +63,10 @@ export class Session implements HubMember {
     readonly id: string,
     private readonly stream: Duplex,
     private readonly ctx: ServerContext,
-    readonly remote: string,
+    remote: string | (() => string),
     private readonly onClosed: (session: Session) => void,
   ) {
+    this.#remote = remote;
     const now = ctx.now();
     this.connectedAt = now;
     this.#lastSeen = now;
@@ -102,6 +104,12 @@ export class Session implements HubMember {
 
   get state(): SessionState {
     return this.#state;
+  }
+
+  /** The peer's address, e.g. `203.0.113.7:51234`. */
+  get remote(): string {
+    if (typeof this.#remote !== 'string') this.#remote = this.#remote();
+    return this.#remote;
   }
 
   get log(): Logger {
