@@ -56,8 +56,11 @@ const IDLE_DEADLINE_MS = 240_000;
 async function suite(a: LoadArgs, say: (s: string) => void): Promise<SuiteRow[]> {
   const d = a.quick ? 3 : a.duration;
   const w = a.quick ? 1 : a.warmup;
-  const traffic: Array<{ label: string; mode: 'fanout' | 'private'; clients: number; rate: number }> = [
-    { label: 'fan-out 10 × 10 msg/s', mode: 'fanout', clients: 10, rate: 10 },
+  // At 100 messages/s a fresh Node server runs its chat path unoptimised for its
+  // first ≈ 30 s (p99 3–4 ms, then 1.7–1.9 ms on the same process): that row
+  // warms up for 30 s, so that it measures the server as it runs for days.
+  const traffic: Array<{ label: string; mode: 'fanout' | 'private'; clients: number; rate: number; minWarmup?: number }> = [
+    { label: 'fan-out 10 × 10 msg/s (30 s warm-up)', mode: 'fanout', clients: 10, rate: 10, minWarmup: 30 },
     { label: 'fan-out 100 × 10 msg/s', mode: 'fanout', clients: 100, rate: 10 },
     { label: 'fan-out 200 × 2 msg/s', mode: 'fanout', clients: 200, rate: 2 },
     { label: 'fan-out 200 × 8 msg/s', mode: 'fanout', clients: 200, rate: 8 },
@@ -78,7 +81,7 @@ async function suite(a: LoadArgs, say: (s: string) => void): Promise<SuiteRow[]>
     for (const dialect of dialects(a)) {
       await attempt(t.label, dialect, async () => {
         const r = await withTarget(dialect, a, (target) =>
-          runTraffic(target, { mode: t.mode, clients: t.clients, senders: t.clients, rate: t.rate, duration: d, warmup: w, size: a.size, connectConcurrency: a.connectConcurrency }),
+          runTraffic(target, { mode: t.mode, clients: t.clients, senders: t.clients, rate: t.rate, duration: d, warmup: a.quick ? w : Math.max(w, t.minWarmup ?? 0), size: a.size, connectConcurrency: a.connectConcurrency }),
         );
         say(formatTraffic(r));
         return { label: t.label, traffic: r };
