@@ -29,8 +29,17 @@ for (const [title, file] of sections) {
     out += 'Not measured yet.\n\n';
     continue;
   }
-  // Demote the source's headings by one level so they nest under this section.
-  const body = readFileSync(path, 'utf8').replace(/^(#+) /gmu, '#$1 ').trim();
+  // Demote the source's headings by one level so they nest under this section
+  // (not the comment lines of its code blocks).
+  let fenced = false;
+  const body = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('```')) fenced = !fenced;
+      return !fenced && /^#+ /u.test(line) ? `#${line}` : line;
+    })
+    .join('\n')
+    .trim();
   out += `${body}\n\n`;
 }
 writeFileSync(join(root, 'docs', 'BENCHMARKS.md'), out);
