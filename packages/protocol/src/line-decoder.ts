@@ -62,7 +62,8 @@ export class LineDecoder {
         this.#keep(chunk.subarray(start), out);
         break;
       }
-      this.#finish(chunk.subarray(start, lf), out);
+      if (this.#partsLength === 0 && this.#state === LineDecoderState.Collecting) this.#whole(chunk, start, lf, out);
+      else this.#finish(chunk.subarray(start, lf), out);
       start = lf + 1;
     }
     return out;
@@ -93,6 +94,36 @@ export class LineDecoder {
         this.#partsLength += tail.length;
         return;
     }
+  }
+
+  /**
+   * A line wholly inside `chunk[start, lf)`, nothing held from earlier chunks:
+   * decoded in place, without making views of it (this runs for every line).
+   */
+  #whole(chunk: Uint8Array, start: number, lf: number, out: DecodedLine[]): void {
+    let end = lf;
+    if (end > start && chunk[end - 1] === CR) end -= 1;
+    if (end - start > this.maxLineBytes) {
+      out.push({ ok: false, error: lineTooLong(this.maxLineBytes) });
+      return;
+    }
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if ((chunk[i] as number) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii && !isUtf8(chunk.subarray(start, end))) {
+      out.push({ ok: false, error: protocolError('INVALID_UTF8') });
+      return;
+    }
+    const line = Buffer.isBuffer(chunk)
+      ? ascii
+        ? chunk.toString('latin1', start, end)
+        : chunk.toString('utf8', start, end)
+      : Buffer.from(chunk.buffer, chunk.byteOffset + start, end - start).toString('utf8');
+    out.push({ ok: true, line });
   }
 
   #finish(piece: Uint8Array, out: DecodedLine[]): void {
