@@ -19,16 +19,36 @@ const NICK_PATTERN = /^[\p{L}\p{N}_][\p{L}\p{M}\p{N}_\-.[\]{}|^`]*$/u;
 
 /** The form used to compare nicknames: NFKC, then case-folded. */
 export function nickKey(nick: string): string {
-  return nick.normalize('NFKC').toLowerCase();
+  return (isAscii(nick) ? nick : nick.normalize('NFKC')).toLowerCase();
+}
+
+/** ASCII text is already in every normal form: no need to ask ICU (this runs for every private message). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Characters as a person counts them (code points), without building an array. */
+function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++, n++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+  }
+  return n;
 }
 
 export type NickCheck = { readonly ok: true; readonly nick: string } | { readonly ok: false; readonly error: ParleyProtocolError };
 
 /** Checks a nickname against the documented rule. Leading and trailing spaces are trimmed first. */
 export function checkNickname(raw: string): NickCheck {
-  const nick = raw.trim().normalize('NFC');
+  const trimmed = raw.trim();
+  const nick = isAscii(trimmed) ? trimmed : trimmed.normalize('NFC');
   if (nick.length === 0) return { ok: false, error: protocolError('NICK_INVALID', 'nickname is empty') };
-  const length = [...nick].length;
+  const length = codePoints(nick);
   if (length > NICK_MAX_LENGTH) {
     return { ok: false, error: protocolError('NICK_INVALID', `nickname is longer than ${NICK_MAX_LENGTH} characters`) };
   }

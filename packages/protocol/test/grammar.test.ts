@@ -94,6 +94,23 @@ describe('nicknames', () => {
     }
   });
 
+  it('counts characters as code points: 24 of any script fit, 25 do not', () => {
+    for (const ch of ['a', 'ë', '日', '𝒜', '😀']) {
+      expect(checkNickname(ch === '😀' ? 'a'.repeat(24) : ch.repeat(24)).ok).toBe(true);
+      const r = checkNickname(ch === '😀' ? `${'a'.repeat(24)}${ch}` : ch.repeat(25));
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.message).toContain('longer than 24');
+    }
+  });
+
+  it('folds any string the same way as NFKC + lower case (ASCII takes a shortcut)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 30 }), (s) => {
+        expect(nickKey(s)).toBe(s.normalize('NFKC').toLowerCase());
+      }),
+    );
+  });
+
   it('compares nicknames case-insensitively', () => {
     expect(nickKey('Alice')).toBe(nickKey('aLICE'));
     expect(nickKey('ÉMILE')).toBe(nickKey('émile'));
