@@ -32,6 +32,8 @@ const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 2, lazyDel
 export class FlushScheduler {
   readonly #options: FlushSchedulerOptions;
   #dirty: Flushable[] = [];
+  /** The other list: the two take turns, so a round allocates no array. */
+  #spare: Flushable[] = [];
   #scheduled = false;
   #lastRound = 0;
   #lazy: Flushable[] = [];
@@ -67,8 +69,10 @@ export class FlushScheduler {
   #run = (): void => {
     this.#scheduled = false;
     const batch = this.#dirty;
-    this.#dirty = [];
+    this.#dirty = this.#spare;
     this.#lastRound = batch.length;
     for (const t of batch) t.flush();
+    batch.length = 0;
+    this.#spare = batch;
   };
 }

@@ -17,6 +17,8 @@ export interface OutboxOptions {
  */
 export class Outbox implements Flushable {
   #queue: Buffer[] = [];
+  /** The other queue: the two take turns, so a flush allocates no array (undefined while a flush writes). */
+  #spare: Buffer[] | undefined = [];
   #queuedBytes = 0;
   #stalled = false;
   /** Waiting in the scheduler's next round / next lazy round. */
@@ -63,7 +65,8 @@ export class Outbox implements Flushable {
     this.#lazyMarked = false;
     const queue = this.#queue;
     if (queue.length === 0 || this.stream.destroyed) return;
-    this.#queue = [];
+    this.#queue = this.#spare ?? [];
+    this.#spare = undefined;
     this.onWritten(this.#queuedBytes);
     this.#queuedBytes = 0;
     let ok: boolean;
@@ -75,6 +78,8 @@ export class Outbox implements Flushable {
       for (const f of queue) ok = this.stream.write(f);
       this.stream.uncork();
     }
+    queue.length = 0;
+    this.#spare = queue;
     if (this.stream.writableLength > this.options.maxQueuedBytes) {
       this.#stall(`more than ${this.options.maxQueuedBytes} bytes waiting to be read`);
       return;
