@@ -46,18 +46,17 @@ export class Tally {
   /** Deliveries of messages sent inside the measured window. */
   measured = 0;
   readonly latency = new LatencyHistogram();
-  /** Last sequence number seen per (receiver, sender). */
-  readonly #last: Int32Array;
+  /** Last sequence number seen per (receiver, sender); made on the first delivery (idle runs never need its clients² entries). */
+  #last: Int32Array | undefined;
   windowStartUs = Number.POSITIVE_INFINITY;
   windowEndUs = Number.POSITIVE_INFINITY;
 
-  constructor(readonly clients: number) {
-    this.#last = new Int32Array(clients * clients).fill(-1);
-  }
+  constructor(readonly clients: number) {}
 
   record(receiver: number, sender: number, seq: number, sentUs: number, nowUs: number): void {
     this.received += 1;
     if (sender >= this.clients) return;
+    this.#last ??= new Int32Array(this.clients * this.clients).fill(-1);
     const k = receiver * this.clients + sender;
     const last = this.#last[k] as number;
     if (seq === last) this.duplicated += 1;
