@@ -10,10 +10,11 @@ export interface OutboxOptions {
 
 /**
  * The bytes waiting for one client. Frames are queued (never copied) and
- * written in one corked batch per event-loop turn; when only lazy frames
- * (join and leave notices) are waiting, in the scheduler's next lazy round. A client whose socket
- * holds more than `maxQueuedBytes` the kernel would not take (it stopped
- * reading) is reported through `onStalled` once, and nothing more is queued.
+ * written in one corked batch per event-loop turn (when only lazy frames,
+ * join and leave notices, are waiting: in the scheduler's next lazy round).
+ * A client whose socket holds more than `maxQueuedBytes` the kernel would not
+ * take (it stopped reading) is reported through `onStalled` once, and nothing
+ * more is queued.
  */
 export class Outbox implements Flushable {
   #queue: Buffer[] = [];
