@@ -17,8 +17,8 @@ case "$1" in
     ip -n $S addr add 10.77.0.1/24 dev pl-vs; ip -n $C addr add 10.77.0.2/24 dev pl-vc
     ip -n $S link set pl-vs up; ip -n $C link set pl-vc up
     ip -n $S link set lo up; ip -n $C link set lo up
-    ip netns exec $S ethtool -K pl-vs tso off gso off gro off >/dev/null 2>&1 || true
-    ip netns exec $C ethtool -K pl-vc tso off gso off gro off >/dev/null 2>&1 || true
+    ip netns exec $S ethtool -K pl-vs tso off gso off gro off tx-udp-segmentation off tx-gso-list off >/dev/null 2>&1 || true
+    ip netns exec $C ethtool -K pl-vc tso off gso off gro off tx-udp-segmentation off tx-gso-list off >/dev/null 2>&1 || true
     for ns in $S $C; do
       ip netns exec $ns sysctl -qw net.core.rmem_max=4194304 net.core.wmem_max=4194304 2>/dev/null || true
     done
