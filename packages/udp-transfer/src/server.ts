@@ -16,6 +16,7 @@ import {
 } from '@parley/protocol';
 import { WakeTimer, monotonicNow } from './clock.js';
 import { silentLogger, type TransferLogger } from './logger.js';
+import { BatchSender } from './batch-io.js';
 import { Sender } from './sender.js';
 
 export interface TransferServerOptions {
@@ -37,6 +38,12 @@ export interface TransferServerOptions {
   readonly maxErrorRepliesPerSec?: number;
   /** Largest DATA payload a REQUEST may ask for. Default 65487 (protocol maximum). */
   readonly maxPayloadBytes?: number;
+  /**
+   * Hand DATA packets to the kernel in batches (UDP GSO or sendmmsg) through the
+   * optional native addon when it is built. Default true; false, or
+   * PARLEY_UDP_BATCH=0 in the environment, sends one datagram per call.
+   */
+  readonly batchIo?: boolean;
 }
 
 export interface OfferInput {
@@ -53,6 +60,8 @@ export interface TransferServerStats {
   bytesSent: number;
   retransmissions: number;
   dropped: Record<string, number>;
+  /** How DATA leaves: 'batched' (native addon) or 'dgram' (one send per datagram). */
+  io: 'batched' | 'dgram';
 }
 
 interface PendingOffer extends OfferInput {
@@ -68,6 +77,8 @@ interface ActiveTransfer {
   readonly port: number;
   readonly log: TransferLogger;
   readonly startedAt: number;
+  /** The peer as a struct sockaddr, for batched sends (made on first use). */
+  sockaddr: Buffer | undefined;
   file: FileHandle | undefined;
   sender: Sender | undefined;
   /** Cancelled while the file was still opening. */
@@ -75,6 +86,8 @@ interface ActiveTransfer {
 }
 
 const MAX_SEND_QUEUE = 64;
+/** DATA packets per batched send (UDP GSO takes at most 64 segments per call). */
+const BATCH_BURST = 64;
 
 /**
  * Every `send` on an unconnected socket resolves its address first; ours are
@@ -182,6 +195,10 @@ export class TransferServer {
   private readonly errorRate: number;
   private readonly slab = new PacketSlab();
   private readonly allocPacket = (bytes: number): Buffer => this.slab.alloc(bytes);
+  /** Set when the native addon can send DATA in batches on this socket. */
+  private readonly batch: BatchSender | undefined;
+  /** DATA packets polled from one sender and not yet handed to the kernel. */
+  private readonly burst: Buffer[] = [];
 
   private constructor(socket: dgram.Socket, private readonly options: TransferServerOptions) {
     this.socket = socket;
@@ -193,6 +210,7 @@ export class TransferServer {
     this.errorRate = options.maxErrorRepliesPerSec ?? 100;
     this.errorBudget = this.errorRate;
     this.timer = new WakeTimer(() => this.service(), monotonicNow);
+    this.batch = options.batchIo === false ? undefined : BatchSender.open(socket);
     socket.on('message', (buf, rinfo) => this.onMessage(buf, rinfo.address, rinfo.port));
     socket.on('error', (err) => this.log.error({ err }, 'transfer socket error'));
   }
@@ -215,7 +233,7 @@ export class TransferServer {
       // The kernel caps these; the defaults still work, only slower.
     }
     const server = new TransferServer(socket, options);
-    server.log.info({ host, port: server.port }, 'transfer server listening');
+    server.log.info({ host, port: server.port, io: server.stats().io }, 'transfer server listening');
     return server;
   }
 
@@ -274,6 +292,7 @@ export class TransferServer {
       bytesSent: this.bytesSent,
       retransmissions,
       dropped: { ...this.dropped },
+      io: this.batch === undefined ? 'dgram' : 'batched',
     };
   }
 
@@ -413,6 +432,7 @@ export class TransferServer {
       port,
       log: this.log.child({ transfer: offer.id, owner: offer.owner }),
       startedAt: now,
+      sockaddr: undefined,
       file: undefined,
       sender: undefined,
       cancelled: undefined,
@@ -543,6 +563,30 @@ export class TransferServer {
     });
   }
 
+  /**
+   * Hands a burst of one transfer's DATA packets to the kernel. Returns false if
+   * the socket buffer filled up (what did not fit is queued in dgram, which
+   * sends it when the socket drains).
+   */
+  private sendData(t: ActiveTransfer, burst: Buffer[]): boolean {
+    let done = 0;
+    if (this.batch !== undefined) {
+      t.sockaddr ??= this.batch.sockaddr(t.address, t.port);
+      try {
+        done = this.batch.send(burst, burst.length, t.sockaddr);
+      } catch (err) {
+        t.log.warn({ err }, 'batched send failed; sending through dgram');
+      }
+    }
+    for (let i = 0; i < done; i++) this.bytesSent += (burst[i] as Buffer).length;
+    for (let i = done; i < burst.length; i++) {
+      const dg = burst[i] as Buffer;
+      this.socket.send(dg, t.port, t.address);
+      this.bytesSent += dg.length;
+    }
+    return this.batch === undefined || done === burst.length;
+  }
+
   /** Runs timers, sends what congestion control and pacing allow, round-robin across transfers, re-arms the timer. */
   private service(): void {
     if (this.closed) return;
@@ -562,6 +606,9 @@ export class TransferServer {
     if (this.socket.getSendQueueCount() === 0) this.slab.reset();
     let sent = 0;
     let blocked = false;
+    // Round-robin across transfers, a burst each: one packet per turn through
+    // dgram, up to BATCH_BURST through the addon (one system call per burst).
+    const burstMax = this.batch === undefined ? 1 : BATCH_BURST;
     for (let progress = true; progress && !blocked; ) {
       progress = false;
       for (const t of senders) {
@@ -570,18 +617,17 @@ export class TransferServer {
           break;
         }
         const s = t.sender as Sender;
-        let dg: Buffer | undefined;
+        const burst = this.burst;
+        burst.length = 0;
         try {
-          dg = s.poll(now);
+          for (let dg = s.poll(now); dg !== undefined; dg = burst.length < burstMax ? s.poll(now) : undefined) burst.push(dg);
         } catch (err) {
           t.log.error({ err }, 'reading the file failed');
           s.cancel('FILE_UNREADABLE', 'file cannot be read');
-          continue;
         }
-        if (dg === undefined) continue;
-        this.socket.send(dg, t.port, t.address);
-        this.bytesSent += dg.length;
-        sent++;
+        if (burst.length === 0) continue;
+        if (!this.sendData(t, burst)) blocked = true;
+        sent += burst.length;
         progress = true;
       }
     }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { nativeBatch } from '../../src/batch-io.js';
 import { TransferServer, downloadFile, type DownloadOptions, type TransferServerOptions } from '../../src/index.js';
 import type { TestFile } from './files.js';
 
@@ -20,3 +21,9 @@ export function download(
 ): ReturnType<typeof downloadFile> {
   return downloadFile({ host: '127.0.0.1', port, offer, destPath: join(dir, `got-${offer.id}-${offer.name}`), lingerMs: 200, ...extra });
 }
+
+/**
+ * Whether the native batch addon (build/udp_batch.node) is loaded. CI builds it
+ * with PARLEY_NATIVE=require, so there a missing addon fails instead of skipping.
+ */
+export const BATCH_AVAILABLE = nativeBatch() !== undefined || process.env.CI === 'true' || process.env.PARLEY_NATIVE === 'require';
