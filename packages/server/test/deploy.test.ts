@@ -67,6 +67,11 @@ describe('the deployable bundle', () => {
     await writeFile(config, JSON.stringify({ host: '127.0.0.1', port: 0, 'udp-port': 0, 'ops-port': 0, 'files-dir': files, 'log-format': 'json', 'shutdown-timeout': 2 }));
     const s = start(['--config', config]);
     const info = await ready(s.out, s.child, s.err);
+    if (process.env.CI === 'true' || process.env.PARLEY_NATIVE === 'require') {
+      // CI builds the native addon; the bundle carries it and sends DATA in batches.
+      const listening = s.out.join('').split('\n').find((l) => l.includes('"msg":"transfer server listening"'));
+      expect(listening).toContain('"io":"batched"');
+    }
     const health = await fetch(`http://127.0.0.1:${info.opsPort}/healthz`);
     expect(health.status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${info.opsPort}/readyz`)).status).toBe(200);

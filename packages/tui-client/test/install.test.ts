@@ -47,6 +47,15 @@ describe('the packed client installs with npm i -g and works', () => {
     expect(r.stdout).toMatch(/parley download <file>/u);
   });
 
+  // CI builds the transfer's native addon (PARLEY_NATIVE=require); the packed
+  // client must carry it next to its bundle, where the bundle looks for it.
+  it.skipIf(process.env.CI !== 'true' && process.env.PARLEY_NATIVE !== 'require')('carries the batched-UDP addon next to its bundle, and it loads', async () => {
+    const addon = join(parley, '..', '..', 'lib', 'node_modules', '@parley', 'tui-client', 'dist', 'udp_batch.node');
+    expect(existsSync(addon)).toBe(true);
+    const r = await run(process.execPath, ['-e', `console.log(Object.keys(require(${JSON.stringify(addon)})).sort().join(' '))`], { cwd: work.path });
+    expect(r.stdout.trim()).toBe('recvBatch sendBatch sockaddr');
+  });
+
   it('runs a scripted session against a running server', async () => {
     const bob = new Connection({ host: '127.0.0.1', port: server.port, nick: 'bob', reconnect: false });
     bob.start();
