@@ -2,7 +2,8 @@
 # Side-by-side transfer benchmark between two network namespaces (see netns.sh).
 # Usage (root): [TFTP=0] [KCP=0] [QUIC=0] [ONLY="kcp quic"] [LIMIT=120] [DELAY=<one-way ms>] bench/transfer/bench.sh [MB=100] [losses="0 1 5"] [runs=1]
 #   TFTP/KCP/QUIC=0 skip those rows (they also need atftpd+atftp, kcptun, ngtcp2-server+ngtcp2-client+openssl);
-#   ONLY="<groups>" runs only the named groups: raw parley node-net nc tftp kcp quic iperf3.
+#   ONLY="<groups>" runs only the named groups: raw parley parley-dgram node-net nc tftp kcp quic iperf3
+#   (parley: with the native batch addon when built; parley-dgram: PARLEY_UDP_BATCH=0, node:dgram alone).
 #   LIMIT=<s> is the time limit of each KCP and QUIC transfer (default 120; TFTP has 60).
 # Prints one line per measurement: <loss%> <tool> <JSON>.
 set -u
@@ -47,15 +48,18 @@ for loss in $LOSSES; do
       wait $rp; echo "$loss raw-dgram $(cat "$tmp/raw.out")"
     fi
 
-    # 2. Parley UDP transfer
-    if want parley; then
-      $S node "$here/parley-server.mjs" --file "$tmp/file.bin" --host $SRV --port 57000 > "$tmp/offer.json" 2> "$tmp/server.err" &
+    # 2. Parley UDP transfer: batched system calls (the native addon, as built), and node:dgram alone
+    for row in parley parley-dgram; do
+      want $row || continue
+      batch=1; [ $row = parley-dgram ] && batch=0
+      rm -f "$tmp/offer.json"
+      $S env PARLEY_UDP_BATCH=$batch node "$here/parley-server.mjs" --file "$tmp/file.bin" --host $SRV --port 57000 > "$tmp/offer.json" 2> "$tmp/server.err" &
       sp=$!
       while ! grep -q "}" "$tmp/offer.json" 2>/dev/null; do sleep 0.1; done
-      out=$($C timeout 300 node "$here/parley-client.mjs" --host $SRV --offer "$(head -1 "$tmp/offer.json")" --dest "$tmp/got.bin")
+      out=$($C env PARLEY_UDP_BATCH=$batch timeout 300 node "$here/parley-client.mjs" --host $SRV --offer "$(head -1 "$tmp/offer.json")" --dest "$tmp/got.bin")
       kill -TERM $sp; wait $sp 2>/dev/null
-      echo "$loss parley $out $(tail -1 "$tmp/server.err") $(check "$tmp/got.bin")"
-    fi
+      echo "$loss $row $out $(tail -1 "$tmp/server.err") $(check "$tmp/got.bin")"
+    done
 
     # 3a. Node net TCP copy
     if want node-net; then

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 const rows = new Map(); // tool -> loss -> [MBps]
-const cpu = new Map(); // loss -> { client: [], server: [] } ms per MB for Parley
+const cpu = new Map(); // loss -> { client, server, 'client (dgram)', 'server (dgram)': [] } ms per MB for Parley
 const losses = new Set();
 for (const file of process.argv.slice(2)) {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -25,12 +25,14 @@ for (const file of process.argv.slice(2)) {
       byLoss.get(loss).push(`did not finish (${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB in ${secs} s)`);
     }
     else if (typeof v.MBps === 'number') byLoss.get(loss).push(v.MBps);
-    if (tool === 'parley' && extra) {
+    if ((tool === 'parley' || tool === 'parley-dgram') && extra) {
       const s = JSON.parse(extra);
       const mb = v.bytes / 1e6;
-      if (!cpu.has(loss)) cpu.set(loss, { client: [], server: [] });
-      cpu.get(loss).client.push((v.cpuUserMs + v.cpuSysMs) / mb);
-      cpu.get(loss).server.push((s.cpuUserMs + s.cpuSysMs) / mb);
+      const tag = tool === 'parley' ? '' : ' (dgram)';
+      if (!cpu.has(loss)) cpu.set(loss, {});
+      const c = cpu.get(loss);
+      (c[`client${tag}`] ??= []).push((v.cpuUserMs + v.cpuSysMs) / mb);
+      (c[`server${tag}`] ??= []).push((s.cpuUserMs + s.cpuSysMs) / mb);
     }
   }
 }
@@ -49,7 +51,7 @@ const ls = [...losses].sort((a, b) => Number(a) - Number(b));
 console.log(`| tool | ${ls.map((l) => `${l} % loss`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
 // Known tools in a fixed order (ceiling, Parley, TCP copies, TFTP, KCP, QUIC, kernel TCP); others after them.
-const order = ['raw-dgram', 'parley', 'node-net', 'nc', 'tftp-stopwait', 'tftp-window16',
+const order = ['raw-dgram', 'parley', 'parley-dgram', 'node-net', 'nc', 'tftp-stopwait', 'tftp-window16',
   'kcp-fast3', 'kcp-fast3-fec', 'quic-cubic', 'quic-bbr', 'iperf3'];
 const rank = (t) => (order.includes(t) ? order.indexOf(t) : order.length);
 const tools = [...rows.keys()].sort((a, b) => rank(a) - rank(b)); // stable: unknown tools keep input order
@@ -61,6 +63,7 @@ for (const tool of tools) {
 console.log('');
 console.log(`| Parley CPU ms per MB | ${ls.map((l) => `${l} %`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
-for (const side of ['client', 'server']) {
+for (const side of ['client', 'server', 'client (dgram)', 'server (dgram)']) {
+  if (!ls.some((l) => cpu.get(l)?.[side])) continue;
   console.log(`| ${side} | ${ls.map((l) => median(cpu.get(l)?.[side] ?? [])).join(' | ')} |`);
 }
