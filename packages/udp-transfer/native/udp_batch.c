@@ -43,7 +43,6 @@
 
 static struct mmsghdr msgs[MAX_BATCH];
 static struct iovec iovs[MAX_BATCH];
-static unsigned char gso_buf[GSO_MAX_BYTES];
 
 static napi_value int_value(napi_env env, int v) {
   napi_value out;
@@ -51,20 +50,16 @@ static napi_value int_value(napi_env env, int v) {
   return out;
 }
 
+/* One sendmsg for a run of packets: the kernel gathers the iovecs and cuts the
+ * bytes into datagrams of the first packet's size (the last may be shorter). */
 static int send_gso_run(int fd, struct iovec *iov, unsigned n, void *addr, socklen_t addrlen) {
-  size_t at = 0;
-  for (unsigned i = 0; i < n; i++) {
-    memcpy(gso_buf + at, iov[i].iov_base, iov[i].iov_len);
-    at += iov[i].iov_len;
-  }
-  struct iovec one = {gso_buf, at};
   char control[CMSG_SPACE(sizeof(uint16_t))];
   memset(control, 0, sizeof control);
   struct msghdr msg = {0};
   msg.msg_name = addr;
   msg.msg_namelen = addrlen;
-  msg.msg_iov = &one;
-  msg.msg_iovlen = 1;
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n;
   if (n > 1) {
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
