@@ -23,8 +23,13 @@ const MIN_RTT_WINDOW_MS = 2_500;
 /** How long PROBE_RTT holds the window at 4 packets once in-flight has drained. */
 const PROBE_RTT_DURATION_MS = 50;
 const PROBE_RTT_PACKETS = 4;
-/** RTT above the minimum that still counts as "no queue" (host scheduling noise). */
-const QUEUE_FREE_SLACK_MS = 10;
+/**
+ * RTT above the minimum that still counts as "no queue": host scheduling noise
+ * (3 ms, or a quarter of the minimum on long paths). Not a multiple of the
+ * minimum alone: a flow that started behind another's queue has that queue in
+ * its minimum, and 2 × minimum would hide a queue as long again.
+ */
+const QUEUE_FREE_SLACK_MS = 3;
 /** Most RTT above the minimum that the window covers (event-loop and ACK batching delay). */
 const CWND_RTT_SLACK_MS = 5;
 /** Longest event-loop lateness the pacer makes up for in one burst. */
@@ -200,7 +205,7 @@ export class BbrLite {
    * congestion: no compensation, so a real bottleneck is never overrun.
    */
   private compensate(rate: number): number {
-    const queueFree = this.minRtt !== Infinity && this.smoothedRtt <= Math.max(2 * this.minRtt, this.minRtt + QUEUE_FREE_SLACK_MS);
+    const queueFree = this.minRtt !== Infinity && this.smoothedRtt <= this.minRtt + Math.max(QUEUE_FREE_SLACK_MS, this.minRtt / 4);
     if (!queueFree || this.lossRate <= 0.01) return rate;
     return rate / (1 - Math.min(this.lossRate, 0.5));
   }
