@@ -106,6 +106,7 @@ export class BatchSender {
 const RECV_BATCH = 64;
 /** Most datagrams read per drain before letting timers and ACKs run. */
 const DRAIN_LIMIT = 1024;
+/** Largest receive block; the first is small (most downloads are), each next one twice the last. */
 const ARENA_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -114,7 +115,7 @@ const ARENA_BYTES = 4 * 1024 * 1024;
  * full one is replaced and freed once nothing refers to it).
  */
 export class BatchReceiver {
-  private arena: Buffer;
+  private arena = Buffer.alloc(0);
   private offset = 0;
   private readonly lengths = new Int32Array(RECV_BATCH);
 
@@ -122,9 +123,7 @@ export class BatchReceiver {
     private readonly native: NativeBatch,
     private readonly fd: number,
     private readonly slot: number,
-  ) {
-    this.arena = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, slot * RECV_BATCH));
-  }
+  ) {}
 
   /** `slot`: the largest datagram expected (bigger ones are dropped, as truncated). */
   static open(socket: Socket, slot: number): BatchReceiver | undefined {
@@ -142,8 +141,9 @@ export class BatchReceiver {
   drain(onDatagram: (datagram: Buffer) => void, afterBatch: () => void): number {
     let truncated = 0;
     for (let total = 0; total < DRAIN_LIMIT; ) {
-      if (this.arena.length - this.offset < this.slot * RECV_BATCH) {
-        this.arena = Buffer.allocUnsafeSlow(this.arena.length);
+      const batchBytes = this.slot * RECV_BATCH;
+      if (this.arena.length - this.offset < batchBytes) {
+        this.arena = Buffer.allocUnsafeSlow(Math.max(batchBytes, Math.min(ARENA_BYTES, this.arena.length * 2)));
         this.offset = 0;
       }
       const n = this.native.recvBatch(this.fd, this.arena, this.offset, this.slot, RECV_BATCH, this.lengths);

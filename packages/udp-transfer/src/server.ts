@@ -77,8 +77,8 @@ interface ActiveTransfer {
   readonly port: number;
   readonly log: TransferLogger;
   readonly startedAt: number;
-  /** The peer as a struct sockaddr, for batched sends (made on first use). */
-  sockaddr: Buffer | undefined;
+  /** The peer as a struct sockaddr for batched sends (made on first use); null: this transfer uses dgram. */
+  sockaddr: Buffer | null | undefined;
   file: FileHandle | undefined;
   sender: Sender | undefined;
   /** Cancelled while the file was still opening. */
@@ -570,12 +570,15 @@ export class TransferServer {
    */
   private sendData(t: ActiveTransfer, burst: Buffer[]): boolean {
     let done = 0;
-    if (this.batch !== undefined) {
-      t.sockaddr ??= this.batch.sockaddr(t.address, t.port);
+    if (this.batch !== undefined && t.sockaddr !== null) {
       try {
+        t.sockaddr ??= this.batch.sockaddr(t.address, t.port);
         done = this.batch.send(burst, burst.length, t.sockaddr);
       } catch (err) {
-        t.log.warn({ err }, 'batched send failed; sending through dgram');
+        // e.g. a scoped IPv6 address the addon cannot parse, or a send error:
+        // this transfer goes on through dgram (which reports its own errors).
+        t.log.warn({ err }, 'batched send failed; this transfer goes on through dgram');
+        t.sockaddr = null;
       }
     }
     for (let i = 0; i < done; i++) this.bytesSent += (burst[i] as Buffer).length;
@@ -584,7 +587,7 @@ export class TransferServer {
       this.socket.send(dg, t.port, t.address);
       this.bytesSent += dg.length;
     }
-    return this.batch === undefined || done === burst.length;
+    return this.batch === undefined || t.sockaddr === null || done === burst.length;
   }
 
   /** Runs timers, sends what congestion control and pacing allow, round-robin across transfers, re-arms the timer. */

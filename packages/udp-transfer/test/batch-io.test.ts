@@ -69,6 +69,14 @@ describe.skipIf(!BATCH_AVAILABLE)('native UDP batch I/O', () => {
     expect((await arriving).map((b) => b.length)).toEqual(batch.slice(0, 7).map((b) => b.length));
   });
 
+  it('refuses to make an address of what is not an IP literal (the server then sends that transfer through dgram)', async () => {
+    const sender = BatchSender.open(await bound())!;
+    expect(sender.sockaddr('127.0.0.1', 9).length).toBe(16);
+    expect(sender.sockaddr('::1', 9).length).toBe(28);
+    expect(() => sender.sockaddr('fe80::1%lo', 9)).toThrow(/not an IP address/);
+    expect(() => sender.sockaddr('localhost', 9)).toThrow(/not an IP address/);
+  });
+
   it('reports a send error to an unreachable address family instead of crashing', async () => {
     const tx = await bound();
     const sender = BatchSender.open(tx)!;
