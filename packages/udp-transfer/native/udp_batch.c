@@ -41,8 +41,9 @@
 #define GSO_MAX_SEGMENTS 64
 #define GSO_MAX_BYTES 65000
 
-static struct mmsghdr msgs[MAX_BATCH];
-static struct iovec iovs[MAX_BATCH];
+/* Per thread: worker threads may load the addon too. */
+static _Thread_local struct mmsghdr msgs[MAX_BATCH];
+static _Thread_local struct iovec iovs[MAX_BATCH];
 
 static napi_value int_value(napi_env env, int v) {
   napi_value out;
