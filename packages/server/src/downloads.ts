@@ -11,7 +11,7 @@ export interface DownloadService {
   cancelOwner(owner: string): void;
   close(graceMs?: number): Promise<void>;
   /** Counters for the metrics endpoint. */
-  stats?(): { active: number; pendingOffers: number; bytesSent: number; retransmissions: number; dropped: Record<string, number> };
+  stats?(): { active: number; pendingOffers: number; bytesSent: number; retransmissions: number; dropped: Record<string, number>; io?: 'batched' | 'dgram' };
 }
 
 export function offerInput(owner: string, file: ResolvedFile): Parameters<DownloadService['offer']>[0] {

@@ -53,6 +53,7 @@ export class OpsServer {
     gauge('parley_transfer_offers_pending', 'Download offers not yet started', () => dl()?.pendingOffers ?? 0);
     total('parley_transfer_sent_bytes_total', 'File bytes sent over UDP (retransmissions included)', () => dl()?.bytesSent ?? 0);
     total('parley_transfer_retransmissions_total', 'UDP data packets sent again', () => dl()?.retransmissions ?? 0);
+    gauge('parley_transfer_batched_io', '1 when file data leaves in batches of datagrams (the native addon), 0 when one datagram per call', () => (dl()?.io === 'batched' ? 1 : 0));
     byLabel('parley_udp_dropped_total', 'UDP packets dropped, by reason', 'reason', () => Object.entries(dl()?.dropped ?? {}));
   }
 

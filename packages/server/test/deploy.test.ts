@@ -92,6 +92,7 @@ describe('the deployable bundle', () => {
     expect(metrics).toMatch(/^parley_commands_total\{command="broadcast"\} 1$/mu);
     expect(metrics).toMatch(/^parley_events_sent_total\{kind="broadcast"\} 1$/mu);
     expect(metrics).toMatch(/^parley_transfer_sent_bytes_total \d+/mu);
+    if (process.env.CI === 'true' || process.env.PARLEY_NATIVE === 'require') expect(metrics).toMatch(/^parley_transfer_batched_io 1$/mu);
     expect(metrics).toContain('nodejs_eventloop_lag_seconds');
 
     s.child.kill('SIGTERM');
