@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRedisServer, type RedisProcess } from '@parley/server';
 import { ExpectationError, LineClient } from '../line-client.js';
-import { RedisProcess } from '../redis-process.js';
 import { ServerProcess, ServerStartError } from '../server-process.js';
 import { runDownload } from './download.js';
 import { describeMatch, fill, matcher } from './match.js';
@@ -86,7 +86,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     filesDir = await mkdtemp(join(tmpdir(), 'parley-harness-'));
     try {
       await writeFiles(filesDir, scenario.server.files);
-      if (scenario.server.nodes > 1) redis = await new RedisProcess().start();
+      if (scenario.server.nodes > 1) {
+        const binary = process.env.PARLEY_REDIS_SERVER;
+        redis = await startRedisServer(binary !== undefined ? { binary } : {});
+      }
       const started = await startServers(scenario, filesDir, options, redis, servers);
       servers = started.servers;
       downloads = started.downloads;
