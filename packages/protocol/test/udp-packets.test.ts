@@ -13,6 +13,7 @@ import {
   encodeDataInto,
   encodePacket,
   peekPacketType,
+  useCrc32,
   type UdpPacket,
 } from '../src/index.js';
 
@@ -234,5 +235,48 @@ describe('UDP packet codec', () => {
       ),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('useCrc32: a faster CRC-32 for the trailer', () => {
+  /** A table CRC-32 in plain JS: the same function as zlib's, computed another way. */
+  const table = Array.from({ length: 256 }, (_, i) => {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  let calls = 0;
+  const tableCrc = (buf: Uint8Array, end: number): number => {
+    calls++;
+    let c = 0xffffffff;
+    for (let i = 0; i < end; i++) c = (table[(c ^ (buf[i] as number)) & 0xff] as number) ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+
+  it('uses an equal implementation for encoding and decoding, with the same bytes on the wire', () => {
+    const packet = { type: 'data', transferId: 7, packetNumber: 9, chunk: 3, payload: Buffer.from('hello, checksum') } as const;
+    const before = encodePacket(packet);
+    try {
+      useCrc32(tableCrc);
+      calls = 0;
+      const after = encodePacket(packet);
+      expect(after.equals(before)).toBe(true);
+      expect(decodePacket(after)).toMatchObject({ type: 'data', chunk: 3 });
+      expect(calls).toBe(2);
+      const bad = Buffer.from(after);
+      bad[20] = (bad[20] as number) ^ 1;
+      expect(() => decodePacket(bad)).toThrow(expect.objectContaining({ code: 'PARLEY_ERR_PACKET_BAD_CHECKSUM' }));
+    } finally {
+      useCrc32(undefined);
+    }
+  });
+
+  it('refuses an implementation that differs from zlib.crc32, and keeps zlib', () => {
+    const wrong = (buf: Uint8Array, end: number): number => (tableCrc(buf, end) ^ (end > 1000 ? 1 : 0)) >>> 0;
+    expect(() => useCrc32(wrong)).toThrow(/differs from zlib\.crc32/);
+    calls = 0;
+    const dg = encodePacket({ type: 'end', transferId: 1, totalChunks: 2, size: 3 });
+    expect(dg.readUInt32BE(dg.length - 4)).toBe(crc32(dg.subarray(0, dg.length - 4)));
+    expect(calls).toBe(0);
   });
 });

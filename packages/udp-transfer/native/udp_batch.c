@@ -18,6 +18,10 @@
  *
  *   sockaddr(ip, port) -> Buffer with the struct sockaddr for sendBatch.
  *
+ *   crc32(bytes, end) -> CRC-32 (IEEE, as zlib) of bytes[0, end), folded with
+ *     carry-less multiplication (PCLMULQDQ) — about 4 x zlib's table on 1.5 KB
+ *     packets. Only on x86-64 CPUs that have it; otherwise not exported.
+ *
  * Every datagram is still one datagram on the wire: nothing here changes the
  * protocol, only how many system calls carry it.
  */
@@ -27,8 +31,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -219,6 +227,105 @@ static napi_value Sockaddr(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#if defined(__x86_64__)
+/*
+ * CRC-32 by folding 64 bytes at a time with carry-less multiplication, then
+ * a Barrett reduction: the method of Intel's "Fast CRC Computation for
+ * Generic Polynomials Using PCLMULQDQ" (Gopal et al., 2009), with the
+ * constants for the bit-reflected IEEE polynomial 0xEDB88320. Tested against
+ * zlib on every length 0..3000 at several alignments (test/batch-io.test.ts).
+ */
+static uint32_t crc_table[256];
+
+static void crc_table_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    crc_table[i] = c;
+  }
+}
+
+/* Bytewise, on the running (inverted) register. */
+static uint32_t crc_bytes(uint32_t crc, const uint8_t *p, size_t n) {
+  while (n--) crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+  return crc;
+}
+
+/* len >= 64 and a multiple of 16; crc is the running (inverted) register. */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t crc_fold(uint32_t crc, const uint8_t *buf, size_t len) {
+  const __m128i k1k2 = _mm_set_epi64x(0x00000001c6e41596LL, 0x0000000154442bd4LL);
+  const __m128i k3k4 = _mm_set_epi64x(0x00000000ccaa009eLL, 0x00000001751997d0LL);
+  const __m128i k5k0 = _mm_set_epi64x(0, 0x0000000163cd6124LL);
+  const __m128i poly = _mm_set_epi64x(0x00000001f7011641LL, 0x00000001db710641LL);
+  const __m128i mask32 = _mm_setr_epi32(~0, 0, ~0, 0);
+  __m128i x1 = _mm_loadu_si128((const __m128i *)(buf + 0));
+  __m128i x2 = _mm_loadu_si128((const __m128i *)(buf + 16));
+  __m128i x3 = _mm_loadu_si128((const __m128i *)(buf + 32));
+  __m128i x4 = _mm_loadu_si128((const __m128i *)(buf + 48));
+  x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)crc));
+  buf += 64;
+  len -= 64;
+  for (; len >= 64; buf += 64, len -= 64) {
+    __m128i h1 = _mm_clmulepi64_si128(x1, k1k2, 0x11), l1 = _mm_clmulepi64_si128(x1, k1k2, 0x00);
+    __m128i h2 = _mm_clmulepi64_si128(x2, k1k2, 0x11), l2 = _mm_clmulepi64_si128(x2, k1k2, 0x00);
+    __m128i h3 = _mm_clmulepi64_si128(x3, k1k2, 0x11), l3 = _mm_clmulepi64_si128(x3, k1k2, 0x00);
+    __m128i h4 = _mm_clmulepi64_si128(x4, k1k2, 0x11), l4 = _mm_clmulepi64_si128(x4, k1k2, 0x00);
+    x1 = _mm_xor_si128(_mm_xor_si128(h1, l1), _mm_loadu_si128((const __m128i *)(buf + 0)));
+    x2 = _mm_xor_si128(_mm_xor_si128(h2, l2), _mm_loadu_si128((const __m128i *)(buf + 16)));
+    x3 = _mm_xor_si128(_mm_xor_si128(h3, l3), _mm_loadu_si128((const __m128i *)(buf + 32)));
+    x4 = _mm_xor_si128(_mm_xor_si128(h4, l4), _mm_loadu_si128((const __m128i *)(buf + 48)));
+  }
+  /* Four lanes into one, then the remaining 16-byte blocks. */
+  __m128i h, l;
+  h = _mm_clmulepi64_si128(x1, k3k4, 0x11); l = _mm_clmulepi64_si128(x1, k3k4, 0x00); x1 = _mm_xor_si128(_mm_xor_si128(h, l), x2);
+  h = _mm_clmulepi64_si128(x1, k3k4, 0x11); l = _mm_clmulepi64_si128(x1, k3k4, 0x00); x1 = _mm_xor_si128(_mm_xor_si128(h, l), x3);
+  h = _mm_clmulepi64_si128(x1, k3k4, 0x11); l = _mm_clmulepi64_si128(x1, k3k4, 0x00); x1 = _mm_xor_si128(_mm_xor_si128(h, l), x4);
+  for (; len >= 16; buf += 16, len -= 16) {
+    h = _mm_clmulepi64_si128(x1, k3k4, 0x11); l = _mm_clmulepi64_si128(x1, k3k4, 0x00);
+    x1 = _mm_xor_si128(_mm_xor_si128(h, l), _mm_loadu_si128((const __m128i *)buf));
+  }
+  /* 128 -> 64 bits. */
+  x2 = _mm_clmulepi64_si128(x1, k3k4, 0x10);
+  x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), x2);
+  x2 = _mm_srli_si128(x1, 4);
+  x1 = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(x1, mask32), k5k0, 0x00), x2);
+  /* Barrett reduction to 32 bits. */
+  x2 = _mm_clmulepi64_si128(_mm_and_si128(x1, mask32), poly, 0x10);
+  x2 = _mm_clmulepi64_si128(_mm_and_si128(x2, mask32), poly, 0x00);
+  x1 = _mm_xor_si128(x1, x2);
+  return (uint32_t)_mm_extract_epi32(x1, 1);
+}
+
+static uint32_t crc32_ieee(const uint8_t *p, size_t n) {
+  uint32_t crc = 0xffffffffu;
+  if (n >= 64) {
+    size_t folded = n & ~(size_t)15;
+    crc = crc_fold(crc, p, folded);
+    p += folded;
+    n -= folded;
+  }
+  return ~crc_bytes(crc, p, n);
+}
+
+static napi_value Crc32(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  uint32_t end;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array ||
+      napi_get_value_uint32(env, argv[1], &end) != napi_ok || end > length) {
+    napi_throw_type_error(env, NULL, "crc32(uint8array, end <= length)");
+    return NULL;
+  }
+  napi_value out;
+  napi_create_uint32(env, crc32_ieee((const uint8_t *)data, end), &out);
+  return out;
+}
+#endif
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"sendBatch", NULL, SendBatch, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -226,5 +333,13 @@ NAPI_MODULE_INIT() {
       {"sockaddr", NULL, Sockaddr, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1")) {
+    crc_table_init();
+    napi_property_descriptor crc = {"crc32", NULL, Crc32, NULL, NULL, NULL, napi_enumerable, NULL};
+    napi_define_properties(env, exports, 1, &crc);
+  }
+#endif
   return exports;
 }

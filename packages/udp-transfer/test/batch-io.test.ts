@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchReceiver, BatchSender, nativeBatch, socketFd } from '../src/batch-io.js';
 import { waitFor } from './helpers/files.js';
@@ -81,6 +84,24 @@ describe.skipIf(!BATCH_AVAILABLE)('native UDP batch I/O', () => {
     const tx = await bound();
     const sender = BatchSender.open(tx)!;
     expect(() => sender.send(packets(2, 100), 2, sender.sockaddr('::1', 9))).toThrow(/errno/);
+  });
+
+  it('computes CRC-32 exactly as zlib does, on every length up to 3 000 bytes at several alignments', () => {
+    const crc = nativeBatch()!.crc32;
+    // On x86-64 with PCLMULQDQ (CI's machine) it must be there; elsewhere it may be absent.
+    if (process.arch === 'x64' && /\bpclmulqdq\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) expect(crc).toBeTypeOf('function');
+    if (crc === undefined) return;
+    const data = randomBytes(3100);
+    let wrong = 0;
+    for (let n = 0; n <= 3000; n++) {
+      for (let at = 0; at < 4; at++) {
+        const view = data.subarray(at, at + n);
+        if (crc(view, view.length) !== zlibCrc32(view)) wrong++;
+      }
+    }
+    expect(wrong).toBe(0);
+    expect(crc(data, 10)).toBe(zlibCrc32(data.subarray(0, 10))); // `end` below the length
+    expect(() => crc(data, data.length + 1)).toThrow(TypeError);
   });
 
   it('drains every waiting datagram, keeps earlier views intact across blocks, and drops oversized ones', async () => {
