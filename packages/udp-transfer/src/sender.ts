@@ -66,6 +66,14 @@ const INITIAL_PACKET_THRESHOLD = 3;
 const MAX_PACKET_THRESHOLD = 256;
 const REORDER_LOOKBACK = 256;
 const MAX_END_INTERVAL_MS = 1000;
+/**
+ * Longest wait between probe timeouts once backed off (never below the un-backed-off PTO
+ * of a long path). RFC 9002 doubles without a limit; at 30 % loss both ways, a tail
+ * whose probes or their ACKs are lost four times in a row then waits 5 s and more, and
+ * after an outage the transfer would resume only seconds after the path is back. Two
+ * probes a second until the idle timeout is no load worth saving.
+ */
+const MAX_PTO_INTERVAL_MS = 1000;
 /** Settled packet records kept before the history is compacted (memory per transfer). */
 const COMPACT_AFTER = 512 + REORDER_LOOKBACK;
 const ACKED = 1;
@@ -366,7 +374,8 @@ export class Sender {
 
   private ptoDeadline(): number {
     if (this.state !== 'sending' || this.bytesInFlight <= 0) return Infinity;
-    return this.lastAckElicitingTime + this.rtt.pto(this.maxAckDelayMs) * 2 ** Math.min(this.ptoCount, 16);
+    const pto = this.rtt.pto(this.maxAckDelayMs);
+    return this.lastAckElicitingTime + Math.max(pto, Math.min(pto * 2 ** Math.min(this.ptoCount, 16), MAX_PTO_INTERVAL_MS));
   }
 
   /** The earliest time `onTimer` has work to do (loss timer, PTO, END retry, idle timeout). */

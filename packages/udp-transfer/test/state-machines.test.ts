@@ -65,6 +65,33 @@ describe('sender and receiver on a simulated link (fake clock)', () => {
     expect(r.received.equals(data)).toBe(true);
   });
 
+  it('keeps probing at least once a second through an outage, so the transfer resumes soon after it ends', () => {
+    const data = randomBytes(400 * PAYLOAD);
+    const outage = { from: Infinity, to: Infinity };
+    let firstDataAfter = Infinity;
+    const r = simulate({
+      data, payloadSize: PAYLOAD, link: {
+        delayMs: 5,
+        dropIf: (dg, dir, now) => {
+          if (outage.from === Infinity && dir === 'toReceiver' && peekPacketType(dg) === 'data') {
+            const p = decodePacket(dg);
+            if (p.type === 'data' && p.chunk === 200) {
+              outage.from = now;
+              outage.to = now + 5_000; // both directions dark for 5 s, well under the idle timeouts
+            }
+          }
+          if (now >= outage.to && firstDataAfter === Infinity && dir === 'toReceiver') firstDataAfter = now;
+          return now >= outage.from && now < outage.to;
+        },
+      },
+    });
+    expect(outage.from).toBeLessThan(Infinity);
+    expect(r.received.equals(data)).toBe(true);
+    expect(r.sender.stats.ptoFired).toBeGreaterThan(4);
+    // With uncapped doubling the next probe would leave 3.9 s after the path is back.
+    expect(firstDataAfter - outage.to).toBeLessThanOrEqual(1_000);
+  });
+
   it('finishes the END handshake when END and END_ACK are lost', () => {
     const data = randomBytes(10 * PAYLOAD);
     const dropped = { end: 0, endAck: 0 };

@@ -21,7 +21,7 @@ export interface SimLink {
   loss?: number;
   duplicate?: number;
   /** Drop any datagram for which this returns true (after counting it). */
-  dropIf?: (dg: Buffer, direction: 'toReceiver' | 'toSender') => boolean;
+  dropIf?: (dg: Buffer, direction: 'toReceiver' | 'toSender', now: number) => boolean;
 }
 
 export interface SimResult {
@@ -67,7 +67,7 @@ export function simulate(opts: {
   let lastArrival = { toReceiver: 0, toSender: 0 };
   const counts = { delivered: 0, dropped: 0, duplicated: 0, reordered: 0 };
   const send = (dg: Buffer, to: 'toReceiver' | 'toSender'): void => {
-    if (opts.link.dropIf?.(dg, to) === true || random() < (opts.link.loss ?? 0)) {
+    if (opts.link.dropIf?.(dg, to, now) === true || random() < (opts.link.loss ?? 0)) {
       counts.dropped++;
       return;
     }
