@@ -52,7 +52,12 @@ export interface DownloadOptions {
   readonly idleTimeoutMs?: number;
   /** Receive window in chunks. Default 4096. */
   readonly window?: number;
-  /** Keep answering repeated ENDs this long after finishing. Default 1 s (in the background). */
+  /**
+   * Keep answering repeated ENDs this long after the END handshake. Default 1 s (in the
+   * background). With a linger the download resolves as soon as every byte is on disk and
+   * verified, and the socket stays open until the sender's END arrives (at most 3 s); with
+   * 0 it resolves only after the END and closes the socket at once.
+   */
   readonly lingerMs?: number;
   /** Milliseconds between progress callbacks. Default 100. */
   readonly progressIntervalMs?: number;
@@ -68,6 +73,13 @@ export interface DownloadResult {
   bytes: number;
   sha256: string;
 }
+
+/**
+ * Longest the socket stays open after the file is complete, waiting for the sender's END
+ * (a command-line process stays up that long at most). Without it the sender retries END
+ * a few times and stops anyway: every chunk was acknowledged.
+ */
+const END_WAIT_MS = 3_000;
 
 /** In-order bytes gathered before one file write while data is still arriving. */
 const WRITE_BATCH_BYTES = 256 * 1024;
@@ -192,16 +204,32 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       options.signal?.removeEventListener('abort', onAbort);
     };
 
+    const linger = options.lingerMs ?? 1000;
     const closeSocketLater = (): void => {
-      // Linger so that a lost END_ACK can be answered again, without holding the process open.
-      const linger = options.lingerMs ?? 1000;
       if (linger <= 0) {
         socket.close();
         return;
       }
-      socket.unref();
-      const t = setTimeout(() => socket.close(), linger);
-      t.unref();
+      let t: NodeJS.Timeout | undefined;
+      const lingerAfterEnd = (): void => {
+        // The END handshake is over: answer a repeated END for `linger` more, in the
+        // background (without holding the process open).
+        socket.unref();
+        clearTimeout(t);
+        t = setTimeout(() => socket.close(), linger);
+        t.unref();
+      };
+      socket.removeAllListeners('message');
+      socket.on('message', (buf) => {
+        const before = receiver.state;
+        receiver.onDatagram(buf, monotonicNow());
+        for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
+        if (before !== 'done' && receiver.state === 'done') lingerAfterEnd();
+      });
+      if (receiver.state === 'done') lingerAfterEnd();
+      // The file was complete before the sender's END: wait for it, answering DATA probes
+      // whose ACK was lost, so the sender learns we are done (at most END_WAIT_MS).
+      else t = setTimeout(() => socket.close(), END_WAIT_MS);
     };
 
     const fail = (err: unknown): void => {
@@ -224,11 +252,6 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       settled = true;
       cleanup();
       for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
-      socket.removeAllListeners('message');
-      socket.on('message', (buf) => {
-        receiver.onDatagram(buf, monotonicNow());
-        for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
-      });
       closeSocketLater();
       try {
         await file.close();
@@ -307,7 +330,10 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         }
         return fail(protocolError(f.code, f.text));
       }
-      if (receiver.state === 'done' && !writing && pendingWrites.length === 0) {
+      // Every byte is here: verify and resolve now, without waiting for the sender's END
+      // (the lingering socket still answers it), unless there is no linger to answer it.
+      const complete = receiver.state === 'done' || (receiver.state === 'complete' && linger > 0);
+      if (complete && !writing && pendingWrites.length === 0) {
         void finish();
         return;
       }
