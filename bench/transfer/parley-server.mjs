@@ -33,7 +33,7 @@ for (let i = 0; i < Number(values.count); i++) {
 }
 const cpu0 = process.cpuUsage();
 if (process.env.PARLEY_MEM) setInterval(() => { globalThis.gc?.(); const m = process.memoryUsage(); process.stderr.write(`${JSON.stringify({ active: ts.stats().active, heapUsedKb: Math.round(m.heapUsed / 1024), externalKb: Math.round((m.external + m.arrayBuffers) / 1024), rssKb: Math.round(m.rss / 1024) })}\n`); }, Number(process.env.PARLEY_MEM)).unref();
-if (process.env.PARLEY_TRACE) setInterval(() => { for (const t of ts.inspect()) process.stderr.write(`${JSON.stringify(t)}\n`); }, Number(process.env.PARLEY_TRACE)).unref();
+if (process.env.PARLEY_TRACE) setInterval(() => { for (const t of ts.inspect()) process.stderr.write(`${JSON.stringify({ ms: Math.round(performance.now()), ...t })}\n`); }, Number(process.env.PARLEY_TRACE)).unref();
 process.on('SIGTERM', async () => {
   const cpu = process.cpuUsage(cpu0);
   process.stderr.write(`${JSON.stringify({ stats: ts.stats(), cpuUserMs: cpu.user / 1000, cpuSysMs: cpu.system / 1000, maxRssKb: process.resourceUsage().maxRSS })}\n`);

@@ -51,7 +51,7 @@ const ls = [...losses].sort((a, b) => Number(a) - Number(b));
 console.log(`| tool | ${ls.map((l) => `${l} % loss`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
 // Known tools in a fixed order (ceiling, Parley, TCP copies, TFTP, KCP, QUIC, kernel TCP); others after them.
-const order = ['raw-dgram', 'parley', 'parley-dgram', 'node-net', 'nc', 'tftp-stopwait', 'tftp-window16',
+const order = ['raw-dgram', 'parley', 'parley-dgram', 'parley-warm', 'node-net', 'node-net-warm', 'nc', 'tftp-stopwait', 'tftp-window16',
   'kcp-fast3', 'kcp-fast3-fec', 'quic-cubic', 'quic-bbr', 'iperf3'];
 const rank = (t) => (order.includes(t) ? order.indexOf(t) : order.length);
 const tools = [...rows.keys()].sort((a, b) => rank(a) - rank(b)); // stable: unknown tools keep input order
