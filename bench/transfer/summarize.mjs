@@ -25,10 +25,10 @@ for (const file of process.argv.slice(2)) {
       byLoss.get(loss).push(`did not finish (${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB in ${secs} s)`);
     }
     else if (typeof v.MBps === 'number') byLoss.get(loss).push(v.MBps);
-    if ((tool === 'parley' || tool === 'parley-dgram') && extra) {
+    if ((tool === 'parley' || tool === 'parley-dgram' || tool === 'parley-warm') && extra) {
       const s = JSON.parse(extra);
       const mb = v.bytes / 1e6;
-      const tag = tool === 'parley' ? '' : ' (dgram)';
+      const tag = tool === 'parley' ? '' : tool === 'parley-dgram' ? ' (dgram)' : ' (warm)';
       if (!cpu.has(loss)) cpu.set(loss, {});
       const c = cpu.get(loss);
       (c[`client${tag}`] ??= []).push((v.cpuUserMs + v.cpuSysMs) / mb);
@@ -63,7 +63,7 @@ for (const tool of tools) {
 console.log('');
 console.log(`| Parley CPU ms per MB | ${ls.map((l) => `${l} %`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
-for (const side of ['client', 'server', 'client (dgram)', 'server (dgram)']) {
+for (const side of ['client', 'server', 'client (warm)', 'server (warm)', 'client (dgram)', 'server (dgram)']) {
   if (!ls.some((l) => cpu.get(l)?.[side])) continue;
   console.log(`| ${side} | ${ls.map((l) => median(cpu.get(l)?.[side] ?? [])).join(' | ')} |`);
 }
