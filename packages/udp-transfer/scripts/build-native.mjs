@@ -5,10 +5,10 @@
 // Needs a C compiler (`cc`) and Node's headers (<prefix>/include/node, shipped
 // with Node's official builds and Debian's nodejs). Uses Node-API only, so one
 // build works on every Node ≥ 20.
-//   PARLEY_NATIVE=0         skip the build
+//   PARLEY_NATIVE=0         skip the build (and remove an earlier one)
 //   PARLEY_NATIVE=require   fail (exit 1) when it cannot be built, as CI does
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +26,9 @@ function give_up(why) {
   process.exit(0);
 }
 
+// Whatever happens below, no older addon stays behind: a skipped or failed build means
+// none (node:dgram alone), never last time's build against today's JavaScript.
+rmSync(out, { force: true });
 if (mode === '0' || mode === 'off') {
   say('skipped (PARLEY_NATIVE=0)');
   process.exit(0);
