@@ -55,7 +55,7 @@ export interface DownloadOptions {
   /**
    * Keep answering repeated ENDs this long after the END handshake. Default 1 s (in the
    * background). With a linger the download resolves as soon as every byte is on disk and
-   * verified, and the socket stays open until the sender's END arrives (at most 3 s); with
+   * verified, and the socket stays open until the sender's END arrives (at most `idleTimeoutMs`); with
    * 0 it resolves only after the END and closes the socket at once.
    */
   readonly lingerMs?: number;
@@ -74,12 +74,6 @@ export interface DownloadResult {
   sha256: string;
 }
 
-/**
- * Longest the socket stays open after the file is complete, waiting for the sender's END
- * (a command-line process stays up that long at most). Without it the sender retries END
- * a few times and stops anyway: every chunk was acknowledged.
- */
-const END_WAIT_MS = 3_000;
 
 /** In-order bytes gathered before one file write while data is still arriving. */
 const WRITE_BATCH_BYTES = 256 * 1024;
@@ -228,8 +222,10 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       });
       if (receiver.state === 'done') lingerAfterEnd();
       // The file was complete before the sender's END: wait for it, answering DATA probes
-      // whose ACK was lost, so the sender learns we are done (at most END_WAIT_MS).
-      else t = setTimeout(() => socket.close(), END_WAIT_MS);
+      // whose ACK was lost, until the sender has every ACK and says END. Leaving earlier
+      // would leave the sender probing an empty port until its own idle timeout. At most
+      // our idle timeout (a command-line process stays up that long, on a bad path).
+      else t = setTimeout(() => socket.close(), receiver.idleTimeoutMs);
     };
 
     const fail = (err: unknown): void => {

@@ -62,7 +62,8 @@ export class Receiver {
 
   private readonly o: ReceiverOptions;
   private readonly window: number;
-  private readonly idleTimeoutMs: number;
+  /** Nothing from the sender for this long: the transfer has failed (or, once complete, ended). */
+  readonly idleTimeoutMs: number;
   private readonly ackEvery: number;
   private readonly maxAckDelayMs: number;
   private readonly lastChunkBytes: number;
