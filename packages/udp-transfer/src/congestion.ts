@@ -46,6 +46,8 @@ export interface CongestionOptions {
   /** Upper bound on the pacing rate, bytes per second (e.g. to model a slow link). */
   readonly maxRateBytesPerSec?: number;
   readonly initialRttMs?: number;
+  /** When the controller is created (ms): the pacer's clock starts here. */
+  readonly now?: number;
 }
 
 /** What the sender knows about one acknowledged packet, for a delivery-rate sample. */
@@ -75,7 +77,15 @@ export class BbrLite {
   pacingRate: number; // bytes per ms
   private pacingGain = STARTUP_GAIN;
   private cwndGain = STARTUP_GAIN;
-  private readonly bwSamples: number[] = [];
+  /**
+   * Delivery-rate maxima of the last BW_WINDOW_ROUNDS rounds, a ring (newest at
+   * `bwNewest`). A typed array: a plain array of numbers changes its elements'
+   * representation as it fills, which deoptimizes the code compiled for the previous
+   * transfer's (already filled) array.
+   */
+  private readonly bwSamples = new Float64Array(BW_WINDOW_ROUNDS);
+  private bwCount = 0;
+  private bwNewest = 0;
   private round = 0;
   private nextRoundDelivered = 0;
   private roundStart = false;
@@ -102,6 +112,7 @@ export class BbrLite {
     this.maxRate = options.maxRateBytesPerSec !== undefined ? options.maxRateBytesPerSec / 1000 : Infinity;
     this.pacingRate = Math.min(this.maxRate, (STARTUP_GAIN * this.cwnd) / (options.initialRttMs ?? 100));
     this.budget = this.cwnd;
+    if (options.now !== undefined) this.budgetStamp = options.now;
   }
 
   /** Burst allowance: enough for ~2 ms at the current rate (timers are 1 ms coarse), at least 8 packets. */
@@ -218,15 +229,17 @@ export class BbrLite {
   }
 
   private addBwSample(rate: number): void {
-    if (this.roundStart || this.bwSamples.length === 0) {
-      this.bwSamples.push(rate);
-      if (this.bwSamples.length > BW_WINDOW_ROUNDS) this.bwSamples.shift();
-    } else {
-      const last = this.bwSamples.length - 1;
-      if (rate > (this.bwSamples[last] as number)) this.bwSamples[last] = rate;
+    const samples = this.bwSamples;
+    if (this.roundStart || this.bwCount === 0) {
+      // A new round: its slot replaces the oldest once the window is full.
+      this.bwNewest = this.bwCount === 0 ? 0 : (this.bwNewest + 1) % BW_WINDOW_ROUNDS;
+      samples[this.bwNewest] = rate;
+      if (this.bwCount < BW_WINDOW_ROUNDS) this.bwCount++;
+    } else if (rate > (samples[this.bwNewest] as number)) {
+      samples[this.bwNewest] = rate;
     }
     let max = 0;
-    for (const s of this.bwSamples) if (s > max) max = s;
+    for (let i = 0; i < this.bwCount; i++) if ((samples[i] as number) > max) max = samples[i] as number;
     this.btlBw = Math.min(max, this.maxRate);
   }
 
@@ -309,7 +322,7 @@ export class BbrLite {
 
   /** Nothing was acknowledged for two probe timeouts in a row: forget the model. */
   onPersistentCongestion(): void {
-    this.bwSamples.length = 0;
+    this.bwCount = 0;
     this.btlBw = 0;
     this.cwnd = this.minWindow;
     this.pacingRate = Math.min(this.maxRate, Math.max(this.pacingRate / 2, this.packetBytes / 10));

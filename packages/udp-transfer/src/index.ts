@@ -7,7 +7,7 @@ export {
   type DownloadProgress,
   type DownloadResult,
 } from './download.js';
-export { Sender, type SenderOptions, type SenderState, type SenderDrop, type ChunkReader } from './sender.js';
+export { Sender, type SenderOptions, type SenderState, type SenderDrop, type ChunkSource } from './sender.js';
 export { Receiver, type ReceiverOptions, type ReceiverState, type ReceiverDrop } from './receiver.js';
 export { RangeSet, type InsertResult, type RangeSetOptions } from './range-set.js';
 export { RttEstimator } from './rtt.js';

@@ -87,7 +87,8 @@ export class Receiver {
     this.o = options;
     if (options.token.length !== 16) throw new RangeError('token must be 16 bytes');
     this.totalChunks = Math.ceil(options.size / options.payloadSize);
-    this.lastChunkBytes = options.size - (this.totalChunks - 1) * options.payloadSize;
+    // `| 0`: a small integer for V8 even when `size` is a double (see Sender).
+    this.lastChunkBytes = (options.size - (this.totalChunks - 1) * options.payloadSize) | 0;
     this.window = options.window ?? 4096;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
     this.ackEvery = options.ackEveryPackets ?? 8;

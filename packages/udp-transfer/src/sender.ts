@@ -13,8 +13,17 @@ import {
 import { BbrLite } from './congestion.js';
 import { RttEstimator } from './rtt.js';
 
-/** Reads `length` bytes of the file at `position` into `target[offset…]`. */
-export type ChunkReader = (position: number, target: Buffer, offset: number, length: number) => void;
+/**
+ * The file being sent. An object with a method, not a function: every transfer's
+ * source is then the same call target to V8 (one class, one method), so the code
+ * optimized for the first transfer keeps serving the next ones; a closure per
+ * transfer is a new target each time, and the sender's hot path is deoptimized
+ * and compiled again for every new transfer.
+ */
+export interface ChunkSource {
+  /** Reads `length` bytes of the file at `position` into `target[offset…]`. */
+  read(position: number, target: Buffer, offset: number, length: number): void;
+}
 
 export interface SenderOptions {
   readonly transferId: number;
@@ -24,7 +33,7 @@ export interface SenderOptions {
   readonly resumeFrom: number;
   /** Receive window (chunks) from the REQUEST. */
   readonly window: number;
-  readonly read: ChunkReader;
+  readonly source: ChunkSource;
   readonly now: number;
   /** No valid packet from the receiver for this long → failed. Default 15 s. */
   readonly idleTimeoutMs?: number;
@@ -138,7 +147,9 @@ export class Sender {
     this.o = options;
     if (options.token.length !== 16) throw new RangeError('token must be 16 bytes');
     this.totalChunks = Math.ceil(options.size / options.payloadSize);
-    this.lastChunkBytes = options.size - (this.totalChunks - 1) * options.payloadSize;
+    // `| 0`: a small integer for V8 even when `size` is stored as a double (fs.stat's sizes
+    // are), so the last chunk does not deoptimize the send path of every transfer.
+    this.lastChunkBytes = (options.size - (this.totalChunks - 1) * options.payloadSize) | 0;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
     this.maxAckDelayMs = options.maxAckDelayMs ?? 10;
     this.maxEndRetries = options.maxEndRetries ?? 6;
@@ -153,6 +164,7 @@ export class Sender {
     const packetBytes = options.payloadSize + DATA_OVERHEAD_BYTES;
     this.cc = new BbrLite({
       packetBytes,
+      now: options.now,
       initialRttMs: options.initialRttMs ?? 100,
       ...(options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: options.maxRateBytesPerSec } : {}),
     });
@@ -465,7 +477,7 @@ export class Sender {
   private sendChunk(chunk: number, now: number, isRetransmission: boolean): Buffer {
     const length = chunk === this.totalChunks - 1 ? this.lastChunkBytes : this.o.payloadSize;
     const buf = this.o.allocPacket !== undefined ? this.o.allocPacket(DATA_OVERHEAD_BYTES + length) : Buffer.allocUnsafe(DATA_OVERHEAD_BYTES + length);
-    this.o.read(chunk * this.o.payloadSize, buf, DATA_HEADER_BYTES, length);
+    this.o.source.read(chunk * this.o.payloadSize, buf, DATA_HEADER_BYTES, length);
     const pn = this.nextPn++;
     const packet = encodeDataInto(buf, this.o.transferId, pn, chunk, length);
     this.cc.onSent(packet.length, now, this.bytesInFlight);

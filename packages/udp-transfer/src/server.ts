@@ -17,7 +17,7 @@ import {
 import { WakeTimer, monotonicNow } from './clock.js';
 import { silentLogger, type TransferLogger } from './logger.js';
 import { BatchSender } from './batch-io.js';
-import { Sender } from './sender.js';
+import { Sender, type ChunkSource } from './sender.js';
 
 export interface TransferServerOptions {
   readonly host?: string;
@@ -77,8 +77,8 @@ interface ActiveTransfer {
   readonly port: number;
   readonly log: TransferLogger;
   readonly startedAt: number;
-  /** The peer as a struct sockaddr for batched sends (made on first use); null: this transfer uses dgram. */
-  sockaddr: Buffer | null | undefined;
+  /** The peer as a struct sockaddr for batched sends; null: this transfer uses dgram. */
+  sockaddr: Buffer | null;
   file: FileHandle | undefined;
   sender: Sender | undefined;
   /** Cancelled while the file was still opening. */
@@ -117,21 +117,30 @@ function literalLookup(
 /** Chunks read from the file per system call (one pread per packet costs as much as the send). */
 const READ_AHEAD_CHUNKS = 32;
 
-/** A chunk reader that reads the file in blocks and copies chunks out of the last block. */
-function blockReader(fd: number, size: number, blockBytes: number): (position: number, target: Buffer, offset: number, length: number) => void {
-  const block = Buffer.allocUnsafe(blockBytes);
-  let blockStart = 0;
-  let blockEnd = 0;
-  return (position, target, offset, length) => {
-    if (position < blockStart || position + length > blockEnd) {
-      const want = Math.min(blockBytes, size - position);
-      const n = readSync(fd, block, 0, want, position);
+/** Reads the file in blocks and copies chunks out of the last block read. */
+class BlockReader implements ChunkSource {
+  private readonly block: Buffer;
+  private blockStart = 0;
+  private blockEnd = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+    blockBytes: number,
+  ) {
+    this.block = Buffer.allocUnsafe(blockBytes);
+  }
+
+  read(position: number, target: Buffer, offset: number, length: number): void {
+    if (position < this.blockStart || position + length > this.blockEnd) {
+      const want = Math.min(this.block.length, this.size - position) | 0; // a small integer (see Sender.lastChunkBytes)
+      const n = readSync(this.fd, this.block, 0, want, position);
       if (n < length) throw new Error(`short read at ${position}: ${n} of ${length} bytes`);
-      blockStart = position;
-      blockEnd = position + n;
+      this.blockStart = position;
+      this.blockEnd = position + n;
     }
-    block.copy(target, offset, position - blockStart, position - blockStart + length);
-  };
+    this.block.copy(target, offset, position - this.blockStart, position - this.blockStart + length);
+  }
 }
 const MAX_PACKETS_PER_TURN = 512;
 
@@ -432,11 +441,12 @@ export class TransferServer {
       port,
       log: this.log.child({ transfer: offer.id, owner: offer.owner }),
       startedAt: now,
-      sockaddr: undefined,
+      sockaddr: null,
       file: undefined,
       sender: undefined,
       cancelled: undefined,
     };
+    t.sockaddr = this.batchAddress(t);
     this.transfers.set(offer.id, t);
     t.log.info({ peer: { address, port }, name: offer.name, size: offer.size, resumeFrom: req.resumeFrom, payloadSize: req.payloadSize }, 'transfer started');
     void this.startTransfer(t, req);
@@ -476,7 +486,7 @@ export class TransferServer {
       window: req.window,
       now: monotonicNow(),
       idleTimeoutMs: this.idleTimeoutMs,
-      read: blockReader(fd, t.offer.size, req.payloadSize * READ_AHEAD_CHUNKS),
+      source: new BlockReader(fd, t.offer.size, req.payloadSize * READ_AHEAD_CHUNKS),
       allocPacket: this.allocPacket,
       ...(this.options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: this.options.maxRateBytesPerSec } : {}),
     });
@@ -572,11 +582,9 @@ export class TransferServer {
     let done = 0;
     if (this.batch !== undefined && t.sockaddr !== null) {
       try {
-        t.sockaddr ??= this.batch.sockaddr(t.address, t.port);
         done = this.batch.send(burst, burst.length, t.sockaddr);
       } catch (err) {
-        // e.g. a scoped IPv6 address the addon cannot parse, or a send error:
-        // this transfer goes on through dgram (which reports its own errors).
+        // A send error: this transfer goes on through dgram (which reports its own errors).
         t.log.warn({ err }, 'batched send failed; this transfer goes on through dgram');
         t.sockaddr = null;
       }
@@ -587,7 +595,23 @@ export class TransferServer {
       this.socket.send(dg, t.port, t.address);
       this.bytesSent += dg.length;
     }
-    return this.batch === undefined || t.sockaddr === null || done === burst.length;
+    return t.sockaddr === null || done === burst.length;
+  }
+
+  /**
+   * The peer's address for batched sends, made once when the transfer starts (not in
+   * the send path: a branch that runs once per transfer there would throw away the
+   * optimized code on every new transfer). Null: no addon, or an address it cannot
+   * take (e.g. a scoped IPv6 one), and this transfer goes through dgram.
+   */
+  private batchAddress(t: ActiveTransfer): Buffer | null {
+    if (this.batch === undefined) return null;
+    try {
+      return this.batch.sockaddr(t.address, t.port);
+    } catch (err) {
+      t.log.warn({ err }, 'batched sends cannot take this address; this transfer goes through dgram');
+      return null;
+    }
   }
 
   /** Runs timers, sends what congestion control and pacing allow, round-robin across transfers, re-arms the timer. */

@@ -162,7 +162,7 @@ describe('sender and receiver on a simulated link (fake clock)', () => {
 describe('sender input checks', () => {
   const token = randomBytes(16);
   const make = (): Sender =>
-    new Sender({ transferId: 1, token, size: 10 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, read: () => {} });
+    new Sender({ transferId: 1, token, size: 10 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, source: { read: () => {} } });
 
   it('drops an ACK for packet numbers it never sent', () => {
     const s = make();
@@ -256,7 +256,7 @@ describe('hostile datagrams', () => {
   it('never makes the sender or receiver throw, and a transfer still completes afterwards', () => {
     const random = prng(99);
     const token = randomBytes(16);
-    const sender = new Sender({ transferId: 1, token, size: 50 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, read: () => {} });
+    const sender = new Sender({ transferId: 1, token, size: 50 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, source: { read: () => {} } });
     const receiver = new Receiver({ transferId: 1, token, size: 50 * PAYLOAD, payloadSize: PAYLOAD, now: 0 });
     const valid = [
       encodePacket({ type: 'ack', transferId: 1, largest: 3, ackDelayUs: 5, cumulative: 1, window: 64, ranges: [{ first: 0, last: 3 }] }),

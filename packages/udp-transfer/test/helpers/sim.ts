@@ -96,7 +96,7 @@ export function simulate(opts: {
           sender = new Sender({
             transferId: 9, token, size: opts.data.length, payloadSize: opts.payloadSize,
             resumeFrom: req.readUInt32BE(24), window: req.readUInt32BE(30), now,
-            read: (position, target, offset, length) => opts.data.copy(target, offset, position, position + length),
+            source: { read: (position, target, offset, length) => opts.data.copy(target, offset, position, position + length) },
             ...opts.sender,
           });
         }
