@@ -88,6 +88,18 @@ const COMPACT_AFTER = 512 + REORDER_LOOKBACK;
 const ACKED = 1;
 const QUEUED = 2;
 
+/**
+ * An empty array that V8 already stores as an array of objects. A plain `[]` is
+ * an array of small integers until its first push of an object; with one such
+ * array per transfer, that first push deoptimizes the send path compiled for the
+ * previous transfer's array.
+ */
+function emptyObjectArray<T extends object>(): T[] {
+  const a: (T | null)[] = [null];
+  a.pop();
+  return a as T[];
+}
+
 function nextPowerOfTwo(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
@@ -126,7 +138,7 @@ export class Sender {
   private rqHead = 0;
   // Packets.
   private nextPn = 0;
-  private sent: SentPacket[] = [];
+  private sent: SentPacket[] = emptyObjectArray<SentPacket>();
   private sentHead = 0; // index in `sent` of the oldest packet not yet settled
   private sentBase = 0; // packet number of sent[0]
   private bytesInFlight = 0;
