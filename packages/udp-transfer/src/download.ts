@@ -15,6 +15,7 @@ import {
 import { BatchReceiver } from './batch-io.js';
 import { WakeTimer, monotonicNow } from './clock.js';
 import { Receiver } from './receiver.js';
+import { emptyObjectArray } from './arrays.js';
 
 export interface DownloadProgress {
   /** Bytes on disk, including a resumed prefix. */
@@ -169,7 +170,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     let settled = false;
     let writing = false;
     let writeError: unknown;
-    let pendingWrites: Buffer[] = [];
+    let pendingWrites: Buffer[] = emptyObjectArray<Buffer>();
     /** Bytes of `receiver.bytesDelivered` already taken into write batches. */
     let batchedBytes = 0;
     let lastProgress = -Infinity;
@@ -273,7 +274,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       if (bytes < WRITE_BATCH_BYTES && receiver.state === 'receiving' && batchedBytes > 0) return;
       writing = true;
       const batch = pendingWrites;
-      pendingWrites = [];
+      pendingWrites = emptyObjectArray<Buffer>();
       batchedBytes += bytes;
       const position = onDisk;
       // Straight from the received datagrams: one writev of the batch's payloads

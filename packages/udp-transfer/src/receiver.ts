@@ -9,6 +9,7 @@ import {
   type UdpPacket,
 } from '@parley/protocol';
 import { RangeSet } from './range-set.js';
+import { emptyObjectArray } from './arrays.js';
 
 export interface ReceiverOptions {
   readonly transferId: number;
@@ -71,7 +72,7 @@ export class Receiver {
   private readonly packets: RangeSet;
   private readonly slots: (Buffer | undefined)[];
   private cum: number;
-  private readonly delivered: Buffer[] = [];
+  private readonly delivered: Buffer[] = emptyObjectArray<Buffer>();
   private deliveredBytes = 0;
   private largestPn = -1;
   private largestTime = 0;

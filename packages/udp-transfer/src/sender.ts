@@ -12,6 +12,7 @@ import {
 } from '@parley/protocol';
 import { BbrLite } from './congestion.js';
 import { RttEstimator } from './rtt.js';
+import { emptyObjectArray } from './arrays.js';
 
 /**
  * The file being sent. An object with a method, not a function: every transfer's
@@ -87,18 +88,6 @@ const MAX_PTO_INTERVAL_MS = 1000;
 const COMPACT_AFTER = 512 + REORDER_LOOKBACK;
 const ACKED = 1;
 const QUEUED = 2;
-
-/**
- * An empty array that V8 already stores as an array of objects. A plain `[]` is
- * an array of small integers until its first push of an object; with one such
- * array per transfer, that first push deoptimizes the send path compiled for the
- * previous transfer's array.
- */
-function emptyObjectArray<T extends object>(): T[] {
-  const a: (T | null)[] = [null];
-  a.pop();
-  return a as T[];
-}
 
 function nextPowerOfTwo(n: number): number {
   let p = 1;
