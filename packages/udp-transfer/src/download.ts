@@ -55,9 +55,9 @@ export interface DownloadOptions {
   readonly window?: number;
   /**
    * Keep answering repeated ENDs this long after the END handshake. Default 1 s (in the
-   * background). With a linger the download resolves as soon as every byte is on disk and
-   * verified, and the socket stays open until the sender's END arrives (at most `idleTimeoutMs`); with
-   * 0 it resolves only after the END and closes the socket at once.
+   * background). With a linger the download resolves as soon as every byte is on disk
+   * and verified, and the socket stays open until the sender's END arrives (at most
+   * `idleTimeoutMs`); with 0 it resolves only after the END and closes the socket at once.
    */
   readonly lingerMs?: number;
   /** Milliseconds between progress callbacks. Default 100. */
@@ -74,7 +74,6 @@ export interface DownloadResult {
   bytes: number;
   sha256: string;
 }
-
 
 /** In-order bytes gathered before one file write while data is still arriving. */
 const WRITE_BATCH_BYTES = 256 * 1024;
@@ -206,27 +205,35 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         return;
       }
       let t: NodeJS.Timeout | undefined;
+      let open = true;
+      const close = (): void => {
+        clearTimeout(t);
+        if (open) socket.close();
+        open = false;
+      };
       const lingerAfterEnd = (): void => {
         // The END handshake is over: answer a repeated END for `linger` more, in the
         // background (without holding the process open).
         socket.unref();
         clearTimeout(t);
-        t = setTimeout(() => socket.close(), linger);
+        t = setTimeout(close, linger);
         t.unref();
       };
       socket.removeAllListeners('message');
       socket.on('message', (buf) => {
+        if (!open) return;
         const before = receiver.state;
         receiver.onDatagram(buf, monotonicNow());
         for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
-        if (before !== 'done' && receiver.state === 'done') lingerAfterEnd();
+        if (receiver.state === 'failed') close(); // e.g. the server's CANCEL at shutdown: nothing left to answer
+        else if (before !== 'done' && receiver.state === 'done') lingerAfterEnd();
       });
       if (receiver.state === 'done') lingerAfterEnd();
       // The file was complete before the sender's END: wait for it, answering DATA probes
       // whose ACK was lost, until the sender has every ACK and says END. Leaving earlier
       // would leave the sender probing an empty port until its own idle timeout. At most
       // our idle timeout (a command-line process stays up that long, on a bad path).
-      else t = setTimeout(() => socket.close(), receiver.idleTimeoutMs);
+      else t = setTimeout(close, receiver.idleTimeoutMs);
     };
 
     const fail = (err: unknown): void => {
