@@ -51,7 +51,7 @@ for loss in $LOSSES; do
 
     # 2. Parley UDP transfer: batched system calls (the native addon, as built), and node:dgram alone
     #    parley-warm: both processes first move the file once untimed (V8 has optimized the code),
-    #    then the second download is timed; its server CPU covers both transfers.
+    #    then the second download is timed (the server reports that transfer's CPU alone).
     for row in parley parley-dgram parley-warm; do
       want $row || continue
       batch=1; [ $row = parley-dgram ] && batch=0

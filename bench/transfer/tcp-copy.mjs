@@ -19,17 +19,17 @@ if (positionals[0] === 'serve') {
   });
   server.listen(Number(values.port), values.host, () => process.stdout.write(`${server.address().port}\n`));
 } else {
-  const fetch = async () => {
+  const copyOnce = async () => {
     const sock = net.connect(Number(values.port), values.host);
     let bytes = 0;
     sock.on('data', (d) => (bytes += d.length));
     await pipeline(sock, createWriteStream(values.dest));
     return bytes;
   };
-  if (values.warmup) await fetch();
+  if (values.warmup) await copyOnce();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const bytes = await fetch();
+  const bytes = await copyOnce();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   process.stdout.write(`${JSON.stringify({ bytes, ms, MBps: bytes / 1e6 / (ms / 1000), cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
