@@ -198,6 +198,11 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       options.signal?.removeEventListener('abort', onAbort);
     };
 
+    /** Sends whatever the receiver has queued (ACKs, END_ACK, CANCEL). */
+    const sendQueued = (now: number): void => {
+      for (let dg = receiver.poll(now); dg !== undefined; dg = receiver.poll(now)) socket.send(dg);
+    };
+
     const linger = options.lingerMs ?? 1000;
     const closeSocketLater = (): void => {
       if (linger <= 0) {
@@ -223,8 +228,9 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       socket.on('message', (buf) => {
         if (!open) return;
         const before = receiver.state;
-        receiver.onDatagram(buf, monotonicNow());
-        for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
+        const now = monotonicNow();
+        receiver.onDatagram(buf, now);
+        sendQueued(now);
         if (receiver.state === 'failed') close(); // e.g. the server's CANCEL at shutdown: nothing left to answer
         else if (before !== 'done' && receiver.state === 'done') lingerAfterEnd();
       });
@@ -241,7 +247,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       settled = true;
       cleanup();
       // Flush a queued CANCEL before closing.
-      for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
+      sendQueued(monotonicNow());
       socket.removeAllListeners('message');
       setImmediate(() => socket.close());
       void (async () => {
@@ -255,7 +261,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     const finish = async (): Promise<void> => {
       settled = true;
       cleanup();
-      for (let dg = receiver.poll(monotonicNow()); dg !== undefined; dg = receiver.poll(monotonicNow())) socket.send(dg);
+      sendQueued(monotonicNow());
       closeSocketLater();
       try {
         await file.close();
@@ -318,7 +324,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       if (receiver.nextDeadline() <= now) receiver.onTimer(now);
       receiver.takeChunksInto(pendingWrites);
       flushWrites();
-      for (let dg = receiver.poll(now); dg !== undefined; dg = receiver.poll(now)) socket.send(dg);
+      sendQueued(now);
       progress(false);
       if (receiver.state === 'failed') {
         const f = receiver.failure;
@@ -365,8 +371,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       if (!settled) receiver.onDatagram(buf, arrivedAt);
     };
     const sendAcks = (): void => {
-      if (settled) return;
-      for (let dg = receiver.poll(arrivedAt); dg !== undefined; dg = receiver.poll(arrivedAt)) socket.send(dg);
+      if (!settled) sendQueued(arrivedAt);
     };
     socket.on('message', (buf) => {
       if (settled) return;
