@@ -1,6 +1,17 @@
 #!/usr/bin/env node
-import { main } from './cli.js';
+// The entry point checks the Node version before loading anything else: on an
+// older Node a dependency fails to parse, which would be a stack trace instead
+// of one line saying what to install. So the rest is imported dynamically.
+import { nodeIsSupported, unsupportedNodeMessage } from './node-version.js';
 
+const EXIT_UNSUPPORTED = 2;
+
+if (!nodeIsSupported(process.versions.node)) {
+  process.stderr.write(`${unsupportedNodeMessage(process.version, process.execPath)}\n`);
+  process.exit(EXIT_UNSUPPORTED);
+}
+
+const { main } = await import('./cli.js');
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -12,3 +23,4 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+

@@ -18,7 +18,7 @@ export function parseArgs(argv: string[]) {
     // A flag given twice: the last one wins (as in most servers), not an array.
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .config('config', 'JSON file of options, e.g. /etc/parley/server.json', (path: string) => readConfigFile(path))
-    .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on for chat (TCP)' })
+    .option('host', { type: 'string', default: '::', describe: "address to listen on for chat (TCP); '::' takes IPv6 and IPv4 clients (dual stack) and falls back to 0.0.0.0 on a machine without IPv6" })
     .option('port', { type: 'number', default: 55000, describe: 'TCP port for chat' })
     .option('udp-host', { type: 'string', describe: 'address for file transfers (UDP); default: --host' })
     .option('udp-port', { type: 'number', default: 57000, describe: 'UDP port for file transfers (0: any free port, -1: downloads off)' })
@@ -173,8 +173,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   // The ready line is printed whatever --log-level says: with --port 0 it is how a supervisor learns the ports.
   log.child({}, { level: 'info' }).info(
-    { host: args.host, port: server.port, udpPort: server.udpPort ?? 'off', opsPort: server.opsPort ?? 'off', filesDir: server.files.root, cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off', pid: process.pid },
-    `parley-server ready: chat on ${args.host}:${server.port}, downloads on udp ${server.udpPort ?? 'off'}`,
+    { host: server.host, port: server.port, udpPort: server.udpPort ?? 'off', opsPort: server.opsPort ?? 'off', filesDir: server.files.root, cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off', pid: process.pid },
+    `parley-server ready: chat on ${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}, downloads on udp ${server.udpPort ?? 'off'}`,
   );
   const signal = await stopSignal;
   log.info({ signal }, 'shutting down');

@@ -7,6 +7,7 @@ import type { ChatHub } from './hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
 import { ServerStats } from './stats.js';
 import { TransferServer } from '@parley/udp-transfer';
+import { bindWithFallback } from './listen-address.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -30,6 +31,8 @@ export interface StartedServer {
   readonly port: number;
   readonly udpPort: number | undefined;
   readonly opsPort: number | undefined;
+  /** The address chat listens on (the configured one, or 0.0.0.0 when `::` had to fall back). */
+  readonly host: string;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -39,7 +42,14 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   if (await files.ensure()) log.info({ filesDir: files.root }, 'created the files folder with a welcome.txt');
   let downloads: DownloadService | undefined;
   if (config.udpPort >= 0) {
-    downloads = await TransferServer.listen({ host: config.udpHost, port: config.udpPort, logger: log.child({ component: 'udp' }) });
+    const udpLog = log.child({ component: 'udp' });
+    downloads = (
+      await bindWithFallback(
+        config.udpHost,
+        (host) => TransferServer.listen({ host, port: config.udpPort, logger: udpLog }),
+        (err) => log.warn({ err }, 'no IPv6 on this machine: downloads listen on 0.0.0.0 (IPv4 only)'),
+      )
+    ).value;
   }
   const stats = new ServerStats();
   let hub = config.hub;
@@ -55,10 +65,15 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   }
   const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats });
   let address;
+  let host = config.host;
   let ops: OpsServer | undefined;
   let opsPort: number | undefined;
   try {
-    address = await chat.listen(config.port, config.host);
+    ({ value: address, host } = await bindWithFallback(
+      config.host,
+      (h) => chat.listen(config.port, h),
+      (err) => log.warn({ err }, 'no IPv6 on this machine: chat listens on 0.0.0.0 (IPv4 only)'),
+    ));
     if (config.ops) {
       ops = new OpsServer(chat, downloads);
       opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
@@ -73,6 +88,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     files,
     downloads,
     port: address.port,
+    host,
     udpPort: downloads?.port,
     opsPort,
     async close(graceMs) {

@@ -101,6 +101,29 @@ describe('the deployable bundle', () => {
     expect(await s.exit).toBe(0);
   });
 
+  it('listens on IPv6 and IPv4 by default: chat and a download over ::1 and 127.0.0.1 on the same ports', async () => {
+    const files = join(work, 'files-dual');
+    const s = start(['--port', '0', '--udp-port', '0', '--files-dir', files, '--log-format', 'json', '--shutdown-timeout', '1']);
+    const info = await ready(s.out, s.child, s.err);
+    expect(info).toMatchObject({ host: '::' });
+    const content = randomBytes(300_000);
+    await writeFile(join(files, 'both.bin'), content);
+    const v6 = await RawClient.join(info.port, 'ann', '::1');
+    const v4 = await RawClient.join(info.port, 'ben', '127.0.0.1');
+    v6.send('broadcast,over six');
+    await v4.waitFor((l) => l === 'broadcast ann :over six');
+    v4.send('ann,over four');
+    await v6.waitFor((l) => l === 'private ben ann :over four');
+    for (const [client, host] of [[v6, '::1'], [v4, '127.0.0.1']] as const) {
+      const offer = decodeEvent(await client.ask('download,both.bin', (l) => l.startsWith('offer '))) as Extract<ServerEvent, { type: 'offer' }>;
+      const dest = join(work, `both-${host.replace(/[:.]/gu, '_')}.bin`);
+      await downloadFile({ host, offer, destPath: dest });
+      expect((await readFile(dest)).equals(content)).toBe(true);
+    }
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+  });
+
   it('refuses a config file with a bad value in one clear line', async () => {
     const config = join(work, 'bad.json');
     await writeFile(config, JSON.stringify({ port: 0, 'max-clients': 'lots' }));

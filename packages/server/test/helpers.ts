@@ -37,16 +37,16 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number): Promise<RawClient> {
+  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = connect({ port, host: '127.0.0.1' }, () => resolve(new RawClient(s)));
+      const s = connect({ port, host }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }
 
   /** Connects and joins as `nick`; resolves after the welcome and online list. */
-  static async join(port: number, nick: string): Promise<RawClient> {
-    const c = await RawClient.connect(port);
+  static async join(port: number, nick: string, host = '127.0.0.1'): Promise<RawClient> {
+    const c = await RawClient.connect(port, host);
     c.send(nick);
     await c.waitFor((l) => l.startsWith('online '));
     return c;
