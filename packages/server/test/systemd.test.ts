@@ -68,13 +68,13 @@ function cachedRootfs(): string {
   return dir;
 }
 
-/** The "On the VM" block of the README's "Deploy to a VM", line by line. */
-function readmeVmCommands(): string[] {
+/** The first ```sh block after `marker` in the README's section `heading`, line by line. */
+function readmeCommands(heading: string, marker: string): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Deploy to a VM'));
-  const onVm = section.slice(section.indexOf('On the VM'));
-  const block = /```sh\n([\s\S]*?)```/u.exec(onVm)?.[1];
-  if (block === undefined) throw new Error('README: no ```sh block after "On the VM"');
+  const section = readme.slice(readme.indexOf(heading));
+  const from = section.slice(section.indexOf(marker));
+  const block = /```sh\n([\s\S]*?)```/u.exec(from)?.[1];
+  if (block === undefined) throw new Error(`README: no \`\`\`sh block after "${marker}" in "${heading}"`);
   return block.split('\n').map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
 }
 
@@ -84,7 +84,7 @@ function readmeVmCommands(): string[] {
  * nodejs.org download reads the local tarball.
  */
 function adapt(line: string): string {
-  if (/^apt-get update && apt-get install -y /u.test(line)) {
+  if (/^(apt-get update && )?apt-get install -y /u.test(line)) {
     const pkgs = line.replace(/^.*apt-get install -y /u, '').replace(/#.*$/u, '').trim();
     return `dpkg -s ${pkgs} >/dev/null`;
   }
@@ -210,7 +210,7 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
   }, 60_000);
 
   it("runs the README's commands as written, and the service comes up active and ready", async () => {
-    const lines = readmeVmCommands();
+    const lines = readmeCommands('## Deploy to a VM', 'On the VM');
     expect(lines.some((l) => l.startsWith('systemctl enable --now parley-server'))).toBe(true);
     expect(lines.some((l) => /apt-get install -y nodejs/u.test(l)), 'the README must not install Debian\'s Node 18').toBe(false);
     const r = inside(`set -e\n${lines.map(adapt).join('\n')}`, { allowFail: true, timeoutMs: 300_000 });
@@ -304,6 +304,40 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
     expect(journal().some((l) => l.includes('"msg":"stopped"'))).toBe(true);
     expect(inside('systemctl is-active parley-server', { allowFail: true }).out.trim()).toBe('inactive');
   });
+
+  it('runs two cluster nodes as parley-server@ units on Debian\'s Redis, as the README says: one room, and a killed node comes back', async () => {
+    const machine = m as Machine;
+    const lines = readmeCommands('## Running several nodes', 'On a VM with systemd');
+    expect(lines.some((l) => l.includes('parley-server@chat-1'))).toBe(true);
+    expect(inside('systemctl is-active redis-server', { allowFail: true }).out.trim()).toBe('active');
+    const r = inside(`set -e\n${lines.map(adapt).join('\n')}`, { allowFail: true, timeoutMs: 120_000 });
+    expect(r.status, `README cluster commands failed:\n${r.err}\n${r.out}`).toBe(0);
+    const nodeReady = (unit: string): number =>
+      inside(`journalctl -u ${unit} -o cat --no-pager`, { allowFail: true }).out.split('\n').filter((l) => l.includes('parley-server ready')).length;
+    await until('both nodes ready', () => (nodeReady('parley-server@chat-1') >= 1 && nodeReady('parley-server@chat-2') >= 1 ? true : undefined));
+    const alice = await RawClient.join(55001, 'alice', machine.v4);
+    const bob = await RawClient.join(55002, 'bob', machine.v6);
+    await alice.waitFor((l) => l === 'joined bob');
+    bob.send('broadcast,across nodes');
+    await alice.waitFor((l) => l === 'broadcast bob :across nodes');
+    alice.send('bob,private across');
+    await bob.waitFor((l) => l === 'private alice bob :private across');
+    expect(await alice.ask('online', (l) => l.startsWith('online '))).toBe('online 2 alice bob');
+    // A node killed outright: its users leave the other node, and systemd starts it again.
+    const before = nodeReady('parley-server@chat-2');
+    inside('systemctl kill -s SIGKILL parley-server@chat-2');
+    // Its lease runs out (timeout), or the restarted node, same node id, clears its old users first (disconnected).
+    await alice.waitFor((l) => l === 'left bob timeout' || l === 'left bob disconnected', 30_000);
+    await until('chat-2 started again by systemd', () => (nodeReady('parley-server@chat-2') > before ? true : undefined));
+    const carol = await RawClient.join(55002, 'carol', machine.v4);
+    await alice.waitFor((l) => l === 'joined carol');
+    // Its own state directory, not the single server's.
+    expect(inside('test -f /var/lib/parley-chat-1/files/welcome.txt', { allowFail: true }).status).toBe(0);
+    alice.send('exit');
+    carol.send('exit');
+    await alice.waitFor((l) => l.startsWith('bye QUIT'));
+    await carol.waitFor((l) => l.startsWith('bye QUIT'));
+  }, 120_000);
 
   it("refuses Debian's own Node 18 in one line that says what to install", () => {
     const version = inside('/usr/bin/node --version').out.trim();
