@@ -8,4 +8,3 @@ export { createLogger, type LogFormat } from './logger.js';
 export { ServerStats } from './stats.js';
 export { Session, SessionState } from './session.js';
 export { startServer, type StartedServer, type ServerConfig } from './start.js';
-export { startRedisServer, type RedisProcess } from './cluster/redis-server.js';

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { ParleyProtocolError, type ErrorCode } from '@parley/protocol';
 import type { HubMember } from '../src/hub.js';
 import { createRedisHub, RedisHub, type ClusterHub } from '../src/cluster/index.js';
-import { freePort, startRedisServer, type RedisProcess } from '../src/cluster/redis-server.js';
+import { freePort, startRedisServer, type RedisProcess } from '@parley/test-support';
 
 /** The Redis hub on its own: outages, partitions and lost leases, with fake members. */
 

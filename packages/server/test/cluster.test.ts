@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChatServer, FileLibrary, type ChatOptions } from '../src/index.js';
 import { createRedisHub, type ClusterHub } from '../src/cluster/index.js';
-import { startRedisServer, type RedisProcess } from '../src/cluster/redis-server.js';
+import { startRedisServer, type RedisProcess } from '@parley/test-support';
 import { RawClient, silent } from './helpers.js';
 
 /**

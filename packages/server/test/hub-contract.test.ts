@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import type { ChatHub, HubMember } from '../src/hub.js';
 import { InMemoryHub } from '../src/memory-hub.js';
 import { createRedisHub } from '../src/cluster/index.js';
-import { startRedisServer, type RedisProcess } from '../src/cluster/redis-server.js';
+import { startRedisServer, type RedisProcess } from '@parley/test-support';
 
 /**
  * What every ChatHub promises, run against the in-memory hub and the Redis

@@ -1,4 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { seededRandom } from '@parley/test-support';
 import type { ImpairmentSpec } from './scenario/types.js';
 
 export interface RelayStats {
@@ -10,17 +11,6 @@ export interface RelayStats {
   duplicated: number;
 }
 
-/** Small seeded PRNG (mulberry32) so an impaired run can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A UDP relay between one client and the server that drops, reorders and

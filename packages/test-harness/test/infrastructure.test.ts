@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTarget } from '../src/cli.js';
-import { seededBytes } from '../src/scenario/runner.js';
+import { seededBytes } from '@parley/test-support';
 import { parseReady, ServerProcess, ServerStartError } from '../src/server-process.js';
 import { LossyRelay } from '../src/udp-relay.js';
 

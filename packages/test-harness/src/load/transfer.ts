@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { decodeEvent } from '@parley/protocol';
 import { downloadFile } from '@parley/udp-transfer';
 import { LineClient } from '../line-client.js';
-import { seededBytes } from '../scenario/runner.js';
+import { seededBytes } from '@parley/test-support';
 import { ServerProcess } from '../server-process.js';
 import { CpuMeter } from './proc.js';
 

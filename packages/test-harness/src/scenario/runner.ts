@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRedisServer, type RedisProcess } from '@parley/server';
+import { seededBytes, startRedisServer, type RedisProcess } from '@parley/test-support';
 import { ExpectationError, LineClient } from '../line-client.js';
 import { ServerProcess, ServerStartError } from '../server-process.js';
 import { runDownload } from './download.js';
@@ -213,21 +213,6 @@ async function writeFiles(dir: string, files: ReadonlyMap<string, FileSpec>): Pr
   }
 }
 
-/** Deterministic pseudo-random bytes (xorshift32), so a file is the same on every run. */
-export function seededBytes(size: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 0x9e3779b9;
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    const left = size - i;
-    if (left >= 4) out.writeUInt32LE(x, i);
-    else for (let j = 0; j < left; j++) out[i + j] = (x >>> (8 * j)) & 0xff;
-  }
-  return out;
-}
 
 /** One-line, human description of a step. */
 export function stepTitle(step: Step, scenario: Scenario): string {

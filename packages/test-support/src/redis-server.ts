@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 
 /**
- * Launches a real `redis-server` for tests and the harness: on 127.0.0.1, on
+ * Launches a real `redis-server` for tests, benchmarks and the harness (never for production: protected mode is off): on 127.0.0.1, on
  * a free port (or the one given, to restart on the same address), nothing
  * saved to disk. Waits until it accepts connections; fails loudly (with its
  * output) if it is not installed or exits first.
