@@ -170,9 +170,12 @@ export function runApp(args: ClientArgs): Promise<number> {
           if (event.type === 'info' && conn?.state === 'naming') return;
           const effects = model.apply(event);
           if (effects.bell && args.bell) ui.bell();
+          if (event.type === 'error') downloads?.refused(event.code);
           if (event.type === 'offer' && downloads) {
-            note(`downloading ${event.name} (${formatBytes(event.size)}); /cancel ${event.id} stops it`);
-            void downloads.start(event);
+            // Only an offer for a download the user asked for starts; any other is shown and ignored.
+            const outcome = downloads.accept(event);
+            if (outcome.ok) note(`downloading ${event.name} (${formatBytes(event.size)}); /cancel ${event.id} stops it`);
+            else fail(`warning: ignored an offer of "${event.name}" from the server: ${outcome.reason}`);
           }
           redraw();
         },
@@ -208,6 +211,16 @@ export function runApp(args: ClientArgs): Promise<number> {
       return false;
     }
     return conn.send(command);
+  };
+  /** Asks the server for `file`, remembering the request so that its offer (and only its offer) is accepted. */
+  const requestDownload = (file: string): boolean => {
+    if (!conn || conn.state !== 'online' || !downloads) return send({ type: 'download', file });
+    const refusal = downloads.request(file);
+    if (refusal) {
+      fail(refusal);
+      return false;
+    }
+    return conn.send({ type: 'download', file });
   };
   const switchServer = (newHost: string, newPort: number): void => {
     const old = conn;
@@ -245,7 +258,7 @@ export function runApp(args: ClientArgs): Promise<number> {
   const downloadSelected = (): void => {
     const f = model.files[selected];
     if (!f) return;
-    if (send({ type: 'download', file: f.name })) note(`asking for ${f.name}…`);
+    if (requestDownload(f.name)) note(`asking for ${f.name}…`);
   };
 
   const submit = (): void => {
@@ -299,7 +312,7 @@ export function runApp(args: ClientArgs): Promise<number> {
         return redraw();
       case 'send': {
         const c = action.command;
-        if (!send(c)) return;
+        if (!(c.type === 'download' ? requestDownload(c.file) : send(c))) return;
         input.submit();
         view.offset = 0;
         if (c.type === 'broadcast') model.echoBroadcast(c.text);
