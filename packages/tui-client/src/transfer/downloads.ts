@@ -20,6 +20,7 @@ export type DownloadFn = (o: {
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
   resume?: boolean;
+  batchIo?: boolean;
 }) => Promise<{ path: string; bytes: number; sha256: string }>;
 
 /**
@@ -185,6 +186,8 @@ export class DownloadManager {
         offer,
         destPath,
         resume: true,
+        // The client ships no native code (scripts/bundle.mjs says why): plain node:dgram, the same everywhere.
+        batchIo: false,
         signal: abort.signal,
         onProgress: (p) => {
           o.transfers.progress(offer.id, p);
