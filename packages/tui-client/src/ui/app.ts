@@ -12,11 +12,11 @@ import { CLIENT_HELP, parseInput } from '../model/input-parse.js';
 import { Connection, type LinkState } from '../net/connection.js';
 import { DownloadManager, type DownloadFn } from '../transfer/downloads.js';
 import { ConversationView, filesLines, inputLine, onlineLines, statusLine } from './render.js';
+import { MODES, askQuit as confirmQuit, initialKeyState, reduceKey, withMode, type KeyAction, type KeyState } from './keys.js';
 import { ChatScreen } from './screen.js';
 
-type Mode = 'host' | 'nick' | 'chat' | 'files' | 'confirm';
-
-interface Key {
+/** A key event as blessed reports it. */
+interface BlessedKey {
   readonly name?: string;
   readonly full?: string;
   readonly ctrl?: boolean;
@@ -43,9 +43,8 @@ export function runApp(args: ClientArgs): Promise<number> {
   const completer = new Completer();
   const view = new ConversationView();
   const ui = new ChatScreen();
-  let mode: Mode = 'chat';
-  let before: Mode = 'chat';
-  let selected = 0;
+  /** The input mode and the files panel's selection: see keys.ts. */
+  let keys: KeyState = initialKeyState(MODES.chat);
   let host = args.host?.trim() || undefined;
   let port = args.port;
   let nick = args.nick?.trim() || undefined;
@@ -55,7 +54,6 @@ export function runApp(args: ClientArgs): Promise<number> {
   let wasOnline = false;
   /** The current outage has been reported in the conversation. */
   let announced = false;
-  let pendingHigh = '';
   /** A line refused as `nick,text` for a nick not online: Enter again on it sends it to everyone. */
   let refusedText: string | undefined;
   let finish: (code: number) => void = () => undefined;
@@ -68,8 +66,8 @@ export function runApp(args: ClientArgs): Promise<number> {
     drawTimer = undefined;
     const L = ui.layout;
     // Too narrow for the side panels: the files list is printed instead (see F3).
-    if (!L.side && mode === 'files') mode = 'chat';
-    selected = Math.max(0, Math.min(selected, model.files.length - 1));
+    if (!L.side && keys.mode === MODES.files) keys = withMode(keys, MODES.chat);
+    keys = { ...keys, selected: Math.max(0, Math.min(keys.selected, model.files.length - 1)) };
     // Scrolled up: keep the lines being read still while new ones arrive below.
     const all = model.messages.all;
     const newest = all[all.length - 1]?.id ?? 0;
@@ -83,19 +81,19 @@ export function runApp(args: ClientArgs): Promise<number> {
     if (L.side) {
       ui.online.setLabel(` Online (${model.users.length}) `);
       ui.set(ui.online, onlineLines(model.users, model.me, L.side.width, L.side.onlineHeight));
-      ui.files.setLabel(mode === 'files' ? ` Files (${model.files.length}) ▶ ` : ` Files (${model.files.length}) `);
+      ui.files.setLabel(keys.mode === MODES.files ? ` Files (${model.files.length}) ▶ ` : ` Files (${model.files.length}) `);
       const recent = model.transfers.all.filter((t) => t.finishedAt === undefined || model.now() - t.finishedAt < 60_000);
-      ui.set(ui.files, filesLines(model.files, selected, mode === 'files', recent, L.side.width, L.side.filesHeight));
+      ui.set(ui.files, filesLines(model.files, keys.selected, keys.mode === MODES.files, recent, L.side.width, L.side.filesHeight));
     }
     ui.set(ui.status, [statusLine(model, L.width)]);
-    ui.set(ui.input, [inputLine(promptText(), input, L.width, mode === 'files' || mode === 'confirm')]);
+    ui.set(ui.input, [inputLine(promptText(), input, L.width, keys.mode === MODES.files || keys.mode === MODES.confirm)]);
     ui.screen.render();
   };
   const redraw = (): void => {
     drawTimer ??= setTimeout(draw, 16);
   };
   const promptText = (): string => {
-    switch (mode) {
+    switch (keys.mode) {
       case 'host':
         return 'Server address (blank = this machine): ';
       case 'nick':
@@ -183,8 +181,8 @@ export function runApp(args: ClientArgs): Promise<number> {
           if (conn !== c) return;
           wasOnline = true;
           nick = joined;
-          if (mode === 'nick') {
-            mode = 'chat';
+          if (keys.mode === MODES.nick) {
+            keys = withMode(keys, MODES.chat);
             input.clear();
           }
           if (rejoined) note(`reconnected as ${joined}`);
@@ -193,8 +191,8 @@ export function runApp(args: ClientArgs): Promise<number> {
         },
         onNickRefused: (_code, _text, refused) => {
           if (conn !== c) return;
-          if (mode !== 'nick' || input.text === '') input.set(refused);
-          mode = 'nick';
+          if (keys.mode !== MODES.nick || input.text === '') input.set(refused);
+          keys = withMode(keys, MODES.nick);
           note('choose another nickname and press Enter');
         },
         onBadLine: (line, err) => log.warn({ line, err: err.message }, 'ignored a line from the server'),
@@ -241,8 +239,7 @@ export function runApp(args: ClientArgs): Promise<number> {
     redraw();
   };
   const askQuit = (): void => {
-    if (mode !== 'confirm') before = mode;
-    mode = 'confirm';
+    keys = confirmQuit(keys);
     redraw();
   };
   const quit = async (): Promise<void> => {
@@ -256,14 +253,14 @@ export function runApp(args: ClientArgs): Promise<number> {
     finish(0);
   };
   const downloadSelected = (): void => {
-    const f = model.files[selected];
+    const f = model.files[keys.selected];
     if (!f) return;
     if (requestDownload(f.name)) note(`asking for ${f.name}…`);
   };
 
   const submit = (): void => {
     const text = input.text;
-    if (mode === 'host') {
+    if (keys.mode === MODES.host) {
       const parsed = parseServer(text, port);
       if (typeof parsed === 'string') return fail(parsed);
       host = parsed.host;
@@ -271,20 +268,20 @@ export function runApp(args: ClientArgs): Promise<number> {
       input.submit();
       model.server = `${host}:${port}`;
       if (!nick) {
-        mode = 'nick';
+        keys = withMode(keys, MODES.nick);
         model.system('Choose a nickname and press Enter.');
       } else {
-        mode = 'chat';
+        keys = withMode(keys, MODES.chat);
         connect();
       }
       return redraw();
     }
-    if (mode === 'nick') {
+    if (keys.mode === MODES.nick) {
       const checked = checkNickname(text);
       if (!checked.ok) return fail(checked.error.message);
       nick = checked.nick;
       input.clear();
-      mode = 'chat';
+      keys = withMode(keys, MODES.chat);
       if (conn) conn.chooseNick(nick);
       else connect();
       return redraw();
@@ -326,128 +323,54 @@ export function runApp(args: ClientArgs): Promise<number> {
     }
   };
 
-  // ---- keys -----------------------------------------------------------------
-  const editKey = (ch: string | undefined, key: Key): void => {
-    const name = key.full ?? key.name ?? '';
-    if (name !== 'tab') completer.reset();
-    switch (name) {
-      case 'return':
-      case 'linefeed':
+  // ---- keys: keys.ts decides, this carries out ---------------------------
+  const perform = (action: KeyAction): void => {
+    switch (action.type) {
+      case 'submit':
         return submit();
-      case 'backspace':
-        return input.backspace();
-      case 'delete':
-      case 'C-d':
-        return input.delete();
-      case 'left':
-      case 'C-b':
-        return input.left();
-      case 'right':
-      case 'C-f':
-        return input.right();
-      case 'home':
-      case 'C-a':
-        return input.home();
-      case 'end':
-      case 'C-e':
-        return input.end();
-      case 'C-left':
-      case 'M-b':
-        return input.wordLeft();
-      case 'C-right':
-      case 'M-f':
-        return input.wordRight();
-      case 'C-w':
-        return input.deleteWordBack();
-      case 'C-u':
-        return input.killToStart();
-      case 'C-k':
-        return input.killToEnd();
-      case 'up':
-        if (mode === 'chat') input.historyUp();
+      case 'edit':
+        return input[action.op]();
+      case 'insert':
+        return input.insert(action.text);
+      case 'complete':
+        completer.complete(input, { nicks: model.users, files: model.files.map((f) => f.name), me: model.me });
         return;
-      case 'down':
-        if (mode === 'chat') input.historyDown();
+      case 'resetCompletion':
+        return completer.reset();
+      case 'showOnline':
+        if (send({ type: 'online' })) model.showNextOnline = true;
         return;
-      case 'tab':
-        if (mode === 'chat') completer.complete(input, { nicks: model.users, files: model.files.map((f) => f.name), me: model.me });
+      case 'listFiles':
+        if (send({ type: 'files' })) {
+          model.showNextFiles = true;
+          note('(the window is too narrow for the files panel: /download <file> downloads one)');
+        }
         return;
-      case 'escape':
+      case 'refreshFiles':
+        conn?.send({ type: 'files' });
         return;
-      default:
-        break;
+      case 'downloadSelected':
+        return downloadSelected();
+      case 'page':
+        view.scroll(action.direction * Math.max(1, ui.layout.convo.height - 1));
+        return;
+      case 'repaint':
+        ui.screen.realloc();
+        return;
+      case 'quit':
+        void quit();
+        return;
     }
-    if (!ch || key.ctrl || key.meta) return;
-    const code = ch.charCodeAt(0);
-    if (code >= 0xd800 && code <= 0xdbff) {
-      pendingHigh = ch;
-      return;
-    }
-    const text = pendingHigh + ch;
-    pendingHigh = '';
-    if (code < 0x20 || code === 0x7f) return;
-    input.insert(text);
   };
 
-  const onKey = (ch: string | undefined, key: Key | undefined): void => {
+  const onKey = (ch: string | undefined, key: BlessedKey | undefined): void => {
     if (quitting || !key) return;
     const name = key.full ?? key.name ?? '';
     log.trace({ ch, name }, 'key');
-    // blessed reports a CR first as a made-up "enter", then as "return": act on "return"
-    // (and on "linefeed", a bare LF) only.
-    if (name === 'enter') return;
-    if (mode === 'confirm') {
-      if (ch === 'y' || ch === 'Y') void quit();
-      else if (ch === 'n' || ch === 'N' || name === 'escape' || name === 'C-c' || name === 'f10') {
-        mode = before;
-        redraw();
-      }
-      return;
-    }
-    switch (name) {
-      case 'f10':
-      case 'C-c':
-        return askQuit();
-      case 'f2':
-        if (send({ type: 'online' })) model.showNextOnline = true;
-        return redraw();
-      case 'f3':
-        if (mode === 'files') mode = 'chat';
-        else if (mode === 'chat' && !ui.layout.side) {
-          if (send({ type: 'files' })) {
-            model.showNextFiles = true;
-            note('(the window is too narrow for the files panel: /download <file> downloads one)');
-          }
-        } else if (mode === 'chat') {
-          mode = 'files';
-          conn?.send({ type: 'files' });
-        }
-        return redraw();
-      case 'pageup':
-        view.scroll(Math.max(1, ui.layout.convo.height - 1));
-        return redraw();
-      case 'pagedown':
-        view.scroll(-Math.max(1, ui.layout.convo.height - 1));
-        return redraw();
-      case 'C-l':
-        ui.screen.realloc();
-        return redraw();
-      default:
-        break;
-    }
-    if (mode === 'files') {
-      if (name === 'up') selected = Math.max(0, selected - 1);
-      else if (name === 'down') selected = Math.min(model.files.length - 1, selected + 1);
-      else if (name === 'return' || name === 'linefeed') downloadSelected();
-      else if (name === 'escape' || name === 'tab') mode = 'chat';
-      else if (ch && !key.ctrl && !key.meta && ch >= ' ') {
-        mode = 'chat';
-        editKey(ch, key);
-      }
-      return redraw();
-    }
-    editKey(ch, key);
-    redraw();
+    const next = reduceKey(keys, { ch, name, ctrl: key.ctrl, meta: key.meta }, { files: model.files.length, side: ui.layout.side !== undefined });
+    keys = next.state;
+    for (const action of next.actions) perform(action);
+    if (!quitting) redraw();
   };
 
   ui.screen.on('keypress', onKey);
@@ -464,7 +387,7 @@ export function runApp(args: ClientArgs): Promise<number> {
     redraw();
   });
   ui.files.on('click', () => {
-    if (mode === 'chat') mode = 'files';
+    if (keys.mode === MODES.chat) keys = withMode(keys, MODES.files);
     redraw();
   });
   ui.screen.enableMouse();
@@ -485,10 +408,10 @@ export function runApp(args: ClientArgs): Promise<number> {
   model.server = host ? `${host}:${port}` : 'no server yet';
   model.system('Parley — type /help for commands. F2 online, F3 files, F10 quit.');
   if (!host) {
-    mode = 'host';
+    keys = withMode(keys, MODES.host);
     model.system('Which server? Type its address (host or host:port) and press Enter; leave it blank for this machine.');
   } else if (!nick) {
-    mode = 'nick';
+    keys = withMode(keys, MODES.nick);
     model.server = `${host}:${port}`;
     model.system('Choose a nickname and press Enter.');
   } else {
