@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MODES, askQuit, initialKeyState, reduceKey, type KeyContext, type KeyPress, type KeyState, type Mode } from '../src/ui/keys.js';
+import { MODES, askQuit, initialKeyState, promptFor, reduceKey, type KeyContext, type KeyPress, type KeyState, type Mode } from '../src/ui/keys.js';
 
 const wide: KeyContext = { files: 3, side: true };
 const narrow: KeyContext = { files: 3, side: false };
@@ -96,5 +96,12 @@ describe('input modes: the key reducer', () => {
       ]);
     }
     expect(press(MODES.chat, [key('f10'), key('f2')]).actions).toEqual([]);
+  });
+
+  it('prompts for what each mode wants, counting the downloads a quit would stop', () => {
+    expect(promptFor(MODES.host, { me: '', downloads: 0 })).toBe('Server address (blank = this machine): ');
+    expect(promptFor(MODES.chat, { me: 'ann', downloads: 0 })).toBe('[ann] ');
+    expect(promptFor(MODES.confirm, { me: 'ann', downloads: 0 })).toBe('Quit Parley? (y/n) ');
+    expect(promptFor(MODES.confirm, { me: 'ann', downloads: 2 })).toBe('Quit Parley? 2 downloads will stop. (y/n) ');
   });
 });

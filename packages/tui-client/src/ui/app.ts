@@ -10,9 +10,11 @@ import { formatBytes } from '../model/format.js';
 import { InputLine } from '../model/input-line.js';
 import { CLIENT_HELP, parseInput } from '../model/input-parse.js';
 import { Connection, type LinkState } from '../net/connection.js';
+import { parseServer } from '../net/server-address.js';
 import { DownloadManager, type DownloadFn } from '../transfer/downloads.js';
 import { ConversationView, filesLines, inputLine, onlineLines, statusLine } from './render.js';
-import { MODES, askQuit as confirmQuit, initialKeyState, reduceKey, withMode, type KeyAction, type KeyState } from './keys.js';
+import { MODES, askQuit as confirmQuit, initialKeyState, promptFor, reduceKey, withMode, type KeyAction, type KeyState } from './keys.js';
+import { linkJoined, linkNotice, NO_OUTAGE, type LinkNoticeState } from '../net/link-notices.js';
 import { ChatScreen } from './screen.js';
 
 /** A key event as blessed reports it. */
@@ -22,17 +24,6 @@ interface BlessedKey {
   readonly ctrl?: boolean;
   readonly meta?: boolean;
   readonly shift?: boolean;
-}
-
-/** Parses `host`, `host:port` or `[v6]:port`; blank is this machine. */
-export function parseServer(text: string, defaultPort: number): { host: string; port: number } | string {
-  const t = text.trim();
-  if (t === '') return { host: '127.0.0.1', port: defaultPort };
-  const m = /^\[([^\]]+)\](?::(\d+))?$/u.exec(t) ?? /^([^:\s]+)(?::(\d+))?$/u.exec(t);
-  if (!m) return /^[0-9a-f:]+$/iu.test(t) ? { host: t, port: defaultPort } : `"${t}" is not a server address (host or host:port)`;
-  const port = m[2] === undefined ? defaultPort : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return `port must be 1-65535`;
-  return { host: m[1] ?? t, port };
 }
 
 /** The interactive client. Resolves with the exit code when the user has quit. */
@@ -51,9 +42,8 @@ export function runApp(args: ClientArgs): Promise<number> {
   let conn: Connection | undefined;
   let downloads: DownloadManager | undefined;
   let quitting = false;
-  let wasOnline = false;
-  /** The current outage has been reported in the conversation. */
-  let announced = false;
+  /** What has been said about the current outage: see net/link-notices.ts. */
+  let outage: LinkNoticeState = NO_OUTAGE;
   /** A line refused as `nick,text` for a nick not online: Enter again on it sends it to everyone. */
   let refusedText: string | undefined;
   let finish: (code: number) => void = () => undefined;
@@ -92,22 +82,7 @@ export function runApp(args: ClientArgs): Promise<number> {
   const redraw = (): void => {
     drawTimer ??= setTimeout(draw, 16);
   };
-  const promptText = (): string => {
-    switch (keys.mode) {
-      case 'host':
-        return 'Server address (blank = this machine): ';
-      case 'nick':
-        return 'Nickname: ';
-      case 'confirm': {
-        const running = model.transfers.active.length;
-        return running === 0 ? 'Quit Parley? (y/n) ' : `Quit Parley? ${running} download${running === 1 ? '' : 's'} will stop. (y/n) `;
-      }
-      case 'files':
-        return '[files] ↑/↓ choose, Enter download, Esc back';
-      case 'chat':
-        return `[${model.me || nick || '?'}] `;
-    }
-  };
+  const promptText = (): string => promptFor(keys.mode, { me: model.me || nick || '?', downloads: model.transfers.active.length });
   const note = (text: string): void => {
     model.system(text);
     redraw();
@@ -146,19 +121,9 @@ export function runApp(args: ClientArgs): Promise<number> {
           if (conn !== c) return; // an old connection, left with /server
           log.debug({ state, detail }, 'connection state');
           model.setState(stateOf[state], detail);
-          const why = detail.replace(/; retrying.*$/u, '');
-          if (state === 'reconnecting' && wasOnline) {
-            wasOnline = false;
-            announced = true;
-            fail(`lost the connection to ${host}:${port} (${why}); reconnecting…`);
-          } else if (state === 'reconnecting' && !announced) {
-            announced = true;
-            fail(`cannot reach ${host}:${port} (${why}); trying again with backoff (F10 quits)`);
-          } else if (state === 'online') {
-            announced = false;
-          } else if (state === 'closed' && !quitting) {
-            fail(`disconnected: ${detail}`);
-          }
+          const notice = linkNotice(outage, { state, detail, server: `${c.host}:${c.port}`, quitting });
+          outage = notice.state;
+          if (notice.line) fail(notice.line);
           redraw();
         },
         onEvent: (event) => {
@@ -179,7 +144,7 @@ export function runApp(args: ClientArgs): Promise<number> {
         },
         onJoined: (joined, rejoined) => {
           if (conn !== c) return;
-          wasOnline = true;
+          outage = linkJoined(outage);
           nick = joined;
           if (keys.mode === MODES.nick) {
             keys = withMode(keys, MODES.chat);
@@ -225,8 +190,7 @@ export function runApp(args: ClientArgs): Promise<number> {
     conn = undefined;
     old?.close();
     void downloads?.stopAll();
-    wasOnline = false;
-    announced = false;
+    outage = NO_OUTAGE;
     model.users = [];
     model.files = [];
     model.me = '';

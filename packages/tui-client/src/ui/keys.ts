@@ -206,3 +206,19 @@ function editKey(s: KeyState, key: KeyPress): KeyResult {
   if (code < 0x20 || code === 0x7f) return result(next, ...actions);
   return result(next, ...actions, { type: 'insert', text });
 }
+
+/** The input line's prompt in each mode. */
+export function promptFor(mode: Mode, o: { readonly me: string; readonly downloads: number }): string {
+  switch (mode) {
+    case MODES.host:
+      return 'Server address (blank = this machine): ';
+    case MODES.nick:
+      return 'Nickname: ';
+    case MODES.confirm:
+      return o.downloads === 0 ? 'Quit Parley? (y/n) ' : `Quit Parley? ${o.downloads} download${o.downloads === 1 ? '' : 's'} will stop. (y/n) `;
+    case MODES.files:
+      return '[files] ↑/↓ choose, Enter download, Esc back';
+    case MODES.chat:
+      return `[${o.me}] `;
+  }
+}
