@@ -60,9 +60,22 @@ describe('parley scripted commands against the real server', () => {
     expect(r).toMatchObject({ code: 0, stdout: 'bob\n' });
   });
 
-  it('takes host, port and nick from PARLEY_* environment variables', async () => {
-    const r = await runClient(['online'], { env: { PARLEY_HOST: '127.0.0.1', PARLEY_PORT: String(server.port), PARLEY_NICK: 'envy' } });
+  it('takes host, port and nick from PARLEY_CLIENT_* environment variables', async () => {
+    const r = await runClient(['online'], { env: { PARLEY_CLIENT_HOST: '127.0.0.1', PARLEY_CLIENT_PORT: String(server.port), PARLEY_CLIENT_NICK: 'envy' } });
     expect(r).toMatchObject({ code: 0, stdout: 'bob\n' });
+  });
+
+  it("ignores the server's PARLEY_HOST/PARLEY_PORT and variables named PARLEY or PARLEY_CLIENT", async () => {
+    // PARLEY_PORT 1 would fail with ECONNREFUSED if the client dialled it.
+    const env = { PARLEY: '', PARLEY_CLIENT: 'x', PARLEY_HOST: '0.0.0.0', PARLEY_PORT: '1', PARLEY_CLIENT_PORT: String(server.port) };
+    const r = await runClient(['online', '--host', '127.0.0.1', '--nick', 'envy2'], { env });
+    expect(r).toMatchObject({ code: 0, stdout: 'bob\n' });
+    expect((await runClient(['--help'], { env })).stdout).toMatch(/PARLEY_CLIENT_HOST.*PARLEY_CLIENT_PORT.*PARLEY_CLIENT_NICK/su);
+  });
+
+  it('answers --version with the package version', async () => {
+    const r = await runClient(['--version']);
+    expect(r).toMatchObject({ code: 0, stdout: '0.1.0\n' });
   });
 
   it('lists the files with their sizes', async () => {

@@ -5,7 +5,7 @@ import { MessageLog } from '../src/model/messages.js';
 import { textWidth } from '../src/text/width.js';
 import { ConversationView, filesLines, inputLine, lineText, lineWidth, messageLines, nickColour, statusLine } from '../src/ui/render.js';
 import { padWide, toTags } from '../src/ui/tags.js';
-import { parseServer } from '../src/ui/app.js';
+import { parseServer } from '../src/net/server-address.js';
 
 const at = Date.UTC(2026, 0, 1, 9, 5);
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { displaySafe, fit, textWidth, truncate, wrap } from '../src/text/width.js';
+import { terminalSafe } from '../src/text/terminal-safe.js';
 
 describe('cell widths', () => {
   it('counts CJK and emoji as two cells, combining marks as none', () => {
@@ -12,6 +13,10 @@ describe('cell widths', () => {
     expect(displaySafe('👍🏽')).toBe('👍');
     expect(displaySafe('👨\u200d👩\u200d👧')).toBe('👨👩👧');
     expect(displaySafe('a\x1b[31mb')).toBe('a[31mb');
+  });
+  it('drops C1 controls and every bidi control, and terminalSafe changes nothing else', () => {
+    expect(displaySafe('a\u009b2Jb\u202ec\u2066d\u2069\u200fe')).toBe('a2Jbcde');
+    expect(terminalSafe('\u001b]0;t\u0007x\ty 👍🏽 é')).toBe(']0;tx\ty 👍🏽 é');
   });
   it('truncates and pads to an exact number of cells without splitting a wide character', () => {
     expect(truncate('你好世界', 5)).toBe('你好');

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { useCrc32 } from '@parley/protocol';
 
 /**
@@ -38,7 +39,8 @@ export function nativeBatch(): NativeBatch | undefined {
   const require = createRequire(import.meta.url);
   for (const rel of CANDIDATES) {
     try {
-      const mod = require(new URL(rel, import.meta.url).pathname) as Partial<NativeBatch>;
+      // fileURLToPath, not URL.pathname: the pathname keeps %20 for a space, and the addon would not be found.
+      const mod = require(fileURLToPath(new URL(rel, import.meta.url))) as Partial<NativeBatch>;
       if (typeof mod.sendBatch === 'function' && typeof mod.recvBatch === 'function' && typeof mod.sockaddr === 'function') {
         loaded = mod as NativeBatch;
         // The packet trailer's CRC-32, about 3 x faster than zlib's per packet.

@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { CLIENT_ENV } from './env.js';
 
 export const DEFAULT_PORT = 55000;
 
@@ -17,16 +18,17 @@ export interface ClientArgs {
   readonly file: string;
 }
 
-/**
- * The PARLEY_* variables the client reads. Only these: yargs' own `.env()`
- * would turn any PARLEY_* variable (PARLEY_TEST_REPORT_DIR, …) into an unknown
- * option under `.strict()`.
- */
 function fromEnv(env: NodeJS.ProcessEnv) {
-  const port = env.PARLEY_PORT !== undefined && env.PARLEY_PORT !== '' ? Number(env.PARLEY_PORT) : undefined;
-  const bell = env.PARLEY_BELL === undefined ? undefined : !/^(0|false|no|off)$/iu.test(env.PARLEY_BELL);
-  return { host: env.PARLEY_HOST || undefined, port, nick: env.PARLEY_NICK || undefined, downloadDir: env.PARLEY_DOWNLOAD_DIR || undefined, bell };
+  const get = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const port = get(CLIENT_ENV.port) === undefined ? undefined : Number(get(CLIENT_ENV.port));
+  const bellText = get(CLIENT_ENV.bell);
+  const bell = bellText === undefined ? undefined : !/^(0|false|no|off)$/iu.test(bellText);
+  return { host: get(CLIENT_ENV.host), port, nick: get(CLIENT_ENV.nick), downloadDir: get(CLIENT_ENV.downloadDir), bell, logFile: get(CLIENT_ENV.logFile) };
 }
+
+/** The client's version, set by scripts/bundle.mjs (esbuild `define`); "dev" when run from source. */
+declare const PARLEY_CLIENT_VERSION: string | undefined;
+export const VERSION = typeof PARLEY_CLIENT_VERSION === 'string' ? PARLEY_CLIENT_VERSION : 'dev';
 
 export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
   const e = fromEnv(env);
@@ -40,7 +42,9 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
         '$0 send --all <text>              send a message to everyone',
         '$0 download <file>                download a file (progress on stderr)',
         '',
-        'Options can also be set in the environment: PARLEY_HOST, PARLEY_PORT, PARLEY_NICK, PARLEY_DOWNLOAD_DIR, PARLEY_BELL.',
+        'Options can also be set in the environment: PARLEY_CLIENT_HOST, PARLEY_CLIENT_PORT, PARLEY_CLIENT_NICK,',
+        'PARLEY_CLIENT_DOWNLOAD_DIR, PARLEY_CLIENT_BELL (0 = off), PARLEY_CLIENT_LOG_FILE; also PARLEY_CLIENT_LOG_LEVEL',
+        '(default debug) and PARLEY_CLIENT_TERM (default xterm-256color). PARLEY_HOST/PARLEY_PORT are the server\'s.',
       ].join('\n'),
     )
     .command('$0', false)
@@ -60,12 +64,12 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
     .command('download <file>', 'download a file into --download-dir; exit code 0 only when its SHA-256 is verified', (y) =>
       y.positional('file', { type: 'string', demandOption: true, describe: 'the file name as listed by `parley files`' }),
     )
-    .option('host', { type: 'string', default: e.host, defaultDescription: '$PARLEY_HOST', describe: 'server address (on screen: asked for when missing; blank = this machine)' })
-    .option('port', { type: 'number', default: e.port ?? DEFAULT_PORT, defaultDescription: `$PARLEY_PORT or ${DEFAULT_PORT}`, describe: 'server TCP port' })
-    .option('nick', { type: 'string', default: e.nick, defaultDescription: '$PARLEY_NICK', describe: 'nickname (on screen: asked for when missing)' })
-    .option('download-dir', { type: 'string', default: e.downloadDir ?? '.', defaultDescription: '$PARLEY_DOWNLOAD_DIR or .', describe: 'folder to save downloads in' })
-    .option('bell', { type: 'boolean', default: e.bell ?? true, defaultDescription: '$PARLEY_BELL or true', describe: 'ring the terminal bell on a private message or a mention (--no-bell: off)' })
-    .option('log-file', { type: 'string', describe: 'write a debug log here (the screen is never used for logs)' })
+    .option('host', { type: 'string', default: e.host, defaultDescription: '$PARLEY_CLIENT_HOST', describe: 'server address (on screen: asked for when missing; blank = this machine)' })
+    .option('port', { type: 'number', default: e.port ?? DEFAULT_PORT, defaultDescription: `$PARLEY_CLIENT_PORT or ${DEFAULT_PORT}`, describe: 'server TCP port' })
+    .option('nick', { type: 'string', default: e.nick, defaultDescription: '$PARLEY_CLIENT_NICK', describe: 'nickname (on screen: asked for when missing)' })
+    .option('download-dir', { type: 'string', default: e.downloadDir ?? '.', defaultDescription: '$PARLEY_CLIENT_DOWNLOAD_DIR or .', describe: 'folder to save downloads in' })
+    .option('bell', { type: 'boolean', default: e.bell ?? true, defaultDescription: '$PARLEY_CLIENT_BELL or true', describe: 'ring the terminal bell on a private message or a mention (--no-bell: off)' })
+    .option('log-file', { type: 'string', default: e.logFile, defaultDescription: '$PARLEY_CLIENT_LOG_FILE', describe: 'write a debug log here (the screen is never used for logs)' })
     .option('timeout', { type: 'number', default: 15, describe: 'scripted commands: seconds to wait for the server' })
     .check((a) => {
       if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) throw new Error(`--port must be 1-65535 (got ${String(a.port)})`);
@@ -75,7 +79,7 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
     .strict()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(VERSION)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
@@ -83,10 +87,10 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
     });
 }
 
-/** Parses the command line. Returns undefined when --help was printed. */
+/** Parses the command line. Returns undefined when --help or --version was printed. */
 export async function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ClientArgs | undefined> {
   const a = await parser(argv, env).parseAsync();
-  if (a.help) return undefined;
+  if (a.help || a.version) return undefined;
   const first = String(a._[0] ?? 'chat');
   const command = (['online', 'files', 'send', 'download'].includes(first) ? first : 'chat') as ClientArgs['command'];
   const text = (a.text as string[] | undefined)?.join(' ') ?? '';

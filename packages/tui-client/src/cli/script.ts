@@ -6,6 +6,7 @@ import { formatBytes, formatEta, formatRate, percent } from '../model/format.js'
 import { TransferTable } from '../model/transfers.js';
 import { Connection } from '../net/connection.js';
 import { DownloadManager, type DownloadFn, type Offer } from '../transfer/downloads.js';
+import { terminalSafe } from '../text/terminal-safe.js';
 import type { ClientArgs } from './args.js';
 
 export const EXIT_OK = 0;
@@ -27,7 +28,7 @@ class ScriptFailure extends Error {}
 export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number> {
   const host = args.host && args.host.trim() !== '' ? args.host.trim() : '127.0.0.1';
   const nick = args.nick ?? `cli-${randomBytes(3).toString('hex')}`;
-  const say = (s: string): void => void io.stderr.write(`parley: ${s}\n`);
+  const say = (s: string): void => void io.stderr.write(`parley: ${terminalSafe(s)}\n`);
   const events: ServerEvent[] = [];
   const waiters = new Set<() => void>();
   let closedWhy = '';
@@ -87,7 +88,7 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
     switch (args.command) {
       case 'online': {
         const online = await until(() => events.find((e) => e.type === 'online'), 'the online list');
-        for (const n of online.nicks) if (!sameNick(n, me)) io.stdout.write(`${n}\n`);
+        for (const n of online.nicks) if (!sameNick(n, me)) io.stdout.write(`${terminalSafe(n)}\n`);
         await conn.quit();
         return EXIT_OK;
       }
@@ -96,7 +97,7 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
         conn.send({ type: 'files' });
         const answer = await until(() => events.slice(from).find((e) => e.type === 'files') ?? firstError(from), 'the files list');
         if (answer.type !== 'files') throw new ScriptFailure(errorText(answer));
-        for (const f of answer.files) io.stdout.write(`${f.name}\t${f.size}\n`);
+        for (const f of answer.files) io.stdout.write(`${terminalSafe(f.name).replace(/\t/gu, ' ')}\t${f.size}\n`);
         await conn.quit();
         return EXIT_OK;
       }
@@ -112,7 +113,7 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
         return EXIT_OK;
       }
       case 'download':
-        return await scriptedDownload(args, io, host, conn, events, until, firstError, errorText);
+        return await scriptedDownload(args, io, host, conn, events, until, errorText);
       case 'chat':
         throw new ScriptFailure('internal: chat is not a scripted command');
     }
@@ -133,17 +134,12 @@ async function scriptedDownload(
   conn: Connection,
   events: ServerEvent[],
   until: <T>(pick: () => T | undefined, what: string) => Promise<T>,
-  firstError: (from: number) => ServerEvent | undefined,
   errorText: (e: ServerEvent) => string,
 ): Promise<number> {
-  const from = events.length;
-  conn.send({ type: 'download', file: args.file });
-  const answer = await until(() => events.slice(from).find((e) => e.type === 'offer') ?? firstError(from), 'the download offer');
-  if (answer.type !== 'offer') throw new ScriptFailure(errorText(answer));
-  const offer: Offer = answer;
   const tty = Boolean(io.stderr.isTTY);
   let lastPrint = 0;
   const transfers = new TransferTable();
+  let offer: Offer | undefined;
   let result: { path: string; sha256: string; bytes: number } | undefined;
   let failure = '';
   const manager = new DownloadManager({
@@ -152,24 +148,43 @@ async function scriptedDownload(
     transfers,
     download: io.download ?? (downloadFile as unknown as DownloadFn),
     onChange: () => {
-      const t = transfers.get(offer.id);
+      const t = offer && transfers.get(offer.id);
       if (!t || t.state !== 'active') return;
       const now = Date.now();
       if (!tty && now - lastPrint < 1000 && t.bytes < t.size) return;
       lastPrint = now;
-      const line = `${offer.name}: ${percent(t.bytes, t.size)}% of ${formatBytes(t.size)}  ${formatRate(t.rateBytesPerSec)}  ETA ${formatEta(t.etaSec)}`;
+      const line = `${terminalSafe(t.name)}: ${percent(t.bytes, t.size)}% of ${formatBytes(t.size)}  ${formatRate(t.rateBytesPerSec)}  ETA ${formatEta(t.etaSec)}`;
       io.stderr.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
     },
     onDone: (r) => (result = r),
     onFail: (r) => (failure = r.error),
   });
-  io.stderr.write(`downloading ${offer.name} (${formatBytes(offer.size)}) from ${host} udp ${offer.udpPort}\n`);
-  await manager.start(offer);
+  const refusal = manager.request(args.file);
+  if (refusal) throw new ScriptFailure(refusal);
+  let next = events.length;
+  conn.send({ type: 'download', file: args.file });
+  // The answer is an offer we asked for, or an error; any other offer is shown and ignored.
+  type Answer = { readonly kind: 'error'; readonly event: ServerEvent } | { readonly kind: 'offer'; readonly offer: Offer; readonly done: Promise<void> };
+  const answer = await until((): Answer | undefined => {
+    for (; next < events.length; next++) {
+      const e = events[next] as ServerEvent;
+      if (e.type === 'error' || e.type === 'bye') return { kind: 'error', event: e };
+      if (e.type !== 'offer') continue;
+      const outcome = manager.accept(e);
+      if (outcome.ok) return { kind: 'offer', offer: e, done: outcome.done };
+      io.stderr.write(`parley: warning: ignored an offer of "${terminalSafe(e.name)}" from the server: ${outcome.reason}\n`);
+    }
+    return undefined;
+  }, 'the download offer');
+  if (answer.kind === 'error') throw new ScriptFailure(errorText(answer.event));
+  offer = answer.offer;
+  io.stderr.write(`downloading ${terminalSafe(offer.name)} (${formatBytes(offer.size)}) from ${host} udp ${offer.udpPort}\n`);
+  await answer.done;
   if (tty) io.stderr.write('\n');
   await conn.quit();
   if (!result) throw new ScriptFailure(`download of ${offer.name} failed: ${failure}`);
   const done = result as { path: string; sha256: string; bytes: number };
-  io.stderr.write(`saved ${done.path} (${formatBytes(done.bytes)}), SHA-256 verified\n`);
-  io.stdout.write(`${done.path}\t${done.sha256}\n`);
+  io.stderr.write(`saved ${terminalSafe(done.path)} (${formatBytes(done.bytes)}), SHA-256 verified\n`);
+  io.stdout.write(`${terminalSafe(done.path)}\t${done.sha256}\n`);
   return EXIT_OK;
 }

@@ -1,4 +1,5 @@
 import { eastAsianWidth } from 'get-east-asian-width';
+import { terminalSafe } from './terminal-safe.js';
 
 /**
  * Terminal cell widths. Terminals, tmux and blessed disagree about joined
@@ -7,15 +8,13 @@ import { eastAsianWidth } from 'get-east-asian-width';
  * width everyone agrees on (East Asian Width: wide/fullwidth = 2 cells).
  */
 
-// ZWJ, variation selectors, skin-tone modifiers, tag characters, BOM, bidi controls.
-const JOINERS = /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufe00-\ufe0f\ufeff]|\u{1f3fb}|\u{1f3fc}|\u{1f3fd}|\u{1f3fe}|\u{1f3ff}|[\u{e0000}-\u{e007f}]/gu;
-// eslint-disable-next-line no-control-regex
-const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/gu;
+// ZWJ, variation selectors, skin-tone modifiers, tag characters, BOM (control and bidi characters go in terminalSafe).
+const JOINERS = /[\u200b-\u200d\u2060-\u2064\ufe00-\ufe0f\ufeff]|\u{1f3fb}|\u{1f3fc}|\u{1f3fd}|\u{1f3fe}|\u{1f3ff}|[\u{e0000}-\u{e007f}]/gu;
 const COMBINING = /^\p{M}$/u;
 
-/** Makes `text` safe to draw: NFC, no control characters, tabs as spaces, no emoji joiners. */
+/** Makes `text` safe to draw: NFC, tabs as spaces, then `terminalSafe` (no control or bidi characters), no emoji joiners. */
 export function displaySafe(text: string): string {
-  return text.normalize('NFC').replace(/\t/gu, '  ').replace(CONTROLS, '').replace(JOINERS, '');
+  return terminalSafe(text.normalize('NFC').replace(/\t/gu, '  ')).replace(JOINERS, '');
 }
 
 /** Cells one code point takes: 0 for combining marks, 2 for wide and fullwidth, else 1. */

@@ -10,29 +10,20 @@ import { formatBytes } from '../model/format.js';
 import { InputLine } from '../model/input-line.js';
 import { CLIENT_HELP, parseInput } from '../model/input-parse.js';
 import { Connection, type LinkState } from '../net/connection.js';
+import { parseServer } from '../net/server-address.js';
 import { DownloadManager, type DownloadFn } from '../transfer/downloads.js';
 import { ConversationView, filesLines, inputLine, onlineLines, statusLine } from './render.js';
+import { MODES, askQuit as confirmQuit, initialKeyState, promptFor, reduceKey, withMode, type KeyAction, type KeyState } from './keys.js';
+import { linkJoined, linkNotice, NO_OUTAGE, type LinkNoticeState } from '../net/link-notices.js';
 import { ChatScreen } from './screen.js';
 
-type Mode = 'host' | 'nick' | 'chat' | 'files' | 'confirm';
-
-interface Key {
+/** A key event as blessed reports it. */
+interface BlessedKey {
   readonly name?: string;
   readonly full?: string;
   readonly ctrl?: boolean;
   readonly meta?: boolean;
   readonly shift?: boolean;
-}
-
-/** Parses `host`, `host:port` or `[v6]:port`; blank is this machine. */
-export function parseServer(text: string, defaultPort: number): { host: string; port: number } | string {
-  const t = text.trim();
-  if (t === '') return { host: '127.0.0.1', port: defaultPort };
-  const m = /^\[([^\]]+)\](?::(\d+))?$/u.exec(t) ?? /^([^:\s]+)(?::(\d+))?$/u.exec(t);
-  if (!m) return /^[0-9a-f:]+$/iu.test(t) ? { host: t, port: defaultPort } : `"${t}" is not a server address (host or host:port)`;
-  const port = m[2] === undefined ? defaultPort : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return `port must be 1-65535`;
-  return { host: m[1] ?? t, port };
 }
 
 /** The interactive client. Resolves with the exit code when the user has quit. */
@@ -43,19 +34,16 @@ export function runApp(args: ClientArgs): Promise<number> {
   const completer = new Completer();
   const view = new ConversationView();
   const ui = new ChatScreen();
-  let mode: Mode = 'chat';
-  let before: Mode = 'chat';
-  let selected = 0;
+  /** The input mode and the files panel's selection: see keys.ts. */
+  let keys: KeyState = initialKeyState(MODES.chat);
   let host = args.host?.trim() || undefined;
   let port = args.port;
   let nick = args.nick?.trim() || undefined;
   let conn: Connection | undefined;
   let downloads: DownloadManager | undefined;
   let quitting = false;
-  let wasOnline = false;
-  /** The current outage has been reported in the conversation. */
-  let announced = false;
-  let pendingHigh = '';
+  /** What has been said about the current outage: see net/link-notices.ts. */
+  let outage: LinkNoticeState = NO_OUTAGE;
   /** A line refused as `nick,text` for a nick not online: Enter again on it sends it to everyone. */
   let refusedText: string | undefined;
   let finish: (code: number) => void = () => undefined;
@@ -68,8 +56,8 @@ export function runApp(args: ClientArgs): Promise<number> {
     drawTimer = undefined;
     const L = ui.layout;
     // Too narrow for the side panels: the files list is printed instead (see F3).
-    if (!L.side && mode === 'files') mode = 'chat';
-    selected = Math.max(0, Math.min(selected, model.files.length - 1));
+    if (!L.side && keys.mode === MODES.files) keys = withMode(keys, MODES.chat);
+    keys = { ...keys, selected: Math.max(0, Math.min(keys.selected, model.files.length - 1)) };
     // Scrolled up: keep the lines being read still while new ones arrive below.
     const all = model.messages.all;
     const newest = all[all.length - 1]?.id ?? 0;
@@ -83,33 +71,18 @@ export function runApp(args: ClientArgs): Promise<number> {
     if (L.side) {
       ui.online.setLabel(` Online (${model.users.length}) `);
       ui.set(ui.online, onlineLines(model.users, model.me, L.side.width, L.side.onlineHeight));
-      ui.files.setLabel(mode === 'files' ? ` Files (${model.files.length}) ▶ ` : ` Files (${model.files.length}) `);
+      ui.files.setLabel(keys.mode === MODES.files ? ` Files (${model.files.length}) ▶ ` : ` Files (${model.files.length}) `);
       const recent = model.transfers.all.filter((t) => t.finishedAt === undefined || model.now() - t.finishedAt < 60_000);
-      ui.set(ui.files, filesLines(model.files, selected, mode === 'files', recent, L.side.width, L.side.filesHeight));
+      ui.set(ui.files, filesLines(model.files, keys.selected, keys.mode === MODES.files, recent, L.side.width, L.side.filesHeight));
     }
     ui.set(ui.status, [statusLine(model, L.width)]);
-    ui.set(ui.input, [inputLine(promptText(), input, L.width, mode === 'files' || mode === 'confirm')]);
+    ui.set(ui.input, [inputLine(promptText(), input, L.width, keys.mode === MODES.files || keys.mode === MODES.confirm)]);
     ui.screen.render();
   };
   const redraw = (): void => {
     drawTimer ??= setTimeout(draw, 16);
   };
-  const promptText = (): string => {
-    switch (mode) {
-      case 'host':
-        return 'Server address (blank = this machine): ';
-      case 'nick':
-        return 'Nickname: ';
-      case 'confirm': {
-        const running = model.transfers.active.length;
-        return running === 0 ? 'Quit Parley? (y/n) ' : `Quit Parley? ${running} download${running === 1 ? '' : 's'} will stop. (y/n) `;
-      }
-      case 'files':
-        return '[files] ↑/↓ choose, Enter download, Esc back';
-      case 'chat':
-        return `[${model.me || nick || '?'}] `;
-    }
-  };
+  const promptText = (): string => promptFor(keys.mode, { me: model.me || nick || '?', downloads: model.transfers.active.length });
   const note = (text: string): void => {
     model.system(text);
     redraw();
@@ -148,19 +121,9 @@ export function runApp(args: ClientArgs): Promise<number> {
           if (conn !== c) return; // an old connection, left with /server
           log.debug({ state, detail }, 'connection state');
           model.setState(stateOf[state], detail);
-          const why = detail.replace(/; retrying.*$/u, '');
-          if (state === 'reconnecting' && wasOnline) {
-            wasOnline = false;
-            announced = true;
-            fail(`lost the connection to ${host}:${port} (${why}); reconnecting…`);
-          } else if (state === 'reconnecting' && !announced) {
-            announced = true;
-            fail(`cannot reach ${host}:${port} (${why}); trying again with backoff (F10 quits)`);
-          } else if (state === 'online') {
-            announced = false;
-          } else if (state === 'closed' && !quitting) {
-            fail(`disconnected: ${detail}`);
-          }
+          const notice = linkNotice(outage, { state, detail, server: `${c.host}:${c.port}`, quitting });
+          outage = notice.state;
+          if (notice.line) fail(notice.line);
           redraw();
         },
         onEvent: (event) => {
@@ -170,18 +133,21 @@ export function runApp(args: ClientArgs): Promise<number> {
           if (event.type === 'info' && conn?.state === 'naming') return;
           const effects = model.apply(event);
           if (effects.bell && args.bell) ui.bell();
+          if (event.type === 'error') downloads?.refused(event.code);
           if (event.type === 'offer' && downloads) {
-            note(`downloading ${event.name} (${formatBytes(event.size)}); /cancel ${event.id} stops it`);
-            void downloads.start(event);
+            // Only an offer for a download the user asked for starts; any other is shown and ignored.
+            const outcome = downloads.accept(event);
+            if (outcome.ok) note(`downloading ${event.name} (${formatBytes(event.size)}); /cancel ${event.id} stops it`);
+            else fail(`warning: ignored an offer of "${event.name}" from the server: ${outcome.reason}`);
           }
           redraw();
         },
         onJoined: (joined, rejoined) => {
           if (conn !== c) return;
-          wasOnline = true;
+          outage = linkJoined(outage);
           nick = joined;
-          if (mode === 'nick') {
-            mode = 'chat';
+          if (keys.mode === MODES.nick) {
+            keys = withMode(keys, MODES.chat);
             input.clear();
           }
           if (rejoined) note(`reconnected as ${joined}`);
@@ -190,8 +156,8 @@ export function runApp(args: ClientArgs): Promise<number> {
         },
         onNickRefused: (_code, _text, refused) => {
           if (conn !== c) return;
-          if (mode !== 'nick' || input.text === '') input.set(refused);
-          mode = 'nick';
+          if (keys.mode !== MODES.nick || input.text === '') input.set(refused);
+          keys = withMode(keys, MODES.nick);
           note('choose another nickname and press Enter');
         },
         onBadLine: (line, err) => log.warn({ line, err: err.message }, 'ignored a line from the server'),
@@ -209,13 +175,22 @@ export function runApp(args: ClientArgs): Promise<number> {
     }
     return conn.send(command);
   };
+  /** Asks the server for `file`, remembering the request so that its offer (and only its offer) is accepted. */
+  const requestDownload = (file: string): boolean => {
+    if (!conn || conn.state !== 'online' || !downloads) return send({ type: 'download', file });
+    const refusal = downloads.request(file);
+    if (refusal) {
+      fail(refusal);
+      return false;
+    }
+    return conn.send({ type: 'download', file });
+  };
   const switchServer = (newHost: string, newPort: number): void => {
     const old = conn;
     conn = undefined;
     old?.close();
     void downloads?.stopAll();
-    wasOnline = false;
-    announced = false;
+    outage = NO_OUTAGE;
     model.users = [];
     model.files = [];
     model.me = '';
@@ -228,8 +203,7 @@ export function runApp(args: ClientArgs): Promise<number> {
     redraw();
   };
   const askQuit = (): void => {
-    if (mode !== 'confirm') before = mode;
-    mode = 'confirm';
+    keys = confirmQuit(keys);
     redraw();
   };
   const quit = async (): Promise<void> => {
@@ -243,14 +217,14 @@ export function runApp(args: ClientArgs): Promise<number> {
     finish(0);
   };
   const downloadSelected = (): void => {
-    const f = model.files[selected];
+    const f = model.files[keys.selected];
     if (!f) return;
-    if (send({ type: 'download', file: f.name })) note(`asking for ${f.name}…`);
+    if (requestDownload(f.name)) note(`asking for ${f.name}…`);
   };
 
   const submit = (): void => {
     const text = input.text;
-    if (mode === 'host') {
+    if (keys.mode === MODES.host) {
       const parsed = parseServer(text, port);
       if (typeof parsed === 'string') return fail(parsed);
       host = parsed.host;
@@ -258,20 +232,20 @@ export function runApp(args: ClientArgs): Promise<number> {
       input.submit();
       model.server = `${host}:${port}`;
       if (!nick) {
-        mode = 'nick';
+        keys = withMode(keys, MODES.nick);
         model.system('Choose a nickname and press Enter.');
       } else {
-        mode = 'chat';
+        keys = withMode(keys, MODES.chat);
         connect();
       }
       return redraw();
     }
-    if (mode === 'nick') {
+    if (keys.mode === MODES.nick) {
       const checked = checkNickname(text);
       if (!checked.ok) return fail(checked.error.message);
       nick = checked.nick;
       input.clear();
-      mode = 'chat';
+      keys = withMode(keys, MODES.chat);
       if (conn) conn.chooseNick(nick);
       else connect();
       return redraw();
@@ -299,7 +273,7 @@ export function runApp(args: ClientArgs): Promise<number> {
         return redraw();
       case 'send': {
         const c = action.command;
-        if (!send(c)) return;
+        if (!(c.type === 'download' ? requestDownload(c.file) : send(c))) return;
         input.submit();
         view.offset = 0;
         if (c.type === 'broadcast') model.echoBroadcast(c.text);
@@ -313,128 +287,54 @@ export function runApp(args: ClientArgs): Promise<number> {
     }
   };
 
-  // ---- keys -----------------------------------------------------------------
-  const editKey = (ch: string | undefined, key: Key): void => {
-    const name = key.full ?? key.name ?? '';
-    if (name !== 'tab') completer.reset();
-    switch (name) {
-      case 'return':
-      case 'linefeed':
+  // ---- keys: keys.ts decides, this carries out ---------------------------
+  const perform = (action: KeyAction): void => {
+    switch (action.type) {
+      case 'submit':
         return submit();
-      case 'backspace':
-        return input.backspace();
-      case 'delete':
-      case 'C-d':
-        return input.delete();
-      case 'left':
-      case 'C-b':
-        return input.left();
-      case 'right':
-      case 'C-f':
-        return input.right();
-      case 'home':
-      case 'C-a':
-        return input.home();
-      case 'end':
-      case 'C-e':
-        return input.end();
-      case 'C-left':
-      case 'M-b':
-        return input.wordLeft();
-      case 'C-right':
-      case 'M-f':
-        return input.wordRight();
-      case 'C-w':
-        return input.deleteWordBack();
-      case 'C-u':
-        return input.killToStart();
-      case 'C-k':
-        return input.killToEnd();
-      case 'up':
-        if (mode === 'chat') input.historyUp();
+      case 'edit':
+        return input[action.op]();
+      case 'insert':
+        return input.insert(action.text);
+      case 'complete':
+        completer.complete(input, { nicks: model.users, files: model.files.map((f) => f.name), me: model.me });
         return;
-      case 'down':
-        if (mode === 'chat') input.historyDown();
+      case 'resetCompletion':
+        return completer.reset();
+      case 'showOnline':
+        if (send({ type: 'online' })) model.showNextOnline = true;
         return;
-      case 'tab':
-        if (mode === 'chat') completer.complete(input, { nicks: model.users, files: model.files.map((f) => f.name), me: model.me });
+      case 'listFiles':
+        if (send({ type: 'files' })) {
+          model.showNextFiles = true;
+          note('(the window is too narrow for the files panel: /download <file> downloads one)');
+        }
         return;
-      case 'escape':
+      case 'refreshFiles':
+        conn?.send({ type: 'files' });
         return;
-      default:
-        break;
+      case 'downloadSelected':
+        return downloadSelected();
+      case 'page':
+        view.scroll(action.direction * Math.max(1, ui.layout.convo.height - 1));
+        return;
+      case 'repaint':
+        ui.screen.realloc();
+        return;
+      case 'quit':
+        void quit();
+        return;
     }
-    if (!ch || key.ctrl || key.meta) return;
-    const code = ch.charCodeAt(0);
-    if (code >= 0xd800 && code <= 0xdbff) {
-      pendingHigh = ch;
-      return;
-    }
-    const text = pendingHigh + ch;
-    pendingHigh = '';
-    if (code < 0x20 || code === 0x7f) return;
-    input.insert(text);
   };
 
-  const onKey = (ch: string | undefined, key: Key | undefined): void => {
+  const onKey = (ch: string | undefined, key: BlessedKey | undefined): void => {
     if (quitting || !key) return;
     const name = key.full ?? key.name ?? '';
     log.trace({ ch, name }, 'key');
-    // blessed reports a CR first as a made-up "enter", then as "return": act on "return"
-    // (and on "linefeed", a bare LF) only.
-    if (name === 'enter') return;
-    if (mode === 'confirm') {
-      if (ch === 'y' || ch === 'Y') void quit();
-      else if (ch === 'n' || ch === 'N' || name === 'escape' || name === 'C-c' || name === 'f10') {
-        mode = before;
-        redraw();
-      }
-      return;
-    }
-    switch (name) {
-      case 'f10':
-      case 'C-c':
-        return askQuit();
-      case 'f2':
-        if (send({ type: 'online' })) model.showNextOnline = true;
-        return redraw();
-      case 'f3':
-        if (mode === 'files') mode = 'chat';
-        else if (mode === 'chat' && !ui.layout.side) {
-          if (send({ type: 'files' })) {
-            model.showNextFiles = true;
-            note('(the window is too narrow for the files panel: /download <file> downloads one)');
-          }
-        } else if (mode === 'chat') {
-          mode = 'files';
-          conn?.send({ type: 'files' });
-        }
-        return redraw();
-      case 'pageup':
-        view.scroll(Math.max(1, ui.layout.convo.height - 1));
-        return redraw();
-      case 'pagedown':
-        view.scroll(-Math.max(1, ui.layout.convo.height - 1));
-        return redraw();
-      case 'C-l':
-        ui.screen.realloc();
-        return redraw();
-      default:
-        break;
-    }
-    if (mode === 'files') {
-      if (name === 'up') selected = Math.max(0, selected - 1);
-      else if (name === 'down') selected = Math.min(model.files.length - 1, selected + 1);
-      else if (name === 'return' || name === 'linefeed') downloadSelected();
-      else if (name === 'escape' || name === 'tab') mode = 'chat';
-      else if (ch && !key.ctrl && !key.meta && ch >= ' ') {
-        mode = 'chat';
-        editKey(ch, key);
-      }
-      return redraw();
-    }
-    editKey(ch, key);
-    redraw();
+    const next = reduceKey(keys, { ch, name, ctrl: key.ctrl, meta: key.meta }, { files: model.files.length, side: ui.layout.side !== undefined });
+    keys = next.state;
+    for (const action of next.actions) perform(action);
+    if (!quitting) redraw();
   };
 
   ui.screen.on('keypress', onKey);
@@ -451,7 +351,7 @@ export function runApp(args: ClientArgs): Promise<number> {
     redraw();
   });
   ui.files.on('click', () => {
-    if (mode === 'chat') mode = 'files';
+    if (keys.mode === MODES.chat) keys = withMode(keys, MODES.files);
     redraw();
   });
   ui.screen.enableMouse();
@@ -472,10 +372,10 @@ export function runApp(args: ClientArgs): Promise<number> {
   model.server = host ? `${host}:${port}` : 'no server yet';
   model.system('Parley — type /help for commands. F2 online, F3 files, F10 quit.');
   if (!host) {
-    mode = 'host';
+    keys = withMode(keys, MODES.host);
     model.system('Which server? Type its address (host or host:port) and press Enter; leave it blank for this machine.');
   } else if (!nick) {
-    mode = 'nick';
+    keys = withMode(keys, MODES.nick);
     model.server = `${host}:${port}`;
     model.system('Choose a nickname and press Enter.');
   } else {

@@ -1,3 +1,4 @@
+import { CLIENT_ENV } from '../cli/env.js';
 import blessed from 'blessed';
 import { patchBlessedWidths, toTags } from './tags.js';
 import type { Line } from './render.js';
@@ -28,7 +29,7 @@ export class ChatScreen {
       fullUnicode: true,
       forceUnicode: true,
       // tmux's own TERM values make blessed fall back to 8 colours or print terminfo errors.
-      terminal: process.env.PARLEY_TERM ?? 'xterm-256color',
+      terminal: process.env[CLIENT_ENV.term] || 'xterm-256color',
       title,
       autoPadding: false,
       warnings: false,

@@ -1,0 +1,19 @@
+/**
+ * The client's environment variables: PARLEY_CLIENT_*, its own prefix, so a
+ * PARLEY_HOST/PARLEY_PORT exported for the server (where they mean "bind")
+ * never makes the client dial that address. Only these names are read: yargs'
+ * own `.env()` would turn any other PARLEY_* variable (or one named exactly
+ * PARLEY or PARLEY_CLIENT) into an unknown option under `.strict()`.
+ */
+export const CLIENT_ENV = {
+  host: 'PARLEY_CLIENT_HOST',
+  port: 'PARLEY_CLIENT_PORT',
+  nick: 'PARLEY_CLIENT_NICK',
+  downloadDir: 'PARLEY_CLIENT_DOWNLOAD_DIR',
+  bell: 'PARLEY_CLIENT_BELL',
+  logFile: 'PARLEY_CLIENT_LOG_FILE',
+  /** Read by src/cli/log.ts: the log level of --log-file (default debug). */
+  logLevel: 'PARLEY_CLIENT_LOG_LEVEL',
+  /** Read by src/ui/screen.ts: the terminal type blessed is told (default xterm-256color). */
+  term: 'PARLEY_CLIENT_TERM',
+} as const;
