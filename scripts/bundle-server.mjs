@@ -41,7 +41,7 @@ writeFileSync(
 chmodSync(join(out, 'bin', 'parley-server'), 0o755);
 // The unit's Documentation= points here: the README's deploy sections, as shipped.
 writeFileSync(join(out, 'deploy', 'README.md'), deploySections(readFileSync(join(root, 'README.md'), 'utf8')));
-writeFileSync(join(out, 'LICENSE'), existsSync(join(root, 'LICENSE')) ? readFileSync(join(root, 'LICENSE')) : 'MIT\n');
+writeFileSync(join(out, 'LICENSE'), readFileSync(join(root, 'LICENSE')));
 /** "Deploy to a VM" and "Running several nodes" from the repository README, whole. */
 function deploySections(readme) {
   const sections = readme.split(/^(?=## )/mu).filter((s) => /^## (Deploy to a VM|Running several nodes)\b/u.test(s));
