@@ -332,8 +332,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         if (f.code === 'TRANSFER_TIMEOUT') {
           return fail(protocolError('TRANSFER_TIMEOUT', `download of ${offer.name} stopped: ${f.text} (${address}:${port})`));
         }
-        if (f.fromPeer && f.code === 'TRANSFER_REJECTED') {
-          return fail(protocolError('TRANSFER_REJECTED', `server refused the download of ${offer.name}: ${f.text}`));
+        if (f.fromPeer && (f.code === 'TRANSFER_REJECTED' || f.code === 'TRANSFER_LIMIT')) {
+          return fail(protocolError(f.code, `server refused the download of ${offer.name}: ${f.text}`));
         }
         if (f.fromPeer) {
           return fail(protocolError('TRANSFER_CANCELLED', `server cancelled the download of ${offer.name}: ${f.text} (${f.code})`));

@@ -1,7 +1,6 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import dgram from 'node:dgram';
-import { readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
 import {
@@ -17,6 +16,7 @@ import {
 import { WakeTimer, monotonicNow } from './clock.js';
 import { silentLogger, type TransferLogger } from './logger.js';
 import { BatchSender } from './batch-io.js';
+import { PathValidator, ReplyBudget } from './address-validation.js';
 import { Sender, type ChunkSource } from './sender.js';
 
 export interface TransferServerOptions {
@@ -34,8 +34,19 @@ export interface TransferServerOptions {
   readonly maxRateBytesPerSec?: number;
   /** SO_SNDBUF / SO_RCVBUF to ask for. Default 4 MiB (the kernel may cap it). */
   readonly socketBufferBytes?: number;
-  /** ERROR replies to unvalidated addresses per second, all addresses together. Default 100. */
+  /**
+   * Replies (ERROR, CHALLENGE) to an address that has not been validated, per second
+   * per IP address (a token bucket each). Default 100.
+   */
   readonly maxErrorRepliesPerSec?: number;
+  /** IP addresses whose reply budget is remembered at once (least recently seen forgotten first). Default 4096. */
+  readonly maxReplyAddresses?: number;
+  /** File bytes read ahead per transfer, whatever the payload size (at least one chunk). Default 256 KiB. */
+  readonly readAheadBytes?: number;
+  /** Active transfers per client IP address (checked when its REQUEST is validated). Default 8. */
+  readonly maxTransfersPerAddress?: number;
+  /** Offers plus active transfers on the whole server (checked by `offer`). Default 256. */
+  readonly maxTransfers?: number;
   /** Largest DATA payload a REQUEST may ask for. Default 65487 (protocol maximum). */
   readonly maxPayloadBytes?: number;
   /**
@@ -68,6 +79,13 @@ interface PendingOffer extends OfferInput {
   readonly id: number;
   readonly token: Buffer;
   readonly expiresAt: number;
+  /**
+   * The file, opened when it was offered (without following a symbolic link) and
+   * read through this descriptor until the transfer ends: what is at the path later
+   * does not matter. Closed when the offer expires or is cancelled, or when its
+   * transfer ends.
+   */
+  readonly fd: number;
 }
 
 interface ActiveTransfer {
@@ -79,10 +97,9 @@ interface ActiveTransfer {
   readonly startedAt: number;
   /** The peer as a struct sockaddr for batched sends; null: this transfer uses dgram. */
   sockaddr: Buffer | null;
-  file: FileHandle | undefined;
-  sender: Sender | undefined;
-  /** Cancelled while the file was still opening. */
-  cancelled: { code: ErrorCode; text: string } | undefined;
+  readonly sender: Sender;
+  /** The offer's descriptor is closed (once). */
+  closed: boolean;
 }
 
 const MAX_SEND_QUEUE = 64;
@@ -114,8 +131,17 @@ function literalLookup(
   }
   dnsLookup(hostname, options as LookupOptions, (err, address, fam) => callback(err, address as string, fam as number));
 }
-/** Chunks read from the file per system call (one pread per packet costs as much as the send). */
+/**
+ * Chunks read from the file per system call (one pread per packet costs as much as
+ * the send), at most `readAheadBytes` in all: the block's memory is the server's,
+ * the payload size is the client's choice.
+ */
 const READ_AHEAD_CHUNKS = 32;
+
+/** Read-ahead block bytes for a payload size: whole chunks, at least one, at most max(readAheadBytes, one chunk). */
+export function readAheadBlockBytes(payloadSize: number, readAheadBytes: number): number {
+  return payloadSize * Math.max(1, Math.min(READ_AHEAD_CHUNKS, Math.floor(readAheadBytes / payloadSize)));
+}
 
 /** Reads the file in blocks and copies chunks out of the last block read. */
 class BlockReader implements ChunkSource {
@@ -190,6 +216,13 @@ export class TransferServer {
   private readonly offers = new Map<number, PendingOffer>();
   private readonly transfers = new Map<number, ActiveTransfer>();
   private readonly owners = new Map<string, Set<number>>();
+  /** Active transfers per client IP address. */
+  private readonly perAddress = new Map<string, number>();
+  private readonly maxPerAddress: number;
+  private readonly maxTransfers: number;
+  private readonly readAheadBytes: number;
+  private readonly validator = new PathValidator();
+  private readonly replyBudget: ReplyBudget;
   private readonly dropped: Record<string, number> = {};
   private readonly timer: WakeTimer;
   private nextId = randomInt(1, 0x7fff_ffff);
@@ -199,9 +232,6 @@ export class TransferServer {
   private closed = false;
   /** CANCEL/END packets handed to the socket whose send has not completed (close() waits for them). */
   private controlInFlight = 0;
-  private errorBudget: number;
-  private errorBudgetStamp = monotonicNow();
-  private readonly errorRate: number;
   private readonly slab = new PacketSlab();
   private readonly allocPacket = (bytes: number): Buffer => this.slab.alloc(bytes);
   /** Set when the native addon can send DATA in batches on this socket. */
@@ -216,8 +246,10 @@ export class TransferServer {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
     this.maxPerOwner = options.maxTransfersPerOwner ?? 4;
     this.maxPayloadBytes = options.maxPayloadBytes ?? 65_487;
-    this.errorRate = options.maxErrorRepliesPerSec ?? 100;
-    this.errorBudget = this.errorRate;
+    this.maxPerAddress = options.maxTransfersPerAddress ?? 8;
+    this.maxTransfers = options.maxTransfers ?? 256;
+    this.readAheadBytes = options.readAheadBytes ?? 256 * 1024;
+    this.replyBudget = new ReplyBudget({ perSecond: options.maxErrorRepliesPerSec ?? 100, maxAddresses: options.maxReplyAddresses ?? 4096 });
     this.timer = new WakeTimer(() => this.service(), monotonicNow);
     this.batch = options.batchIo === false ? undefined : BatchSender.open(socket);
     socket.on('message', (buf, rinfo) => this.onMessage(buf, rinfo.address, rinfo.port));
@@ -250,7 +282,14 @@ export class TransferServer {
     return this.socket.address().port;
   }
 
-  /** Registers a file for one download and returns the id and one-time token for the TCP offer. */
+  /**
+   * Registers a file for one download and returns the id and one-time token for the
+   * TCP offer. Opens the file now, without following a symbolic link at `path`, and
+   * serves the transfer from that descriptor: a link swapped in later is never
+   * followed. Throws ParleyProtocolError TRANSFER_LIMIT (this owner's or the server's
+   * limit) or FILE_UNREADABLE (not a regular file, a link, unreadable, or not the
+   * size that was listed).
+   */
   offer(input: OfferInput): { id: number; token: string } {
     if (this.closed) throw protocolError('SHUTDOWN');
     if (!Number.isSafeInteger(input.size) || input.size < 0) throw protocolError('BAD_ARGUMENTS', 'offer size must be a non-negative integer');
@@ -259,11 +298,15 @@ export class TransferServer {
     if (mine !== undefined && mine.size >= this.maxPerOwner) {
       throw protocolError('TRANSFER_LIMIT', `at most ${this.maxPerOwner} downloads at once`);
     }
+    if (this.offers.size + this.transfers.size >= this.maxTransfers) {
+      throw protocolError('TRANSFER_LIMIT', `the server has ${this.maxTransfers} downloads at once; try again shortly`);
+    }
+    const fd = openOffered(input.path, input.size);
     let id = this.nextId;
     while (this.offers.has(id) || this.transfers.has(id)) id = (id + 1) >>> 0;
     this.nextId = (id + 1) >>> 0;
     const token = randomBytes(16);
-    const offer: PendingOffer = { ...input, id, token, expiresAt: monotonicNow() + this.tokenTtlMs };
+    const offer: PendingOffer = { ...input, id, token, fd, expiresAt: monotonicNow() + this.tokenTtlMs };
     this.offers.set(id, offer);
     this.addOwned(input.owner, id);
     this.timer.schedule(offer.expiresAt);
@@ -282,8 +325,7 @@ export class TransferServer {
   cancel(owner: string, id: number, text = 'download cancelled by the server'): boolean {
     const offer = this.offers.get(id);
     if (offer !== undefined && offer.owner === owner) {
-      this.offers.delete(id);
-      this.removeOwned(owner, id);
+      this.dropOffer(offer);
       return true;
     }
     const t = this.transfers.get(id);
@@ -294,7 +336,7 @@ export class TransferServer {
 
   stats(): TransferServerStats {
     let retransmissions = this.retransmissionsDone;
-    for (const t of this.transfers.values()) retransmissions += t.sender?.stats.retransmissions ?? 0;
+    for (const t of this.transfers.values()) retransmissions += t.sender.stats.retransmissions;
     return {
       active: this.transfers.size,
       pendingOffers: this.offers.size,
@@ -310,7 +352,6 @@ export class TransferServer {
     const out = [];
     for (const t of this.transfers.values()) {
       const s = t.sender;
-      if (s === undefined) continue;
       out.push({
         id: t.id,
         owner: t.offer.owner,
@@ -334,9 +375,8 @@ export class TransferServer {
   async close(graceMs = 1000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const offer of this.offers.values()) this.removeOwned(offer.owner, offer.id);
-    this.offers.clear();
-    for (const t of [...this.transfers.values()]) this.stopTransfer(t, 'SHUTDOWN', 'server is shutting down', true);
+    for (const offer of [...this.offers.values()]) this.dropOffer(offer);
+    for (const t of [...this.transfers.values()]) this.stopTransfer(t, 'SHUTDOWN', 'server is shutting down');
     this.timer.clear();
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     const deadline = monotonicNow() + graceMs;
@@ -390,7 +430,6 @@ export class TransferServer {
       this.drop('wrong_address', address, port, packet.transferId);
       return;
     }
-    if (t.sender === undefined) return; // still opening the file
     const reason = t.sender.onPacket(packet, monotonicNow());
     if (reason !== undefined) this.drop(reason, address, port, packet.transferId);
     this.kick();
@@ -400,7 +439,7 @@ export class TransferServer {
     const active = this.transfers.get(req.transferId);
     if (active !== undefined) {
       if (active.address === address && active.port === port) {
-        if (active.sender !== undefined) active.sender.onPacket(req, monotonicNow());
+        active.sender.onPacket(req, monotonicNow());
         return; // a retransmitted REQUEST: already serving it
       }
       const reused = timingSafeEqual(req.token, active.offer.token);
@@ -432,69 +471,55 @@ export class TransferServer {
       this.replyError(req.transferId, 'PACKET_MALFORMED', 'payload size or resume point refused', receivedBytes, address, port);
       return;
     }
-    // Valid: the token is spent and the transfer is bound to this address.
+    // Address validation (RFC 9000 §8.1): no data before this address has echoed the
+    // nonce that only it can have seen. Until then it gets one CHALLENGE per REQUEST,
+    // a ninth of the REQUEST's size.
+    if (!this.validator.check(offer.id, offer.token, address, port, req.nonce)) {
+      this.drop(req.nonce === undefined ? 'challenged' : 'bad_nonce', address, port, req.transferId);
+      const nonce = this.validator.nonce(offer.id, offer.token, address, port);
+      this.replyUnvalidated(encodePacket({ type: 'challenge', transferId: offer.id, nonce }), receivedBytes, address, port);
+      return;
+    }
+    if ((this.perAddress.get(address) ?? 0) >= this.maxPerAddress) {
+      // The offer stays: the client may try again when one of its downloads has ended.
+      this.drop('address_limit', address, port, req.transferId);
+      this.replyError(req.transferId, 'TRANSFER_LIMIT', `at most ${this.maxPerAddress} downloads at once from one address`, receivedBytes, address, port);
+      return;
+    }
+    // Valid and validated: the token is spent and the transfer is bound to this address.
     this.offers.delete(offer.id);
+    const log = this.log.child({ transfer: offer.id, owner: offer.owner });
     const t: ActiveTransfer = {
       id: offer.id,
       offer,
       address,
       port,
-      log: this.log.child({ transfer: offer.id, owner: offer.owner }),
+      log,
       startedAt: now,
       sockaddr: null,
-      file: undefined,
-      sender: undefined,
-      cancelled: undefined,
+      sender: new Sender({
+        transferId: offer.id,
+        token: offer.token,
+        size: offer.size,
+        payloadSize: req.payloadSize,
+        resumeFrom: req.resumeFrom,
+        window: req.window,
+        now,
+        idleTimeoutMs: this.idleTimeoutMs,
+        source: new BlockReader(offer.fd, offer.size, readAheadBlockBytes(req.payloadSize, this.readAheadBytes)),
+        allocPacket: this.allocPacket,
+        ...(this.options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: this.options.maxRateBytesPerSec } : {}),
+      }),
+      closed: false,
     };
     t.sockaddr = this.batchAddress(t);
     this.transfers.set(offer.id, t);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     t.log.info({ peer: { address, port }, name: offer.name, size: offer.size, resumeFrom: req.resumeFrom, payloadSize: req.payloadSize }, 'transfer started');
-    void this.startTransfer(t, req);
-  }
-
-  private async startTransfer(t: ActiveTransfer, req: RequestPacket): Promise<void> {
-    let file: FileHandle;
-    try {
-      file = await open(t.offer.path, 'r');
-      const st = await file.stat();
-      if (st.size !== t.offer.size) {
-        await file.close();
-        throw new Error(`file size changed from ${t.offer.size} to ${st.size}`);
-      }
-    } catch (err) {
-      t.log.warn({ err }, 'cannot open offered file');
-      if (this.transfers.get(t.id) !== t) return;
-      t.cancelled ??= { code: 'FILE_UNREADABLE', text: 'file cannot be read' };
-      this.sendControl(t, encodePacket({ type: 'cancel', transferId: t.id, token: t.offer.token, code: t.cancelled.code, text: t.cancelled.text }));
-      this.finish(t);
-      return;
-    }
-    t.file = file;
-    if (this.closed || this.transfers.get(t.id) !== t || t.cancelled !== undefined) {
-      const reason = t.cancelled ?? { code: 'SHUTDOWN' as const, text: 'server is shutting down' };
-      if (!this.closed) this.sendControl(t, encodePacket({ type: 'cancel', transferId: t.id, token: t.offer.token, code: reason.code, text: reason.text }));
-      this.finish(t);
-      return;
-    }
-    const fd = file.fd;
-    t.sender = new Sender({
-      transferId: t.id,
-      token: t.offer.token,
-      size: t.offer.size,
-      payloadSize: req.payloadSize,
-      resumeFrom: req.resumeFrom,
-      window: req.window,
-      now: monotonicNow(),
-      idleTimeoutMs: this.idleTimeoutMs,
-      source: new BlockReader(fd, t.offer.size, req.payloadSize * READ_AHEAD_CHUNKS),
-      allocPacket: this.allocPacket,
-      ...(this.options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: this.options.maxRateBytesPerSec } : {}),
-    });
     this.kick();
   }
 
   private sendControl(t: ActiveTransfer, packet: Buffer): void {
-    if (this.closed && t.sender === undefined) return;
     this.controlInFlight++;
     this.socket.send(packet, t.port, t.address, () => {
       this.controlInFlight--;
@@ -502,30 +527,39 @@ export class TransferServer {
     this.bytesSent += packet.length;
   }
 
-  /** A small ERROR, never larger than the datagram that caused it, rate-limited overall. */
+  /** A small ERROR, never larger than the datagram that caused it, within the sender's reply budget. */
   private replyError(id: number, code: ErrorCode, text: string, receivedBytes: number, address: string, port: number): void {
-    const now = monotonicNow();
-    this.errorBudget = Math.min(this.errorRate, this.errorBudget + ((now - this.errorBudgetStamp) / 1000) * this.errorRate);
-    this.errorBudgetStamp = now;
-    if (this.errorBudget < 1) return;
-    const packet = encodePacket({ type: 'error', transferId: id, code, text });
+    this.replyUnvalidated(encodePacket({ type: 'error', transferId: id, code, text }), receivedBytes, address, port);
+  }
+
+  /**
+   * The only way anything reaches an address that has not been validated: one reply per
+   * datagram received, never larger than it (so at most 1× what the address sent, below
+   * RFC 9000's 3×), and at most `maxErrorRepliesPerSec` per second per IP address.
+   */
+  private replyUnvalidated(packet: Buffer, receivedBytes: number, address: string, port: number): void {
     if (packet.length > receivedBytes || packet.length > MAX_ERROR_PACKET_BYTES) return;
-    this.errorBudget -= 1;
+    if (!this.replyBudget.take(address, monotonicNow())) {
+      this.dropped['reply_budget'] = (this.dropped['reply_budget'] ?? 0) + 1;
+      return;
+    }
     this.socket.send(packet, port, address);
+    this.bytesSent += packet.length;
   }
 
   private expireOffer(offer: PendingOffer): void {
-    this.offers.delete(offer.id);
-    this.removeOwned(offer.owner, offer.id);
+    this.dropOffer(offer);
     this.log.debug({ id: offer.id, owner: offer.owner }, 'transfer offer expired');
   }
 
-  private stopTransfer(t: ActiveTransfer, code: ErrorCode, text: string, now = false): void {
-    if (t.sender === undefined) {
-      t.cancelled = { code, text };
-      if (now) this.removeTransfer(t);
-      return;
-    }
+  /** Forgets an offer that never started and closes its file. */
+  private dropOffer(offer: PendingOffer): void {
+    if (this.offers.get(offer.id) === offer) this.offers.delete(offer.id);
+    this.removeOwned(offer.owner, offer.id);
+    closeQuietly(offer.fd);
+  }
+
+  private stopTransfer(t: ActiveTransfer, code: ErrorCode, text: string): void {
     t.sender.cancel(code, text);
     // Send the CANCEL right away and free the transfer.
     for (let dg = t.sender.poll(monotonicNow()); dg !== undefined; dg = t.sender.poll(monotonicNow())) this.sendControl(t, dg);
@@ -533,36 +567,39 @@ export class TransferServer {
   }
 
   private removeTransfer(t: ActiveTransfer): void {
-    if (this.transfers.get(t.id) === t) this.transfers.delete(t.id);
+    if (this.transfers.get(t.id) !== t) return;
+    this.transfers.delete(t.id);
     this.removeOwned(t.offer.owner, t.id);
+    const n = (this.perAddress.get(t.address) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(t.address);
+    else this.perAddress.set(t.address, n);
   }
 
   private finish(t: ActiveTransfer): void {
     this.removeTransfer(t);
     const s = t.sender;
-    if (s !== undefined) {
-      this.retransmissionsDone += s.stats.retransmissions;
-      const elapsedMs = monotonicNow() - t.startedAt;
-      const fields = {
-        state: s.state,
-        endConfirmed: s.endConfirmed,
-        reason: s.failure,
-        packets: s.stats.packetsSent,
-        retransmissions: s.stats.retransmissions,
-        lost: s.stats.lost,
-        srttMs: Math.round(s.rtt.smoothed * 100) / 100,
-        minRttMs: Math.round(s.rtt.min * 100) / 100,
-        bandwidthMBps: Math.round(s.cc.btlBw) / 1000,
-        cwndBytes: Math.round(s.cc.cwnd),
-        ptoFired: s.stats.ptoFired,
-        elapsedMs: Math.round(elapsedMs),
-      };
-      if (s.state === 'done') t.log.info(fields, 'transfer finished');
-      else t.log.warn(fields, 'transfer stopped');
+    this.retransmissionsDone += s.stats.retransmissions;
+    const elapsedMs = monotonicNow() - t.startedAt;
+    const fields = {
+      state: s.state,
+      endConfirmed: s.endConfirmed,
+      reason: s.failure,
+      packets: s.stats.packetsSent,
+      retransmissions: s.stats.retransmissions,
+      lost: s.stats.lost,
+      srttMs: Math.round(s.rtt.smoothed * 100) / 100,
+      minRttMs: Math.round(s.rtt.min * 100) / 100,
+      bandwidthMBps: Math.round(s.cc.btlBw) / 1000,
+      cwndBytes: Math.round(s.cc.cwnd),
+      ptoFired: s.stats.ptoFired,
+      elapsedMs: Math.round(elapsedMs),
+    };
+    if (s.state === 'done') t.log.info(fields, 'transfer finished');
+    else t.log.warn(fields, 'transfer stopped');
+    if (!t.closed) {
+      t.closed = true;
+      closeQuietly(t.offer.fd);
     }
-    const file = t.file;
-    t.file = undefined;
-    if (file !== undefined) void file.close().catch(() => {});
   }
 
   private kick(): void {
@@ -625,7 +662,6 @@ export class TransferServer {
     }
     const senders: ActiveTransfer[] = [];
     for (const t of this.transfers.values()) {
-      if (t.sender === undefined) continue;
       if (t.sender.nextDeadline() <= now) t.sender.onTimer(now);
       senders.push(t);
     }
@@ -643,7 +679,7 @@ export class TransferServer {
           blocked = true;
           break;
         }
-        const s = t.sender as Sender;
+        const s = t.sender;
         const burst = this.burst;
         burst.length = 0;
         try {
@@ -659,7 +695,7 @@ export class TransferServer {
       }
     }
     for (const t of senders) {
-      const s = t.sender as Sender;
+      const s = t.sender;
       if (s.state === 'done' || s.state === 'failed') {
         for (let dg = s.poll(now); dg !== undefined; dg = s.poll(now)) this.sendControl(t, dg);
         this.finish(t);
@@ -672,5 +708,37 @@ export class TransferServer {
       else this.timer.schedule(now + 1); // kernel send buffer full: retry shortly
     }
     this.timer.schedule(next);
+  }
+}
+
+/**
+ * Opens an offered file for reading without following a symbolic link at `path`
+ * (O_NOFOLLOW; O_NONBLOCK so that a FIFO swapped in cannot block the process), and
+ * checks that it is a regular file of the size that was listed.
+ */
+function openOffered(path: string, size: number): number {
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw protocolError('FILE_UNREADABLE', code === 'ELOOP' ? 'the file was replaced by a link' : 'the file cannot be opened');
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw protocolError('FILE_UNREADABLE', 'the file is no longer a regular file');
+    if (st.size !== size) throw protocolError('FILE_UNREADABLE', `the file changed size (${size} → ${st.size} bytes)`);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
   }
 }

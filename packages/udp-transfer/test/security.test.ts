@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodePacket, encodePacket, type UdpPacket } from '@parley/protocol';
 import type { TransferServer } from '../src/index.js';
 import { makeFile, makeTempDir, waitFor, type TempDir } from './helpers/files.js';
-import { download, offerFile, startServer } from './helpers/setup.js';
+import { download, offerFile, rawHandshake, startServer } from './helpers/setup.js';
 
 let dir: TempDir;
 let server: TransferServer;
@@ -107,8 +107,8 @@ describe('what the server does with bad input while another transfer goes on', (
     const f = await makeFile(dir.path, 'ack.bin', 200_000);
     const offer = offerFile(server, f);
     const client = await rawSocket();
-    client.send(request(offer.id, offer.token));
-    await waitFor(() => client.got.length > 0, 'the first DATA');
+    await rawHandshake(client.sock, server, offer);
+    await waitFor(() => client.got.some((b) => decodePacket(b).type === 'data'), 'the first DATA');
     client.send(encodePacket({ type: 'ack', transferId: offer.id, largest: 1_000_000, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [{ first: 0, last: 1_000_000 }] }));
     await waitFor(() => (server.stats().dropped['ack_unsent'] ?? 0) === 1, 'the bogus ACK to be counted');
     const before = client.got.length;
