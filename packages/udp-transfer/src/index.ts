@@ -1,4 +1,4 @@
-export { TransferServer, type TransferServerOptions, type TransferServerStats, type OfferInput } from './server.js';
+export { TransferServer, type TransferServerOptions, type TransferServerStats, type OfferInput } from './transfer-server.js';
 export {
   downloadFile,
   partialPath,
