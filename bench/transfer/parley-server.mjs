@@ -32,7 +32,7 @@ const line = (level) => (obj, msg) => {
   if (values.log) process.stderr.write(`${JSON.stringify({ level, msg, ...obj })}\n`);
 };
 const logger = { info: line('info'), warn: line('warn'), error: line('error'), debug: () => {}, child: () => logger };
-const ts = await TransferServer.listen({ logger, host: values.host, port: Number(values.port), tokenTtlMs: 600_000, maxTransfersPerOwner: 1000, ...(values.rate ? { maxRateBytesPerSec: Number(values.rate) } : {}) });
+const ts = await TransferServer.listen({ logger, host: values.host, port: Number(values.port), tokenTtlMs: 600_000, maxTransfersPerOwner: 1000, maxTransfersPerAddress: 1000, maxTransfers: 1000, ...(values.rate ? { maxRateBytesPerSec: Number(values.rate) } : {}) });
 for (let i = 0; i < Number(values.count); i++) {
   const { id, token } = ts.offer({ owner: 'bench', path, name: basename(path), size, sha256 });
   process.stdout.write(`${JSON.stringify({ id, token, name: basename(path), size, sha256, udpPort: ts.port })}\n`);

@@ -8,7 +8,10 @@ import {
   MAX_ERROR_PACKET_BYTES,
   MTU_SAFE_DATAGRAM_BYTES,
   ParleyProtocolError,
+  CHALLENGE_PACKET_BYTES,
+  REQUEST_NONCE_OFFSET,
   REQUEST_PACKET_BYTES,
+  UDP_VERSION,
   decodePacket,
   encodeDataInto,
   encodePacket,
@@ -38,6 +41,7 @@ function reseal(buf: Buffer): Buffer {
 
 const samples: UdpPacket[] = [
   { type: 'request', transferId: 7, token, resumeFrom: 12, payloadSize: 1452, window: 4096 },
+  { type: 'request', transferId: 7, token, resumeFrom: 0, payloadSize: 1452, window: 64, nonce: Buffer.from('f0e1d2c3b4a5968778695a4b3c2d1e0f', 'hex') },
   { type: 'data', transferId: 0xffffffff, packetNumber: 5, chunk: 3, payload: Buffer.from('hello') },
   {
     type: 'ack',
@@ -57,6 +61,7 @@ const samples: UdpPacket[] = [
   { type: 'end-ack', transferId: 2, totalChunks: 7 },
   { type: 'cancel', transferId: 3, token, code: 'TRANSFER_CANCELLED', text: 'user pressed ctrl-c' },
   { type: 'error', transferId: 4, code: 'TRANSFER_REJECTED', text: 'ünknown token' },
+  { type: 'challenge', transferId: 5, nonce: Buffer.from('0123456789abcdeffedcba9876543210', 'hex') },
 ];
 
 describe('UDP packet codec', () => {
@@ -69,7 +74,7 @@ describe('UDP packet codec', () => {
     const bytes = encodePacket({ type: 'data', transferId: 0x01020304, packetNumber: 9, chunk: 2, payload: Buffer.from([0xaa]) });
     expect([...bytes.subarray(0, 17)]).toEqual([
       0x50, 0x4c, // magic "PL"
-      0x01, // version
+      0x02, // version
       0x02, // type DATA
       0x01, 0x02, 0x03, 0x04, // transfer id
       0, 0, 0, 9, // packet number
@@ -101,6 +106,30 @@ describe('UDP packet codec', () => {
     expect(longest.length).toBeLessThanOrEqual(MAX_ERROR_PACKET_BYTES);
   });
 
+  it('lays out a CHALLENGE in 28 bytes, and the nonce echo at REQUEST offset 34 (zero: none)', () => {
+    const nonce = Buffer.from('0123456789abcdeffedcba9876543210', 'hex');
+    const challenge = encodePacket({ type: 'challenge', transferId: 0x0a0b0c0d, nonce });
+    expect(challenge.length).toBe(CHALLENGE_PACKET_BYTES);
+    expect(CHALLENGE_PACKET_BYTES).toBe(28);
+    expect([...challenge.subarray(0, 8)]).toEqual([0x50, 0x4c, UDP_VERSION, 8, 0x0a, 0x0b, 0x0c, 0x0d]);
+    expect(challenge.subarray(8, 24)).toEqual(nonce); // the nonce, then the CRC-32
+    expect(challenge.readUInt32BE(24)).toBe(crc32(challenge.subarray(0, 24)));
+    // Never more than the REQUEST that caused it: a forged REQUEST cannot be amplified.
+    expect(CHALLENGE_PACKET_BYTES * 3).toBeLessThan(REQUEST_PACKET_BYTES);
+
+    const echo = encodePacket({ type: 'request', transferId: 1, token, resumeFrom: 0, payloadSize: 1452, window: 8, nonce });
+    expect(echo.length).toBe(REQUEST_PACKET_BYTES);
+    expect(echo.subarray(REQUEST_NONCE_OFFSET, REQUEST_NONCE_OFFSET + 16)).toEqual(nonce);
+    const first = encodePacket({ type: 'request', transferId: 1, token, resumeFrom: 0, payloadSize: 1452, window: 8 });
+    expect(first.subarray(REQUEST_NONCE_OFFSET, REQUEST_NONCE_OFFSET + 16)).toEqual(Buffer.alloc(16));
+    expect(decodePacket(first)).not.toHaveProperty('nonce');
+  });
+
+  it('refuses a CHALLENGE of the wrong length', () => {
+    const long = Buffer.concat([encodePacket(samples[samples.length - 1]!), Buffer.alloc(1)]);
+    expectCode(() => decodePacket(reseal(long)), 'PACKET_OVERSIZED');
+  });
+
   it('cuts control text at 64 bytes without splitting a character', () => {
     const bytes = encodePacket({ type: 'error', transferId: 1, code: 'QUIT', text: 'é'.repeat(40) });
     const decoded = decodePacket(bytes);
@@ -117,7 +146,7 @@ describe('UDP packet codec', () => {
   });
 
   it('refuses a wrong magic, version or type', () => {
-    const base = encodePacket(samples[5]!);
+    const base = encodePacket(samples[6]!);
     const magic = Buffer.from(base);
     magic[0] = 0x51;
     expectCode(() => decodePacket(magic), 'PACKET_BAD_MAGIC');
@@ -130,7 +159,7 @@ describe('UDP packet codec', () => {
   });
 
   it('refuses a packet with one flipped bit (CRC-32)', () => {
-    const bytes = Buffer.from(encodePacket(samples[1]!));
+    const bytes = Buffer.from(encodePacket(samples[2]!));
     bytes[DATA_HEADER_BYTES] = (bytes[DATA_HEADER_BYTES] ?? 0) ^ 0x01;
     expectCode(() => decodePacket(bytes), 'PACKET_BAD_CHECKSUM');
   });
@@ -153,7 +182,7 @@ describe('UDP packet codec', () => {
   it('refuses DATA without payload', () => {
     const bytes = Buffer.alloc(20);
     bytes.writeUInt16BE(0x504c, 0);
-    bytes[2] = 1;
+    bytes[2] = UDP_VERSION;
     bytes[3] = 2;
     expectCode(() => decodePacket(reseal(bytes)), 'PACKET_TRUNCATED');
   });
@@ -174,16 +203,16 @@ describe('UDP packet codec', () => {
       ranges: [{ first: 5, last: 9 }],
     });
     expectCode(() => decodePacket(wrongTop), 'PACKET_MALFORMED');
-    const many = Buffer.from(encodePacket(samples[3]!));
+    const many = Buffer.from(encodePacket(samples[4]!));
     many[24] = MAX_ACK_RANGES + 1;
     expectCode(() => decodePacket(reseal(many)), 'PACKET_MALFORMED');
   });
 
   it('refuses an ACK whose length disagrees with its range count', () => {
-    const bytes = Buffer.from(encodePacket(samples[2]!));
+    const bytes = Buffer.from(encodePacket(samples[3]!));
     bytes[24] = 2;
     expectCode(() => decodePacket(reseal(bytes)), 'PACKET_OVERSIZED');
-    const more = Buffer.from(encodePacket(samples[2]!));
+    const more = Buffer.from(encodePacket(samples[3]!));
     more[24] = 4;
     expectCode(() => decodePacket(reseal(more)), 'PACKET_TRUNCATED');
   });
@@ -198,7 +227,7 @@ describe('UDP packet codec', () => {
   });
 
   it('reports the type of a packet without decoding it', () => {
-    expect(peekPacketType(encodePacket(samples[4]!))).toBe('end');
+    expect(peekPacketType(encodePacket(samples[5]!))).toBe('end');
     expect(peekPacketType(Buffer.from('nope nope'))).toBeUndefined();
   });
 

@@ -4,7 +4,12 @@ import type { ResolvedFile } from './file-library.js';
 export interface DownloadService {
   /** The UDP port clients send their transfer requests to. */
   readonly port: number;
-  /** Registers a one-time transfer of `file` for the session `owner`. Throws `ParleyProtocolError` (e.g. TRANSFER_LIMIT). */
+  /**
+   * Registers a one-time transfer of `file` for the session `owner`, opening the file
+   * now (without following a link at `path`) so that what is at the path later does not
+   * matter. Throws `ParleyProtocolError`: TRANSFER_LIMIT (the session's or the server's
+   * limit), FILE_UNREADABLE (replaced by a link, no longer a regular file of that size).
+   */
   offer(input: { owner: string; path: string; name: string; size: number; sha256: string }): { id: number; token: string };
   cancel(owner: string, id: number): boolean;
   /** The session is gone: forget its offers and stop its transfers. */

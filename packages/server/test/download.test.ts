@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,6 +33,25 @@ describe('download,<file> end to end', () => {
     expect(offer).toMatchObject({ type: 'offer', name: 'photo.jpg', size: 300_000, udpPort: udp?.port });
     expect(offer.sha256).toBe(createHash('sha256').update(content).digest('hex'));
     const dest = join(await mkdtemp(join(tmpdir(), 'parley-dl-')), 'photo.jpg');
+    const result = await downloadFile({ host: '127.0.0.1', offer, destPath: dest });
+    expect(result.sha256).toBe(offer.sha256);
+    expect((await readFile(dest)).equals(content)).toBe(true);
+  });
+
+  it('delivers the offered file even when a symlink to an outside file replaces it before the UDP REQUEST', async () => {
+    await serverWithDownloads();
+    const content = randomBytes(200_000);
+    const secret = randomBytes(200_000); // outside the files folder, same size
+    const outside = join(await mkdtemp(join(tmpdir(), 'parley-secret-')), 'secret.bin');
+    await writeFile(outside, secret);
+    await writeFile(join(t.filesDir, 'report.bin'), content);
+    const alice = await t.join('alice');
+    const line = await alice.ask('download,report.bin', (l) => l.startsWith('offer ') || l.startsWith('error '));
+    const offer = decodeEvent(line) as Extract<ServerEvent, { type: 'offer' }>;
+    // Between the offer and the REQUEST: report.bin becomes a link to the outside file.
+    await symlink(outside, join(t.filesDir, 'swap.lnk'));
+    await rename(join(t.filesDir, 'swap.lnk'), join(t.filesDir, 'report.bin'));
+    const dest = join(await mkdtemp(join(tmpdir(), 'parley-dl-')), 'report.bin');
     const result = await downloadFile({ host: '127.0.0.1', offer, destPath: dest });
     expect(result.sha256).toBe(offer.sha256);
     expect((await readFile(dest)).equals(content)).toBe(true);

@@ -1,4 +1,4 @@
-export { TransferServer, type TransferServerOptions, type TransferServerStats, type OfferInput } from './server.js';
+export { TransferServer, type TransferServerOptions, type TransferServerStats, type OfferInput } from './transfer-server.js';
 export {
   downloadFile,
   partialPath,
@@ -6,7 +6,7 @@ export {
   type DownloadOptions,
   type DownloadProgress,
   type DownloadResult,
-} from './download.js';
+} from './download-client.js';
 export { Sender, type SenderOptions, type SenderState, type SenderDrop, type ChunkSource } from './sender.js';
 export { Receiver, type ReceiverOptions, type ReceiverState, type ReceiverDrop } from './receiver.js';
 export { RangeSet, type InsertResult, type RangeSetOptions } from './range-set.js';

@@ -48,7 +48,7 @@ export type ReceiverDrop =
 
 /**
  * The receiving half of a transfer, as a clock-free state machine. It sends
- * REQUEST until data flows, buffers out-of-order chunks inside its window,
+ * REQUEST until data flows (echoing the server's CHALLENGE nonce once it has one), buffers out-of-order chunks inside its window,
  * hands in-order payloads to the caller (`takeChunks`) to append to the file,
  * acknowledges with a cumulative chunk count plus SACK ranges of packet numbers,
  * and answers END with END_ACK (again for every repeated END).
@@ -59,7 +59,7 @@ export class Receiver {
   /** END seen (false when the receiver stopped waiting for it after all data had arrived). */
   endConfirmed = false;
   readonly totalChunks: number;
-  readonly stats = { packets: 0, duplicates: 0, dropped: 0, acksSent: 0, requestsSent: 0 };
+  readonly stats = { packets: 0, duplicates: 0, dropped: 0, acksSent: 0, requestsSent: 0, challenges: 0 };
 
   private readonly o: ReceiverOptions;
   private readonly window: number;
@@ -83,6 +83,8 @@ export class Receiver {
   private requestDelay: number;
   private lastHeard: number;
   private control: Buffer[] = [];
+  /** The server's address-validation nonce, echoed in every REQUEST once known. */
+  private nonce: Buffer | undefined;
 
   constructor(options: ReceiverOptions) {
     this.o = options;
@@ -152,6 +154,16 @@ export class Receiver {
       case 'cancel':
         if (!timingSafeEqual(packet.token, this.o.token)) return 'bad_token';
         this.fail(packet.code, packet.text, true);
+        return undefined;
+      case 'challenge':
+        // The server validates our address before it sends data: echo its nonce in
+        // the next REQUEST, at once (and in every retry after it).
+        if (this.state !== 'requesting') return 'unexpected_type';
+        this.nonce = Buffer.from(packet.nonce);
+        this.lastHeard = now;
+        this.requestDue = now;
+        this.requestDelay = this.o.requestRetryMs ?? 200;
+        this.stats.challenges++;
         return undefined;
       case 'error':
         // Only a REQUEST is answered with ERROR; later ones are stale or spoofed.
@@ -279,6 +291,7 @@ export class Receiver {
         resumeFrom: this.cum,
         payloadSize: this.o.payloadSize,
         window: this.window,
+        ...(this.nonce !== undefined ? { nonce: this.nonce } : {}),
       });
     }
     if (this.state === 'failed' || this.state === 'done') return undefined;

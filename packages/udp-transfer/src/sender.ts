@@ -214,8 +214,8 @@ export class Sender {
         this.fail(packet.code, packet.text || 'cancelled by the receiver');
         return undefined;
       case 'request':
-        // A retransmitted REQUEST from the bound address: we are already sending.
-        this.lastHeard = now;
+        // A retransmitted REQUEST from the bound address: we are already sending. It
+        // acknowledges nothing, so it is not a sign of life either.
         return undefined;
       default:
         return 'unexpected_type';
@@ -226,7 +226,7 @@ export class Sender {
     // Acknowledging what was never sent: a confused or hostile peer. Drop it whole.
     if (ack.largest >= this.nextPn && ack.ranges.length > 0) return 'ack_unsent';
     if (ack.cumulative > this.totalChunks || ack.cumulative > this.nextChunk) return 'ack_unsent';
-    this.lastHeard = now;
+    const unaBefore = this.sndUna;
     this.peerWindow = Math.max(1, Math.min(ack.window, this.maxWindow));
 
     let ackedBytes = 0;
@@ -258,6 +258,10 @@ export class Sender {
     }
     if (ack.largest > this.largestAcked && ack.ranges.length > 0) this.largestAcked = ack.largest;
     this.advanceCumulative(ack.cumulative);
+    // Only an ACK that acknowledges something new is a sign of life: one with no
+    // ranges and an old cumulative point (cheap to forge or replay) must not keep a
+    // transfer alive past its idle timeout.
+    if (newest !== undefined || this.sndUna > unaBefore) this.lastHeard = now;
     if (newest !== undefined) this.ptoCount = 0;
     this.detectLosses(now);
     this.cc.onAck(ackedBytes, newest, rttSample, now, this.bytesInFlight, this.rtt.smoothed);

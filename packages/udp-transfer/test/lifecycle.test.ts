@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_PAYLOAD_BYTES, encodePacket } from '@parley/protocol';
+import { DEFAULT_PAYLOAD_BYTES } from '@parley/protocol';
 import { partialPath, type TransferServer } from '../src/index.js';
 import { fileSha256, makeFile, makeTempDir, waitFor, type TempDir } from './helpers/files.js';
 import { LossyRelay } from './helpers/relay.js';
-import { download, offerFile, startServer } from './helpers/setup.js';
+import { download, offerFile, rawHandshake, startServer } from './helpers/setup.js';
 
 let dir: TempDir;
 let server: TransferServer;
@@ -32,8 +32,8 @@ describe('cleanup when a side goes away', () => {
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
     let got = 0;
     sock.on('message', () => got++);
-    sock.send(encodePacket({ type: 'request', transferId: offer.id, token: Buffer.from(offer.token, 'hex'), resumeFrom: 0, payloadSize: 1452, window: 64 }), server.port, '127.0.0.1');
-    await waitFor(() => got > 0 && server.stats().active === 1, 'the transfer to start');
+    await rawHandshake(sock, server, offer);
+    await waitFor(() => got > 1 && server.stats().active === 1, 'the transfer to start');
     sock.close(); // killed: no ACK, no CANCEL, ever
     await waitFor(() => server.stats().active === 0, 'the server to free the transfer', 5000);
   });

@@ -1,19 +1,23 @@
 import dgram from 'node:dgram';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdir, rename, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodePacket, encodePacket, type UdpPacket } from '@parley/protocol';
 import type { TransferServer } from '../src/index.js';
-import { makeFile, makeTempDir, waitFor, type TempDir } from './helpers/files.js';
-import { download, offerFile, startServer } from './helpers/setup.js';
+import { readAheadBlockBytes } from '../src/block-reader.js';
+import { fileSha256, makeFile, makeTempDir, waitFor, type TempDir } from './helpers/files.js';
+import { download, offerFile, rawHandshake, startServer } from './helpers/setup.js';
 
 let dir: TempDir;
 let server: TransferServer;
 const sockets: dgram.Socket[] = [];
 
 /** A raw UDP socket that records what it receives. */
-async function rawSocket(): Promise<{ sock: dgram.Socket; got: Buffer[]; send: (b: Buffer) => void }> {
+async function rawSocket(address = '127.0.0.1'): Promise<{ sock: dgram.Socket; got: Buffer[]; send: (b: Buffer) => void }> {
   const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => sock.bind(0, address, r));
   sockets.push(sock);
   const got: Buffer[] = [];
   sock.on('message', (m) => got.push(m));
@@ -107,8 +111,8 @@ describe('what the server does with bad input while another transfer goes on', (
     const f = await makeFile(dir.path, 'ack.bin', 200_000);
     const offer = offerFile(server, f);
     const client = await rawSocket();
-    client.send(request(offer.id, offer.token));
-    await waitFor(() => client.got.length > 0, 'the first DATA');
+    await rawHandshake(client.sock, server, offer);
+    await waitFor(() => client.got.some((b) => decodePacket(b).type === 'data'), 'the first DATA');
     client.send(encodePacket({ type: 'ack', transferId: offer.id, largest: 1_000_000, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [{ first: 0, last: 1_000_000 }] }));
     await waitFor(() => (server.stats().dropped['ack_unsent'] ?? 0) === 1, 'the bogus ACK to be counted');
     const before = client.got.length;
@@ -134,6 +138,126 @@ describe('what the server does with bad input while another transfer goes on', (
     server.cancelOwner('greedy');
     expect(server.stats().pendingOffers).toBe(1);
     expect(() => offerFile(server, f, 'greedy')).not.toThrow();
+  });
+});
+
+describe('reply budget per address', () => {
+  it('gives each address its own ERROR budget: one flooding bad tokens does not silence another', async () => {
+    await server.close(0);
+    server = await startServer({ maxErrorRepliesPerSec: 10 });
+    const flooder = await rawSocket('127.0.0.1');
+    const other = await rawSocket('127.0.0.2');
+    const bad = request(12345, '00'.repeat(16));
+    let flooding = true;
+    let sent = 0;
+    const flood = (async () => {
+      while (flooding) {
+        for (let i = 0; i < 50; i++) flooder.send(bad);
+        sent += 50;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    try {
+      await waitFor(() => (server.stats().dropped['unknown_transfer'] ?? 0) > 1000, 'the flood to reach the server');
+      // While the flood goes on, the second address asks once and is answered.
+      other.send(request(54321, '00'.repeat(16)));
+      await waitFor(() => other.got.length > 0, 'the second address to get its ERROR', 3000);
+    } finally {
+      flooding = false;
+      await flood;
+    }
+    expect(decodePacket(other.got[0]!)).toMatchObject({ type: 'error', transferId: 54321, code: 'TRANSFER_REJECTED' });
+    // The flooder got its own budget's worth (10 at once, 10 a second), not one reply per request.
+    expect(flooder.got.length).toBeLessThan(sent / 20);
+    expect(server.stats().dropped['reply_budget']).toBeGreaterThan(1000);
+  });
+});
+
+describe('transfer caps', () => {
+  it('refuses a second transfer from one address past maxTransfersPerAddress with TRANSFER_LIMIT, and serves it once the first is over', async () => {
+    await server.close(0);
+    server = await startServer({ maxTransfersPerAddress: 1, maxRateBytesPerSec: 2_000_000 });
+    const f = await makeFile(dir.path, 'cap.bin', 1_000_000);
+    const first = offerFile(server, f);
+    const second = offerFile(server, f);
+    let progressed = false;
+    const running = download(server.port, first, dir.path, { onProgress: (p) => (progressed ||= p.bytes > 0) });
+    await waitFor(() => progressed, 'the first download to start');
+    await expect(download(server.port, second, dir.path)).rejects.toMatchObject({
+      code: 'PARLEY_ERR_TRANSFER_LIMIT',
+      message: expect.stringContaining('at most 1 downloads at once from one address'),
+    });
+    expect(server.stats().dropped['address_limit']).toBeGreaterThan(0);
+    expect((await running).sha256).toBe(f.sha256);
+    await waitFor(() => server.stats().active === 0, 'the first transfer to be freed');
+    expect((await download(server.port, second, dir.path)).sha256).toBe(f.sha256); // the offer was kept
+  });
+
+  it('refuses an offer past maxTransfers (offers plus transfers) with TRANSFER_LIMIT', async () => {
+    await server.close(0);
+    server = await startServer({ maxTransfers: 2 });
+    const f = await makeFile(dir.path, 'g.bin', 10);
+    offerFile(server, f, 'a');
+    offerFile(server, f, 'b');
+    expect(() => offerFile(server, f, 'c')).toThrowError(
+      expect.objectContaining({ code: 'PARLEY_ERR_TRANSFER_LIMIT', message: expect.stringContaining('the server has 2 downloads at once') }),
+    );
+    server.cancelOwner('a');
+    expect(() => offerFile(server, f, 'c')).not.toThrow();
+  });
+
+  it('reads ahead at most readAheadBytes whatever payload size the client asks for', () => {
+    expect(readAheadBlockBytes(65_487, 256 * 1024)).toBe(4 * 65_487); // was 32 chunks: 2 MiB
+    expect(readAheadBlockBytes(1452, 256 * 1024)).toBe(32 * 1452);
+    expect(readAheadBlockBytes(65_487, 1000)).toBe(65_487); // never less than one chunk
+  });
+});
+
+describe('the offered file', () => {
+  it('is the file that was offered even when a symlink to an outside file is swapped in before the REQUEST', async () => {
+    const pub = join(dir.path, 'pub');
+    await mkdir(pub);
+    const f = await makeFile(pub, 'report.bin', 300_000);
+    const secret = await makeFile(dir.path, 'secret.bin', 300_000); // outside the folder, same size
+    const offer = offerFile(server, f);
+    // After the offer, before the REQUEST: report.bin becomes a link to the secret.
+    await symlink(secret.path, join(pub, 'swap.lnk'));
+    await rename(join(pub, 'swap.lnk'), f.path);
+    const res = await download(server.port, offer, dir.path);
+    expect(res.sha256).toBe(f.sha256);
+    expect(await fileSha256(res.path)).not.toBe(secret.sha256);
+  });
+
+  it('refuses to offer a path that is a symlink (FILE_UNREADABLE)', async () => {
+    const secret = await makeFile(dir.path, 'secret2.bin', 100);
+    const link = join(dir.path, 'link.bin');
+    await symlink(secret.path, link);
+    expect(() => server.offer({ owner: 'o', path: link, name: 'link.bin', size: 100, sha256: secret.sha256 })).toThrowError(
+      expect.objectContaining({ code: 'PARLEY_ERR_FILE_UNREADABLE', message: expect.stringContaining('link') }),
+    );
+  });
+
+  it('closes the file when an offer is cancelled or expires', async () => {
+    const f = await makeFile(dir.path, 'fd.bin', 100);
+    /** Descriptors of this process open on `path` (other test files may run in this process too). */
+    const openOn = (path: string): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path;
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    for (let i = 0; i < 3; i++) offerFile(server, f, 'closer');
+    expect(openOn(f.path)).toBe(3);
+    server.cancelOwner('closer');
+    expect(openOn(f.path)).toBe(0);
+    await server.close(0);
+    server = await startServer({ tokenTtlMs: 20 });
+    offerFile(server, f);
+    expect(openOn(f.path)).toBe(1);
+    await waitFor(() => server.stats().pendingOffers === 0, 'the offer to expire');
+    expect(openOn(f.path)).toBe(0);
   });
 });
 

@@ -190,6 +190,38 @@ describe('sender input checks', () => {
     expect(s.state).toBe('failed');
   });
 
+  it('is not kept alive by ACKs that acknowledge nothing new, nor by repeated REQUESTs', () => {
+    const s = new Sender({ transferId: 1, token, size: 10 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, idleTimeoutMs: 2000, source: { read: () => {} } });
+    s.poll(0);
+    const empty = encodePacket({ type: 'ack', transferId: 1, largest: 0, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [] });
+    const request = encodePacket({ type: 'request', transferId: 1, token, resumeFrom: 0, payloadSize: PAYLOAD, window: 64 });
+    let now = 0;
+    for (; now <= 5000 && s.state !== 'failed'; now += 100) {
+      expect(s.onDatagram(empty, now)).toBeUndefined(); // accepted (a window update), but no sign of life
+      s.onDatagram(request, now);
+      if (s.nextDeadline() <= now) s.onTimer(now);
+      while (s.poll(now) !== undefined);
+    }
+    expect(s.state).toBe('failed');
+    expect(s.failure?.code).toBe('TRANSFER_TIMEOUT');
+    expect(now).toBeLessThanOrEqual(2100); // the idle timeout of 2 s, counted from the start
+  });
+
+  it('is kept alive by an ACK that acknowledges a new packet', () => {
+    const s = new Sender({ transferId: 1, token, size: 100 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, idleTimeoutMs: 2000, source: { read: () => {} } });
+    let now = 0;
+    for (; now <= 5000; now += 100) {
+      let pn = -1;
+      for (let dg = s.poll(now); dg !== undefined; dg = s.poll(now)) {
+        const p = decodePacket(dg);
+        if (p.type === 'data') pn = p.packetNumber;
+      }
+      if (pn >= 0) s.onDatagram(encodePacket({ type: 'ack', transferId: 1, largest: pn, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [{ first: pn, last: pn }] }), now + 1);
+      if (s.nextDeadline() <= now) s.onTimer(now);
+    }
+    expect(s.state).toBe('sending');
+  });
+
   it('reports a corrupted datagram by its error code', () => {
     const s = make();
     const ack = Buffer.from(encodePacket({ type: 'end-ack', transferId: 1, totalChunks: 10 }));
@@ -238,6 +270,25 @@ describe('receiver input checks', () => {
     const err = encodePacket({ type: 'error', transferId: 1, code: 'TRANSFER_REJECTED', text: 'x' });
     expect(r.onDatagram(err, 2)).toBe('unexpected_type');
     expect(r.state).toBe('receiving');
+  });
+
+  it('answers a CHALLENGE at once with a REQUEST that echoes its nonce, and keeps echoing it in retries', () => {
+    const r = make();
+    const first = decodePacket(r.poll(0) as Buffer);
+    expect(first).toMatchObject({ type: 'request' });
+    expect(first).not.toHaveProperty('nonce');
+    const nonce = randomBytes(16);
+    expect(r.onDatagram(encodePacket({ type: 'challenge', transferId: 1, nonce }), 50)).toBeUndefined();
+    expect(r.nextDeadline()).toBe(50);
+    const echo = decodePacket(r.poll(50) as Buffer);
+    expect(echo.type === 'request' && echo.nonce).toEqual(nonce);
+    expect(r.poll(60)).toBeUndefined();
+    r.onTimer(250);
+    const retry = decodePacket(r.poll(250) as Buffer);
+    expect(retry.type === 'request' && retry.nonce).toEqual(nonce);
+    // Once data flows a CHALLENGE means nothing.
+    r.onDatagram(data(0, 0), 300);
+    expect(r.onDatagram(encodePacket({ type: 'challenge', transferId: 1, nonce: randomBytes(16) }), 301)).toBe('unexpected_type');
   });
 
   it('retries REQUEST with backoff until data flows', () => {

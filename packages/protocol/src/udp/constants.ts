@@ -5,7 +5,12 @@
 
 /** First two bytes of every packet: ASCII "PL". */
 export const UDP_MAGIC = 0x504c;
-export const UDP_VERSION = 1;
+/**
+ * Version byte of every packet. 2 since address validation (CHALLENGE, and the
+ * echoed nonce in REQUEST): a version-1 client would wait for DATA that a
+ * version-2 server no longer sends before the path is validated.
+ */
+export const UDP_VERSION = 2;
 
 /** Packet type byte (offset 3). */
 export const PACKET_TYPES = {
@@ -16,6 +21,7 @@ export const PACKET_TYPES = {
   END_ACK: 5,
   CANCEL: 6,
   ERROR: 7,
+  CHALLENGE: 8,
 } as const;
 export type PacketTypeName = keyof typeof PACKET_TYPES;
 export type PacketTypeCode = (typeof PACKET_TYPES)[PacketTypeName];
@@ -50,6 +56,12 @@ export const TOKEN_BYTES = 16;
  * than what that address sent: the server can never amplify.
  */
 export const REQUEST_PACKET_BYTES = 256;
+/** Address-validation nonce carried by CHALLENGE and echoed in REQUEST. */
+export const NONCE_BYTES = 16;
+/** REQUEST offset of the echoed nonce (all zero: no nonce yet). */
+export const REQUEST_NONCE_OFFSET = 34;
+/** CHALLENGE: header, nonce, trailer. Far smaller than the REQUEST it answers. */
+export const CHALLENGE_PACKET_BYTES = HEADER_BYTES + NONCE_BYTES + TRAILER_BYTES;
 /** Most SACK ranges in one ACK (newest first). */
 export const MAX_ACK_RANGES = 32;
 /** Longest free text in CANCEL and ERROR, in UTF-8 bytes. */

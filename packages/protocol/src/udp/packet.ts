@@ -11,8 +11,11 @@ import {
   MAX_PAYLOAD_BYTES,
   MAX_RECEIVE_WINDOW,
   MIN_PAYLOAD_BYTES,
+  NONCE_BYTES,
   PACKET_OVERHEAD_BYTES,
   PACKET_TYPES,
+  CHALLENGE_PACKET_BYTES,
+  REQUEST_NONCE_OFFSET,
   REQUEST_PACKET_BYTES,
   TOKEN_BYTES,
   TRAILER_BYTES,
@@ -36,6 +39,12 @@ export interface RequestPacket {
   readonly payloadSize: number;
   /** Receive window in chunks beyond the cumulative point. */
   readonly window: number;
+  /**
+   * The nonce of the server's CHALLENGE, echoed to prove this address receives
+   * what is sent to it (16 bytes, a view when decoded). Absent (all zero on the
+   * wire) in the first REQUEST.
+   */
+  readonly nonce?: Buffer;
 }
 
 export interface DataPacket {
@@ -92,7 +101,18 @@ export interface ErrorPacket {
   readonly text: string;
 }
 
-export type UdpPacket = RequestPacket | DataPacket | AckPacket | EndPacket | EndAckPacket | CancelPacket | ErrorPacket;
+/**
+ * The server's answer to a valid REQUEST from an address it has not validated:
+ * no data until a REQUEST from that address echoes this nonce (RFC 9000 §8.1).
+ */
+export interface ChallengePacket {
+  readonly type: 'challenge';
+  readonly transferId: number;
+  /** 16 unpredictable bytes; a view into the datagram when decoded. */
+  readonly nonce: Buffer;
+}
+
+export type UdpPacket = RequestPacket | DataPacket | AckPacket | EndPacket | EndAckPacket | CancelPacket | ErrorPacket | ChallengePacket;
 export type UdpPacketType = UdpPacket['type'];
 
 export interface DecodeOptions {
@@ -136,6 +156,7 @@ const TYPE_NAMES: Record<number, UdpPacketType | undefined> = {
   [PACKET_TYPES.END_ACK]: 'end-ack',
   [PACKET_TYPES.CANCEL]: 'cancel',
   [PACKET_TYPES.ERROR]: 'error',
+  [PACKET_TYPES.CHALLENGE]: 'challenge',
 };
 
 /** CRC-32 (IEEE) of `buf[0, end)`: the packet trailer. */
@@ -210,7 +231,15 @@ export function decodePacket(buf: Buffer, options: DecodeOptions = {}): UdpPacke
       const { code, text } = decodeReason(buf, HEADER_BYTES, end, 'ERROR');
       return { type: 'error', transferId, code, text };
     }
+    case 'challenge':
+      expectLength(buf, CHALLENGE_PACKET_BYTES, 'CHALLENGE');
+      return { type: 'challenge', transferId, nonce: buf.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES) };
   }
+}
+
+function isAllZero(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 function decodeRequest(buf: Buffer, transferId: number): RequestPacket {
@@ -223,7 +252,9 @@ function decodeRequest(buf: Buffer, transferId: number): RequestPacket {
     fail('PACKET_MALFORMED', `REQUEST payload size ${payloadSize} is outside ${MIN_PAYLOAD_BYTES}..${MAX_PAYLOAD_BYTES}`);
   }
   if (window < 1 || window > MAX_RECEIVE_WINDOW) fail('PACKET_MALFORMED', `REQUEST window ${window} is outside 1..${MAX_RECEIVE_WINDOW}`);
-  return { type: 'request', transferId, token, resumeFrom, payloadSize, window };
+  const nonce = buf.subarray(REQUEST_NONCE_OFFSET, REQUEST_NONCE_OFFSET + NONCE_BYTES);
+  if (isAllZero(nonce)) return { type: 'request', transferId, token, resumeFrom, payloadSize, window };
+  return { type: 'request', transferId, token, resumeFrom, payloadSize, window, nonce };
 }
 
 function decodeData(buf: Buffer, transferId: number, end: number): DataPacket {
@@ -347,6 +378,8 @@ export function encodedLength(packet: UdpPacket): number {
       return HEADER_BYTES + TOKEN_BYTES + reasonLength(packet.code, packet.text) + TRAILER_BYTES;
     case 'error':
       return HEADER_BYTES + reasonLength(packet.code, packet.text) + TRAILER_BYTES;
+    case 'challenge':
+      return CHALLENGE_PACKET_BYTES;
   }
 }
 
@@ -403,7 +436,13 @@ export function encodePacket(packet: UdpPacket, target?: Buffer): Buffer {
       buf.writeUInt32BE(packet.resumeFrom, 24);
       buf.writeUInt16BE(packet.payloadSize, 28);
       buf.writeUInt32BE(packet.window, 30);
-      buf.fill(0, 34, length - TRAILER_BYTES); // anti-amplification padding
+      if (packet.nonce !== undefined) {
+        if (packet.nonce.length !== NONCE_BYTES) throw protocolError('PACKET_MALFORMED', 'nonce must be 16 bytes');
+        packet.nonce.copy(buf, REQUEST_NONCE_OFFSET);
+      } else {
+        buf.fill(0, REQUEST_NONCE_OFFSET, REQUEST_NONCE_OFFSET + NONCE_BYTES);
+      }
+      buf.fill(0, REQUEST_NONCE_OFFSET + NONCE_BYTES, length - TRAILER_BYTES); // anti-amplification padding
       break;
     }
     case 'data':
@@ -452,6 +491,11 @@ export function encodePacket(packet: UdpPacket, target?: Buffer): Buffer {
     case 'error':
       writeHeader(buf, PACKET_TYPES.ERROR, packet.transferId);
       writeReason(buf, HEADER_BYTES, packet.code, packet.text);
+      break;
+    case 'challenge':
+      if (packet.nonce.length !== NONCE_BYTES) throw protocolError('PACKET_MALFORMED', 'nonce must be 16 bytes');
+      writeHeader(buf, PACKET_TYPES.CHALLENGE, packet.transferId);
+      packet.nonce.copy(buf, HEADER_BYTES);
       break;
   }
   return seal(buf, length);

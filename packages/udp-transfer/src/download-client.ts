@@ -94,9 +94,23 @@ async function hashPrefix(path: string, bytes: number, hash: Hash): Promise<void
  * to `destPath` only when its SHA-256 equals the offer's; on mismatch deletes
  * it and throws TRANSFER_CORRUPT. Cancel with `signal` (sends CANCEL; the
  * partial file stays for a later resume).
+ *
+ * Phases: check the options, resolve the server's address, open the partial file
+ * (resuming what it holds), connect the socket, then the receive loop; it ends by
+ * verifying and renaming the file, and the socket lingers to answer the END.
  */
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
-  const { offer, destPath } = options;
+  const { payloadSize, port } = checkOptions(options);
+  options.signal?.throwIfAborted();
+  const address = await resolveServer(options.host);
+  const part = await openPartialFile(options.destPath, options.offer, payloadSize, options.resume !== false);
+  const socket = await connectSocket(address, port, part.file);
+  return receiveFile({ options, payloadSize, address, port, part, socket });
+}
+
+/** Throws BAD_ARGUMENTS for an offer or option that cannot work; returns the payload size and server port. */
+function checkOptions(options: DownloadOptions): { payloadSize: number; port: number } {
+  const { offer } = options;
   if (!/^[0-9a-fA-F]{32}$/.test(offer.token)) throw protocolError('BAD_ARGUMENTS', 'offer token must be 32 hex characters');
   if (!/^[0-9a-fA-F]{64}$/.test(offer.sha256)) throw protocolError('BAD_ARGUMENTS', 'offer sha256 must be 64 hex characters');
   if (!Number.isSafeInteger(offer.size) || offer.size < 0) throw protocolError('BAD_ARGUMENTS', 'offer size is invalid');
@@ -106,32 +120,49 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   }
   const port = options.port ?? offer.udpPort;
   if (port === undefined) throw protocolError('BAD_ARGUMENTS', 'no UDP port');
-  options.signal?.throwIfAborted();
+  return { payloadSize, port };
+}
 
-  const address = isIP(options.host) !== 0 ? options.host : (await lookup(options.host)).address;
+/** The server's IP address: the host as given when it is a literal, else its first DNS answer. */
+async function resolveServer(host: string): Promise<string> {
+  return isIP(host) !== 0 ? host : (await lookup(host)).address;
+}
+
+/** The partial file, open for writing at `onDisk`, with the hash of what it already holds. */
+interface PartialFile {
+  readonly temp: string;
+  readonly file: FileHandle;
+  readonly hash: Hash;
+  /** First chunk to ask for. */
+  readonly resumeFrom: number;
+  /** Bytes already in the file (whole chunks of an earlier attempt). */
+  readonly onDisk: number;
+}
+
+/** Opens `<dest>.<sha16>.part`; with `resume`, keeps the whole chunks of an earlier attempt and hashes them again. */
+async function openPartialFile(destPath: string, offer: DownloadOffer, payloadSize: number, resume: boolean): Promise<PartialFile> {
   const temp = partialPath(destPath, offer.sha256);
   const hash = createHash('sha256');
   const totalChunks = Math.ceil(offer.size / payloadSize);
-
-  // Resume: keep the whole chunks of an earlier partial file, hash them again.
   let resumeFrom = 0;
-  if (options.resume !== false) {
+  if (resume) {
     const existing = await stat(temp).catch(() => undefined);
     if (existing !== undefined && existing.isFile() && existing.size <= offer.size) {
       resumeFrom = Math.min(totalChunks, Math.floor(existing.size / payloadSize));
       if (existing.size === offer.size) resumeFrom = totalChunks;
     }
   }
-  let onDisk = Math.min(offer.size, resumeFrom * payloadSize);
-  let file: FileHandle;
+  const onDisk = Math.min(offer.size, resumeFrom * payloadSize);
   if (resumeFrom > 0) {
     await truncate(temp, onDisk);
     await hashPrefix(temp, onDisk, hash);
-    file = await open(temp, 'r+');
-  } else {
-    file = await open(temp, 'w');
+    return { temp, file: await open(temp, 'r+'), hash, resumeFrom, onDisk };
   }
+  return { temp, file: await open(temp, 'w'), hash, resumeFrom, onDisk };
+}
 
+/** A UDP socket connected to the server (it then hears only the server). Closes `file` if it cannot. */
+async function connectSocket(address: string, port: number, file: FileHandle): Promise<dgram.Socket> {
   const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4' });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -151,19 +182,95 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     await file.close();
     throw err;
   }
+  return socket;
+}
 
+/** Checks the SHA-256 of the complete partial file and renames it into place; deletes it on a mismatch (TRANSFER_CORRUPT). */
+async function verifyAndRename(part: PartialFile, offer: DownloadOffer, destPath: string): Promise<string> {
+  await part.file.close();
+  const digest = part.hash.digest('hex');
+  if (digest !== offer.sha256.toLowerCase()) {
+    await unlink(part.temp).catch(() => {});
+    throw protocolError('TRANSFER_CORRUPT', `SHA-256 of ${offer.name} is ${digest}, the offer said ${offer.sha256}; nothing was kept`);
+  }
+  await rename(part.temp, destPath);
+  return digest;
+}
+
+/**
+ * After the download has resolved: the socket stays open to answer the server's
+ * END (and DATA probes whose ACK was lost) until the END handshake is over, then
+ * `linger` ms more for a repeated END, in the background; at most the receiver's
+ * idle timeout if the END never comes. With `linger` 0 it closes at once.
+ */
+function lingerSocket(socket: dgram.Socket, receiver: Receiver, linger: number, sendQueued: (now: number) => void): void {
+  if (linger <= 0) {
+    socket.close();
+    return;
+  }
+  let t: NodeJS.Timeout | undefined;
+  let open = true;
+  const close = (): void => {
+    clearTimeout(t);
+    if (open) socket.close();
+    open = false;
+  };
+  const lingerAfterEnd = (): void => {
+    // The END handshake is over: answer a repeated END for `linger` more, in the
+    // background (without holding the process open).
+    socket.unref();
+    clearTimeout(t);
+    t = setTimeout(close, linger);
+    t.unref();
+  };
+  socket.removeAllListeners('message');
+  socket.on('message', (buf) => {
+    if (!open) return;
+    const before = receiver.state;
+    const now = monotonicNow();
+    receiver.onDatagram(buf, now);
+    sendQueued(now);
+    if (receiver.state === 'failed') close(); // e.g. the server's CANCEL at shutdown: nothing left to answer
+    else if (before !== 'done' && receiver.state === 'done') lingerAfterEnd();
+  });
+  if (receiver.state === 'done') lingerAfterEnd();
+  // The file was complete before the sender's END: wait for it, answering DATA probes
+  // whose ACK was lost, until the sender has every ACK and says END. Leaving earlier
+  // would leave the sender probing an empty port until its own idle timeout. At most
+  // our idle timeout (a command-line process stays up that long, on a bad path).
+  else t = setTimeout(close, receiver.idleTimeoutMs);
+}
+
+interface ReceiveInput {
+  readonly options: DownloadOptions;
+  readonly payloadSize: number;
+  readonly address: string;
+  readonly port: number;
+  readonly part: PartialFile;
+  readonly socket: dgram.Socket;
+}
+
+/**
+ * The receive loop: feeds datagrams to the receiver, writes in-order chunks to the
+ * partial file in batches (hashing them), sends ACKs, reports progress; resolves
+ * once every byte is on disk and verified, rejects on failure, cancel or timeout.
+ */
+function receiveFile({ options, payloadSize, address, port, part, socket }: ReceiveInput): Promise<DownloadResult> {
+  const { offer, destPath } = options;
+  const { file, hash } = part;
   const startedAt = monotonicNow();
   const receiver = new Receiver({
     transferId: offer.id,
     token: Buffer.from(offer.token, 'hex'),
     size: offer.size,
     payloadSize,
-    resumeFrom,
+    resumeFrom: part.resumeFrom,
     now: startedAt,
     ...(options.window !== undefined ? { window: options.window } : {}),
     ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
   });
-  const resumedBytes = onDisk;
+  const resumedBytes = part.onDisk;
+  let onDisk = part.onDisk;
 
   return new Promise<DownloadResult>((resolve, reject) => {
     let settled = false;
@@ -198,49 +305,12 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       options.signal?.removeEventListener('abort', onAbort);
     };
 
-    /** Sends whatever the receiver has queued (ACKs, END_ACK, CANCEL). */
+    /** Sends whatever the receiver has queued (ACKs, END_ACK, CANCEL, REQUEST). */
     const sendQueued = (now: number): void => {
       for (let dg = receiver.poll(now); dg !== undefined; dg = receiver.poll(now)) socket.send(dg);
     };
 
     const linger = options.lingerMs ?? 1000;
-    const closeSocketLater = (): void => {
-      if (linger <= 0) {
-        socket.close();
-        return;
-      }
-      let t: NodeJS.Timeout | undefined;
-      let open = true;
-      const close = (): void => {
-        clearTimeout(t);
-        if (open) socket.close();
-        open = false;
-      };
-      const lingerAfterEnd = (): void => {
-        // The END handshake is over: answer a repeated END for `linger` more, in the
-        // background (without holding the process open).
-        socket.unref();
-        clearTimeout(t);
-        t = setTimeout(close, linger);
-        t.unref();
-      };
-      socket.removeAllListeners('message');
-      socket.on('message', (buf) => {
-        if (!open) return;
-        const before = receiver.state;
-        const now = monotonicNow();
-        receiver.onDatagram(buf, now);
-        sendQueued(now);
-        if (receiver.state === 'failed') close(); // e.g. the server's CANCEL at shutdown: nothing left to answer
-        else if (before !== 'done' && receiver.state === 'done') lingerAfterEnd();
-      });
-      if (receiver.state === 'done') lingerAfterEnd();
-      // The file was complete before the sender's END: wait for it, answering DATA probes
-      // whose ACK was lost, until the sender has every ACK and says END. Leaving earlier
-      // would leave the sender probing an empty port until its own idle timeout. At most
-      // our idle timeout (a command-line process stays up that long, on a bad path).
-      else t = setTimeout(close, receiver.idleTimeoutMs);
-    };
 
     const fail = (err: unknown): void => {
       if (settled) return;
@@ -262,15 +332,9 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       settled = true;
       cleanup();
       sendQueued(monotonicNow());
-      closeSocketLater();
+      lingerSocket(socket, receiver, linger, sendQueued);
       try {
-        await file.close();
-        const digest = hash.digest('hex');
-        if (digest !== offer.sha256.toLowerCase()) {
-          await unlink(temp).catch(() => {});
-          throw protocolError('TRANSFER_CORRUPT', `SHA-256 of ${offer.name} is ${digest}, the offer said ${offer.sha256}; nothing was kept`);
-        }
-        await rename(temp, destPath);
+        const digest = await verifyAndRename(part, offer, destPath);
         progress(true);
         resolve({ path: destPath, bytes: onDisk, sha256: digest });
       } catch (err) {
@@ -332,8 +396,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         if (f.code === 'TRANSFER_TIMEOUT') {
           return fail(protocolError('TRANSFER_TIMEOUT', `download of ${offer.name} stopped: ${f.text} (${address}:${port})`));
         }
-        if (f.fromPeer && f.code === 'TRANSFER_REJECTED') {
-          return fail(protocolError('TRANSFER_REJECTED', `server refused the download of ${offer.name}: ${f.text}`));
+        if (f.fromPeer && (f.code === 'TRANSFER_REJECTED' || f.code === 'TRANSFER_LIMIT')) {
+          return fail(protocolError(f.code, `server refused the download of ${offer.name}: ${f.text}`));
         }
         if (f.fromPeer) {
           return fail(protocolError('TRANSFER_CANCELLED', `server cancelled the download of ${offer.name}: ${f.text} (${f.code})`));
