@@ -17,7 +17,7 @@ export const ERROR_CODES = {
   UNKNOWN_COMMAND: 'unknown command',
   BAD_ARGUMENTS: 'wrong arguments for this command',
   EMPTY_MESSAGE: 'message is empty',
-  BAD_TEXT: 'message contains control characters',
+  BAD_TEXT: 'message contains control or bidirectional formatting characters',
   UNKNOWN_USER: 'no such user is online',
   RATE_LIMITED: 'too many messages; slow down',
   // Files
