@@ -8,13 +8,33 @@ import { startServer } from './start.js';
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
 
-export function parseArgs(argv: string[]) {
-  return yargs(argv)
+/** The prefix of this server's environment variables: `--udp-port` is `PARLEY_UDP_PORT`. */
+export const ENV_PREFIX = 'PARLEY_';
+
+/** The environment variable for an option: `udp-port` → `PARLEY_UDP_PORT`. */
+export function envName(option: string): string {
+  return `${ENV_PREFIX}${option.replace(/-/gu, '_').toUpperCase()}`;
+}
+
+/**
+ * Parses the command line. Options also come from `env` (read, never
+ * changed): each option's own variable only, given to the parser as a flag
+ * placed before `argv`, so a flag on the command line wins (the last of a
+ * repeated flag wins) and both win over --config, which only fills what is
+ * still unset. Any other variable — `PARLEY_NICK` (the client's), a bare
+ * `PARLEY` — is no concern of the parser.
+ */
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const fromEnv: string[] = [];
+  for (const option of ENV_OPTIONS) {
+    const value = env[envName(option)];
+    if (value !== undefined) fromEnv.push(`--${option}`, value);
+  }
+  return yargs([...fromEnv, ...argv])
     .scriptName('parley-server')
     .usage(
       '$0 [options]\n\nStarts a Parley chat server. Every option can also be set as an environment variable (--udp-port is PARLEY_UDP_PORT) or in a JSON file given with --config ({"udp-port": 57000}). Flags win over the environment, which wins over the file.',
     )
-    .env('PARLEY')
     // A flag given twice: the last one wins (as in most servers), not an array.
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .config('config', 'JSON file of options, e.g. /etc/parley/server.json', (path: string) => readConfigFile(path))
@@ -73,23 +93,17 @@ export function parseArgs(argv: string[]) {
     });
 }
 
-const hidden = new Map<string, string>();
+/** Options that can be set from the environment: every option but --help. */
+export const ENV_OPTIONS = [
+  'config', 'host', 'port', 'udp-host', 'udp-port', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
+  'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
+  'shutdown-timeout', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
+] as const;
 
-/** Takes PARLEY_* variables that name no option out of the environment (until `restoreEnv`); returns their names. */
-function hideForeignEnv(optionKeys: string[]): string[] {
-  const known = new Set(optionKeys.map((k) => `PARLEY_${k.replace(/([a-z])([A-Z])/gu, '$1_$2').replace(/-/gu, '_').toUpperCase()}`));
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('PARLEY_') && !known.has(name) && value !== undefined) {
-      hidden.set(name, value);
-      delete process.env[name];
-    }
-  }
-  return [...hidden.keys()];
-}
-
-function restoreEnv(): void {
-  for (const [name, value] of hidden) process.env[name] = value;
-  hidden.clear();
+/** `PARLEY_*` variables (and a bare `PARLEY`) that name no server option: logged once as ignored. */
+export function foreignEnv(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set<string>(ENV_OPTIONS.map(envName));
+  return Object.keys(env).filter((name) => (name === 'PARLEY' || name.startsWith(ENV_PREFIX)) && !known.has(name)).sort();
 }
 
 /** Reads the --config file: a JSON object of options. Errors name the file and what is wrong. */
@@ -113,16 +127,9 @@ function readConfigFile(path: string): Record<string, unknown> {
 /** Runs the server until SIGINT/SIGTERM. Resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   let args;
-  let ignoredEnv: string[] = [];
+  const ignoredEnv = foreignEnv(process.env);
   try {
-    const parser = parseArgs(argv);
-    // PARLEY_* is shared with the client (PARLEY_NICK…) and tools: only this server's own options are read.
-    ignoredEnv = hideForeignEnv(Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key));
-    try {
-      args = await parser.parseAsync();
-    } finally {
-      restoreEnv();
-    }
+    args = await parseArgs(argv, process.env).parseAsync();
     if (args.help) return 0;
   } catch (err) {
     process.stderr.write(`parley-server: ${(err as Error).message}\nTry parley-server --help\n`);
