@@ -6,7 +6,7 @@ import { eventFrame, nickKey, protocolError, type ErrorCode, type LeaveReason, t
 import type { ChatHub, ClaimResult, HubMember } from '../hub.js';
 import { compareNicks } from '../memory-hub.js';
 import { CLAIM, GOODBYE, HEARTBEAT, keys, PRIVATE, RELEASE, SYNC } from './scripts.js';
-import { encodeBroadcast, parseBusMessage, privatePayload, type BusMessage } from './wire.js';
+import { encodeBroadcast, parseBusMessage, type BusMessage } from './wire.js';
 
 export interface RedisHubOptions {
   /** `redis://[user:password@]host:port[/db]` */
@@ -279,7 +279,7 @@ export class RedisHub implements ChatHub {
       return true;
     }
     if (!this.#linked) return false;
-    return this.#scripts.private(key, privatePayload(from.nick, text)).then(
+    return this.#scripts.private(key, from.nick, text).then(
       (receivers) => Number(receivers) > 0,
       (err: unknown) => {
         this.#log.warn({ err }, 'private message could not be sent through Redis');
