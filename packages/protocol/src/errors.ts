@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   // Connection-level reasons (sent with `bye` before the server closes)
   QUIT: 'goodbye',
   SERVER_FULL: 'server is full',
+  TOO_MANY_CONNECTIONS: 'too many connections from one address',
   JOIN_TIMEOUT: 'no nickname was sent in time',
   IDLE_TIMEOUT: 'nothing was received for too long',
   SLOW_READER: 'client is not reading its messages',

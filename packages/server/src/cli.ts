@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs from 'yargs';
+import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
 import { startServer } from './start.js';
@@ -51,6 +52,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('announce-limit', { type: 'number', default: D.announceLimit, describe: 'announce joins and leaves only while fewer users are online (a large room stays quiet)' })
     .option('ping-interval', { type: 'number', default: D.pingIntervalMs / 1000, describe: 'seconds of silence before a client is pinged' })
     .option('idle-timeout', { type: 'number', default: D.idleTimeoutMs / 1000, describe: 'seconds of silence before a client is disconnected' })
+    .option('max-clients-per-address', { type: 'number', default: D.maxClientsPerAddress, describe: 'most connections at once from one address (an IPv6 /64 counts as one)' })
+    .option('max-unjoined-per-address', { type: 'number', default: D.maxUnjoinedPerAddress, describe: 'most connections at once from one address that have not chosen a nickname' })
+    .option('trusted-addresses', { type: 'string', default: D.trustedAddresses.join(','), describe: 'comma-separated addresses and CIDR ranges exempt from the per-address limits ("" for none)' })
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
     .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
     .option('shutdown-timeout', { type: 'number', default: D.shutdownTimeoutMs / 1000, describe: 'seconds given to clients to go on SIGTERM/SIGINT' })
@@ -63,7 +67,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
     .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
     .check((a) => {
-      const positive = ['max-clients', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
+      const positive = ['max-clients', 'max-clients-per-address', 'max-unjoined-per-address', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
       for (const k of positive) {
         const v = a[k];
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
@@ -75,6 +79,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       if (a.cluster !== undefined && !/^rediss?:\/\/[^\s]+$/u.test(a.cluster)) throw new Error(`--cluster must be a redis:// URL (got ${a.cluster})`);
       if (!(a['cluster-heartbeat'] > 0) || !(a['cluster-lease'] >= 2 * a['cluster-heartbeat'])) {
         throw new Error('--cluster-lease must be at least twice --cluster-heartbeat, both positive');
+      }
+      try {
+        checkTrustedAddresses(trustedList(a['trusted-addresses']));
+      } catch (err) {
+        throw new Error(`--trusted-addresses: ${(err as Error).message}`);
       }
       const o = a['ops-port'];
       if (!Number.isInteger(o) || o < -1 || o > 65535) throw new Error(`--ops-port must be -1, 0 or a port number (got ${o})`);
@@ -97,8 +106,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
 export const ENV_OPTIONS = [
   'config', 'host', 'port', 'udp-host', 'udp-port', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
   'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
+  'max-clients-per-address', 'max-unjoined-per-address', 'trusted-addresses',
   'shutdown-timeout', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
 ] as const;
+
+/** `127.0.0.0/8, ::1` → its entries; "" → none. */
+function trustedList(value: string): string[] {
+  return value.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+}
 
 /** `PARLEY_*` variables (and a bare `PARLEY`) that name no server option: logged once as ignored. */
 export function foreignEnv(env: NodeJS.ProcessEnv): string[] {
@@ -161,6 +176,9 @@ export async function main(argv: string[]): Promise<number> {
           pingIntervalMs: args['ping-interval'] * 1000,
           idleTimeoutMs: args['idle-timeout'] * 1000,
           joinTimeoutMs: args['join-timeout'] * 1000,
+          maxClientsPerAddress: args['max-clients-per-address'],
+          maxUnjoinedPerAddress: args['max-unjoined-per-address'],
+          trustedAddresses: trustedList(args['trusted-addresses']),
           maxQueuedBytes: args['send-queue-bytes'],
           shutdownTimeoutMs: args['shutdown-timeout'] * 1000,
         },

@@ -66,6 +66,7 @@ export class Session implements HubMember {
     private readonly ctx: ServerContext,
     remote: string | (() => string),
     private readonly onClosed: (session: Session) => void,
+    private readonly onJoined: (session: Session) => void = () => undefined,
   ) {
     this.#remote = remote;
     const now = ctx.now();
@@ -287,6 +288,7 @@ export class Session implements HubMember {
       return undefined;
     }
     this.#state = SessionState.Joined;
+    this.onJoined(this);
     this.#logger = undefined;
     if (this.ctx.log.isLevelEnabled('info')) this.log.info('joined');
     const online = this.ctx.hub.online();
