@@ -35,6 +35,8 @@ export class ChatServer {
   readonly #sessions = new Set<Session>();
   readonly #ctx: ServerContext & { closing: boolean };
   readonly #limits: AddressLimits;
+  /** Sessions without a nickname yet, oldest first (a Set keeps insertion order). */
+  readonly #unjoined = new Set<Session>();
   #nextId = 1;
   #tcp: Server | undefined;
   #sweeper: NodeJS.Timeout | undefined;
@@ -83,11 +85,19 @@ export class ChatServer {
   handle(stream: Duplex, remote: string | (() => string) = 'stream', address?: string): Session | undefined {
     this.stats.connectionsTotal += 1;
     if (this.#ctx.closing) return this.#turnAway(stream, 'SHUTDOWN', 'server is shutting down');
-    if (this.#sessions.size >= this.options.maxClients) {
-      return this.#turnAway(stream, 'SERVER_FULL', `server is full (${this.options.maxClients} users); try again later`);
-    }
+    const o = this.options;
     const ticket = this.#limits.admit(address);
     if (!ticket.ok) return this.#turnAway(stream, 'TOO_MANY_CONNECTIONS', ticket.text);
+    if (this.#sessions.size >= o.maxClients || this.#unjoined.size >= o.maxUnjoined) {
+      // Idle connections must not keep users out: the one waiting longest for its nickname makes room.
+      const oldest = this.#unjoined.values().next().value;
+      if (oldest) {
+        oldest.close('timeout', 'JOIN_TIMEOUT', 'the server is busy: connections waiting longest for a nickname make room for new ones; reconnect and send your nickname at once');
+      } else if (this.#sessions.size >= o.maxClients) {
+        this.#limits.closed(ticket, false);
+        return this.#turnAway(stream, 'SERVER_FULL', `server is full (${o.maxClients} users); try again later`);
+      }
+    }
     let joined = false;
     const session = new Session(
       `c${this.#nextId++}`,
@@ -96,14 +106,17 @@ export class ChatServer {
       remote,
       (s) => {
         this.#sessions.delete(s);
+        this.#unjoined.delete(s);
         this.#limits.closed(ticket, joined);
       },
-      () => {
+      (s) => {
         joined = true;
+        this.#unjoined.delete(s);
         this.#limits.joined(ticket);
       },
     );
     this.#sessions.add(session);
+    this.#unjoined.add(session);
     return session;
   }
 

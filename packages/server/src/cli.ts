@@ -54,6 +54,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('idle-timeout', { type: 'number', default: D.idleTimeoutMs / 1000, describe: 'seconds of silence before a client is disconnected' })
     .option('max-clients-per-address', { type: 'number', default: D.maxClientsPerAddress, describe: 'most connections at once from one address (an IPv6 /64 counts as one)' })
     .option('max-unjoined-per-address', { type: 'number', default: D.maxUnjoinedPerAddress, describe: 'most connections at once from one address that have not chosen a nickname' })
+    .option('max-unjoined', { type: 'number', default: D.maxUnjoined, describe: 'most connections at once without a nickname; past it (or when full) the one waiting longest makes room' })
     .option('trusted-addresses', { type: 'string', default: D.trustedAddresses.join(','), describe: 'comma-separated addresses and CIDR ranges exempt from the per-address limits ("" for none)' })
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
     .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
@@ -67,7 +68,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
     .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
     .check((a) => {
-      const positive = ['max-clients', 'max-clients-per-address', 'max-unjoined-per-address', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
+      const positive = ['max-clients', 'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
       for (const k of positive) {
         const v = a[k];
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
@@ -106,7 +107,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
 export const ENV_OPTIONS = [
   'config', 'host', 'port', 'udp-host', 'udp-port', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
   'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
-  'max-clients-per-address', 'max-unjoined-per-address', 'trusted-addresses',
+  'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'trusted-addresses',
   'shutdown-timeout', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
 ] as const;
 
@@ -178,6 +179,7 @@ export async function main(argv: string[]): Promise<number> {
           joinTimeoutMs: args['join-timeout'] * 1000,
           maxClientsPerAddress: args['max-clients-per-address'],
           maxUnjoinedPerAddress: args['max-unjoined-per-address'],
+          maxUnjoined: args['max-unjoined'],
           trustedAddresses: trustedList(args['trusted-addresses']),
           maxQueuedBytes: args['send-queue-bytes'],
           shutdownTimeoutMs: args['shutdown-timeout'] * 1000,

@@ -18,6 +18,12 @@ export interface ChatOptions {
   readonly maxClientsPerAddress: number;
   /** Connections at once from one address that have not chosen a nickname yet. */
   readonly maxUnjoinedPerAddress: number;
+  /**
+   * Connections at once (from all addresses) that have not chosen a nickname.
+   * When there are this many, or the server is full, a new connection makes
+   * room by closing the one that has waited longest for its nickname.
+   */
+  readonly maxUnjoined: number;
   /** Addresses and CIDR ranges exempt from the per-address limits. */
   readonly trustedAddresses: readonly string[];
   /** Time (ms) a new connection has to send its nickname. */
@@ -47,6 +53,7 @@ export const DEFAULT_CHAT_OPTIONS: ChatOptions = {
   joinTimeoutMs: 30_000,
   maxClientsPerAddress: 20,
   maxUnjoinedPerAddress: 5,
+  maxUnjoined: 1000,
   trustedAddresses: ['127.0.0.0/8', '::1'],
   maxQueuedBytes: 1024 * 1024,
   drainTimeoutMs: 30_000,

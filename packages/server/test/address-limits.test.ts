@@ -114,6 +114,27 @@ describe('per-address connection limits (over TCP)', () => {
     await join(t.port, '127.0.0.2', 'u6');
   });
 
+  it('makes room for a new user by closing the connection that waited longest for a nickname, when idle connections from many addresses fill the server', async () => {
+    t = await startTestServer({ maxClients: 20, trustedAddresses: [] });
+    const flood: Peer[] = [];
+    for (let a = 2; a < 10; a++) for (let i = 0; i < 5; i++) flood.push(await peer(t.port, `127.0.0.${a}`));
+    const carol = await join(t.port, '127.0.0.20', 'carol');
+    expect(carol.lines.some(isBye)).toBe(false);
+    // 41 connections for 20 places: the 21 oldest idle ones were closed, oldest first, and told why.
+    const evicted = flood.slice(0, 21);
+    for (const p of evicted) {
+      expect(await p.waitFor(isBye)).toBe(
+        'bye JOIN_TIMEOUT :the server is busy: connections waiting longest for a nickname make room for new ones; reconnect and send your nickname at once',
+      );
+    }
+    // The younger ones are still there: one of them can still join.
+    const last = flood[flood.length - 1]!;
+    last.send('dave');
+    await last.waitFor((l) => l.startsWith('welcome 1 dave '));
+    expect(flood.slice(21).filter((p) => p.lines.some(isBye))).toEqual([]);
+    expect(t.server.connections).toBe(20);
+  });
+
   it('exempts trusted addresses (loopback by default)', async () => {
     t = await startTestServer({ maxClientsPerAddress: 2, maxUnjoinedPerAddress: 1 });
     const idle = await Promise.all(Array.from({ length: 4 }, () => peer(t!.port, '127.0.0.1')));
