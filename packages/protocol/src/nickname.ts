@@ -28,9 +28,9 @@ const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u115f\u1160\u3164\uffa0]/u;
 const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 /**
  * ASCII that the key changes (after lower-casing): what the confusables table
- * maps (`0`→o, `1` and `|`→l, `m`→rn, `` ` ``, `"`, `%`), `i` (see `I_AS_L`) and spaces.
+ * maps (`0`→o, `1` and `|`→l, `m`→rn, `` ` ``, `"`, `%`) and `i` (see `I_AS_L`).
  */
-const ASCII_CONFUSABLE = /[01m|`"%i\s]/u;
+const ASCII_CONFUSABLE = /[01m|`"%i]/u;
 const ASCII_CONFUSABLE_ALL = new RegExp(ASCII_CONFUSABLE.source, 'gu');
 /** The skeleton of those characters, lower-cased (a test checks it against the table). */
 const ASCII_PROTOTYPES: Readonly<Record<string, string>> = { '0': 'o', '1': 'l', '|': 'l', i: 'l', m: 'rn', '`': "'", '"': "''", '%': 'º/₀' };
@@ -44,9 +44,6 @@ function asciiPrototype(ch: string): string {
  * user (the price: `ali` and `all` are too).
  */
 const I_AS_L = /i/gu;
-/** What separates words: never part of a key (a key is one bus field and one Redis key segment). */
-const SPACE_ALL = /[\p{White_Space}\p{Z}]/gu;
-
 /** The case-insensitive form of a nickname: NFKC, then lower-cased. Sorting the online list uses it. */
 export function nickFold(nick: string): string {
   return (isAscii(nick) ? nick : nick.normalize('NFKC')).toLowerCase();
@@ -57,14 +54,16 @@ export function nickFold(nick: string): string {
  * case-folded nickname, lower-cased again, with i as l. `Alice`, `ALICE`,
  * `AIice`, `ａｌｉｃｅ` and `аlice` (Cyrillic а) have one key; so do `bob`
  * and `b0b`, `m` and `rn`.
- * Invisible characters and spaces are never part of a key. The cluster uses
- * it as the nick's Redis key.
+ * Invisible characters are never part of a key. The key of a nickname that
+ * `checkNickname` accepts has no spaces (the rule holds for its NFKC form).
+ * The cluster uses it as the nick's Redis key. Any text has a key (the client
+ * finds mentions with it), so spaces in text are kept.
  */
 export function nickKey(nick: string): string {
   const folded = nickFold(nick);
   // The common case (every private message looks its recipient up by key): no ICU, no table.
   if (isAscii(folded)) return ASCII_CONFUSABLE.test(folded) ? folded.replace(ASCII_CONFUSABLE_ALL, asciiPrototype) : folded;
-  return skeleton(folded.replace(INVISIBLE_ALL, '')).toLowerCase().replace(SPACE_ALL, '').replace(I_AS_L, 'l');
+  return skeleton(folded.replace(INVISIBLE_ALL, '')).toLowerCase().replace(I_AS_L, 'l');
 }
 
 /** ASCII text is already in every normal form: no need to ask ICU (this runs for every private message). */
