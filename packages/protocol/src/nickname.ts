@@ -94,7 +94,16 @@ function codePoints(s: string): number {
 }
 
 /** The reserved words by key, so `0nline` and `ｈｅｌｐ` are refused too. */
-const RESERVED_KEYS: ReadonlySet<string> = new Set([...RESERVED_NICKS].map(nickKey));
+const RESERVED_KEYS: ReadonlySet<string> = new Set([...RESERVED_NICKS].map(commandKey));
+
+/**
+ * The key that command words are compared by: the skeleton without counting i
+ * as l, so `0nline` and `he1p` are refused but `Ali` (whose nick key is that
+ * of `all`) is not.
+ */
+function commandKey(nick: string): string {
+  return skeleton(nickFold(nick).replace(INVISIBLE_ALL, '')).toLowerCase();
+}
 
 function hex(ch: string): string {
   return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
@@ -133,7 +142,7 @@ export function checkNickname(raw: string): NickCheck {
       error: protocolError('NICK_INVALID', `nickname contains a character that stands for spaces or punctuation${culprit ? ` (${hex(culprit)})` : ''}`),
     };
   }
-  if (RESERVED_KEYS.has(nickKey(nick))) {
+  if (RESERVED_KEYS.has(commandKey(nick))) {
     return { ok: false, error: protocolError('NICK_RESERVED', `"${nick}" is a command word and cannot be a nickname`) };
   }
   return { ok: true, nick };
