@@ -37,8 +37,8 @@ export class LineDecoder {
   #state: LineDecoderState = LineDecoderState.Collecting;
   /**
    * The unfinished line: one buffer, grown by doubling up to the limit and
-   * copied into, whatever the segmentation (a line sent one byte per TCP
-   * segment used to keep one small buffer per byte, ≈ 120 bytes each).
+   * copied into, whatever the segmentation (with one copied buffer per chunk,
+   * a 4000-byte line sent one byte per TCP segment held ≈ 600 KiB).
    * Allocated only when a line spans chunks; dropped when the line ends.
    */
   #pending: Uint8Array | undefined;
@@ -117,7 +117,8 @@ export class LineDecoder {
     if (have && have.byteLength >= needed) return have;
     const cap = this.maxLineBytes + 1;
     let size = Math.min(cap, Math.max(INITIAL_PENDING_BYTES, (have?.byteLength ?? 0) * 2));
-    while (size < needed) size = Math.min(cap, size * 2);
+    // Callers never ask for more than the cap (they check the limit first).
+    while (size < needed && size < cap) size = Math.min(cap, size * 2);
     // Not Buffer.allocUnsafe: a small one is a slice of an 8 KiB shared pool, which it would keep alive.
     const grown = new Uint8Array(size);
     if (have) grown.set(have.subarray(0, this.#pendingLength));
