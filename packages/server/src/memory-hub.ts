@@ -106,6 +106,13 @@ export class InMemoryHub implements ChatHub {
   }
 }
 
+/** Sorts nicknames as the online list does, computing each one's sort key once. */
+export function sortNicks(nicks: Iterable<string>): string[] {
+  const keyed = [...nicks].map((nick) => ({ nick, key: sortKey(nick) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.nick);
+}
+
 /** Orders nicknames as the online list does (case-insensitively). */
 export function compareNicks(a: string, b: string): number {
   const ka = sortKey(a);

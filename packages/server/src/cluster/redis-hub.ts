@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { eventFrame, nickKey, protocolError, type ErrorCode, type LeaveReason, type ServerEvent } from '@parley/protocol';
 import type { ChatHub, ClaimResult, HubMember } from '../hub.js';
-import { compareNicks } from '../memory-hub.js';
+import { sortNicks } from '../memory-hub.js';
 import { CLAIM, GOODBYE, HEARTBEAT, keys, PRIVATE, RELEASE, SYNC } from './scripts.js';
 import { encodeBroadcast, parseBusMessage, type BusMessage } from './wire.js';
 
@@ -251,7 +251,7 @@ export class RedisHub implements ChatHub {
     const nicks = new Map<string, string>();
     if (this.#linked) for (const [key, seen] of this.#view) nicks.set(key, seen.nick);
     for (const l of this.#byKey.values()) if (l.live) nicks.set(l.key, l.member.nick);
-    return [...nicks.values()].sort(compareNicks);
+    return sortNicks(nicks.values());
   }
 
   broadcast(from: HubMember, event: ServerEvent): void {
