@@ -17,7 +17,7 @@ export const ERROR_CODES = {
   UNKNOWN_COMMAND: 'unknown command',
   BAD_ARGUMENTS: 'wrong arguments for this command',
   EMPTY_MESSAGE: 'message is empty',
-  BAD_TEXT: 'message contains control characters',
+  BAD_TEXT: 'message contains control or bidirectional formatting characters',
   UNKNOWN_USER: 'no such user is online',
   RATE_LIMITED: 'too many messages; slow down',
   // Files
@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   // Connection-level reasons (sent with `bye` before the server closes)
   QUIT: 'goodbye',
   SERVER_FULL: 'server is full',
+  TOO_MANY_CONNECTIONS: 'too many connections from one address',
   JOIN_TIMEOUT: 'no nickname was sent in time',
   IDLE_TIMEOUT: 'nothing was received for too long',
   SLOW_READER: 'client is not reading its messages',

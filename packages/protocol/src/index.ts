@@ -6,3 +6,4 @@ export * from './text.js';
 export * from './commands.js';
 export * from './events.js';
 export * from './udp/index.js';
+export { skeleton } from './confusables.js';

@@ -21,6 +21,8 @@ export interface LineDecoderOptions {
 }
 
 const LF = 0x0a;
+/** First size of the pending buffer; it doubles from here as a line grows. */
+const INITIAL_PENDING_BYTES = 64;
 const CR = 0x0d;
 
 /**
@@ -33,8 +35,14 @@ const CR = 0x0d;
 export class LineDecoder {
   readonly maxLineBytes: number;
   #state: LineDecoderState = LineDecoderState.Collecting;
-  #parts: Uint8Array[] = [];
-  #partsLength = 0;
+  /**
+   * The unfinished line: one buffer, grown by doubling up to the limit and
+   * copied into, whatever the segmentation (with one copied buffer per chunk,
+   * a 4000-byte line sent one byte per TCP segment held ≈ 600 KiB).
+   * Allocated only when a line spans chunks; dropped when the line ends.
+   */
+  #pending: Uint8Array | undefined;
+  #pendingLength = 0;
 
   constructor(options: LineDecoderOptions = {}) {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
@@ -49,7 +57,15 @@ export class LineDecoder {
 
   /** Bytes held for an unfinished line. */
   get pendingBytes(): number {
-    return this.#partsLength;
+    return this.#pendingLength;
+  }
+
+  /**
+   * Bytes of memory the decoder holds between calls: the capacity of its one
+   * buffer. Never more than `maxLineBytes + 1` (the +1 is a CR waiting for its LF).
+   */
+  get retainedBytes(): number {
+    return this.#pending?.byteLength ?? 0;
   }
 
   /** Feeds a chunk; returns the lines (and line errors) it completed, in order. */
@@ -62,7 +78,7 @@ export class LineDecoder {
         this.#keep(chunk.subarray(start), out);
         break;
       }
-      if (this.#partsLength === 0 && this.#state === LineDecoderState.Collecting) this.#whole(chunk, start, lf, out);
+      if (this.#pendingLength === 0 && this.#state === LineDecoderState.Collecting) this.#whole(chunk, start, lf, out);
       else this.#finish(chunk.subarray(start, lf), out);
       start = lf + 1;
     }
@@ -71,9 +87,8 @@ export class LineDecoder {
 
   /** Forgets any unfinished line (e.g. at end of stream); returns how many bytes were dropped. */
   reset(): number {
-    const dropped = this.#partsLength;
-    this.#parts = [];
-    this.#partsLength = 0;
+    const dropped = this.#pendingLength;
+    this.#release();
     this.#state = LineDecoderState.Collecting;
     return dropped;
   }
@@ -85,15 +100,35 @@ export class LineDecoder {
         return;
       case LineDecoderState.Collecting:
         // +1: a CR that belongs to the line ending may still be in the buffer.
-        if (this.#partsLength + tail.length > this.maxLineBytes + 1) {
+        if (this.#pendingLength + tail.length > this.maxLineBytes + 1) {
           this.#tooLong(out);
           return;
         }
         // Copy: the caller may reuse its chunk buffer.
-        this.#parts.push(Uint8Array.prototype.slice.call(tail));
-        this.#partsLength += tail.length;
+        this.#reserve(this.#pendingLength + tail.length).set(tail, this.#pendingLength);
+        this.#pendingLength += tail.length;
         return;
     }
+  }
+
+  /** The pending buffer, grown (doubling, capped at the limit) to hold at least `needed` bytes. */
+  #reserve(needed: number): Uint8Array {
+    const have = this.#pending;
+    if (have && have.byteLength >= needed) return have;
+    const cap = this.maxLineBytes + 1;
+    let size = Math.min(cap, Math.max(INITIAL_PENDING_BYTES, (have?.byteLength ?? 0) * 2));
+    // Callers never ask for more than the cap (they check the limit first).
+    while (size < needed && size < cap) size = Math.min(cap, size * 2);
+    // Not Buffer.allocUnsafe: a small one is a slice of an 8 KiB shared pool, which it would keep alive.
+    const grown = new Uint8Array(size);
+    if (have) grown.set(have.subarray(0, this.#pendingLength));
+    this.#pending = grown;
+    return grown;
+  }
+
+  #release(): void {
+    this.#pending = undefined;
+    this.#pendingLength = 0;
   }
 
   /**
@@ -132,13 +167,20 @@ export class LineDecoder {
       return;
     }
     let bytes: Uint8Array;
-    if (this.#partsLength === 0) {
+    if (this.#pendingLength === 0) {
       bytes = piece;
+    } else if (this.#pendingLength + piece.length > this.maxLineBytes + 1) {
+      // Over the limit with this piece: there is no need to copy it to know.
+      this.#release();
+      out.push({ ok: false, error: lineTooLong(this.maxLineBytes) });
+      return;
     } else {
-      this.#parts.push(piece);
-      bytes = Buffer.concat(this.#parts, this.#partsLength + piece.length);
-      this.#parts = [];
-      this.#partsLength = 0;
+      const length = this.#pendingLength + piece.length;
+      const buffer = this.#reserve(length);
+      buffer.set(piece, this.#pendingLength);
+      bytes = buffer.subarray(0, length);
+      // The line is decoded below, before anything else can write here; the buffer itself is let go.
+      this.#release();
     }
     let end = bytes.length;
     if (end > 0 && bytes[end - 1] === CR) end -= 1;
@@ -155,8 +197,7 @@ export class LineDecoder {
   }
 
   #tooLong(out: DecodedLine[]): void {
-    this.#parts = [];
-    this.#partsLength = 0;
+    this.#release();
     this.#state = LineDecoderState.Discarding;
     out.push({ ok: false, error: lineTooLong(this.maxLineBytes) });
   }

@@ -1,3 +1,4 @@
+import { skeleton } from './confusables.js';
 import { NICK_MAX_LENGTH } from './limits.js';
 import { protocolError, type ParleyProtocolError } from './errors.js';
 
@@ -17,9 +18,60 @@ export const RESERVED_NICKS: ReadonlySet<string> = new Set([
  */
 const NICK_PATTERN = /^[\p{L}\p{N}_][\p{L}\p{M}\p{N}_\-.[\]{}|^`]*$/u;
 
-/** The form used to compare nicknames: NFKC, then case-folded. */
-export function nickKey(nick: string): string {
+/**
+ * Characters that draw nothing: Unicode's Default_Ignorable_Code_Point (joiners,
+ * variation selectors, U+034F, tag characters…) and the Hangul fillers, which
+ * are letters by category (U+115F, U+1160, U+3164, U+FFA0). `alice` + U+FE0F
+ * would otherwise be a second "alice".
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u115f\u1160\u3164\uffa0]/u;
+const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
+/**
+ * ASCII that the key changes (after lower-casing): what the confusables table
+ * maps (`0`→o, `1` and `|`→l, `m`→rn, `` ` ``, `"`, `%`) and `i` (see `I_AS_L`).
+ */
+const ASCII_CONFUSABLE = /[01m|`"%i]/u;
+/** The skeleton of those characters, lower-cased (a test checks it against the table). */
+const ASCII_PROTOTYPES: Readonly<Record<string, string>> = { '0': 'o', '1': 'l', '|': 'l', i: 'l', m: 'rn', '`': "'", '"': "''", '%': 'º/₀' };
+
+/** The key of lower-cased ASCII: a plain loop (137 ns for `emma_m`, 705 ns with a replace callback). */
+function asciiKey(folded: string): string {
+  if (!ASCII_CONFUSABLE.test(folded)) return folded;
+  let out = '';
+  for (let i = 0; i < folded.length; i++) {
+    const ch = folded[i] as string;
+    out += ASCII_PROTOTYPES[ch] ?? ch;
+  }
+  return out;
+}
+
+/**
+ * Capital I and small l are one glyph in many fonts, and the skeleton maps I
+ * to l; but nicknames are compared case-insensitively, so I is also i. The
+ * key therefore counts i as l too: `AIice`, `Alice` and `alice` are one
+ * user (the price: `ali` and `all` are too).
+ */
+const I_AS_L = /i/gu;
+/** The case-insensitive form of a nickname: NFKC, then lower-cased. Sorting the online list uses it. */
+export function nickFold(nick: string): string {
   return (isAscii(nick) ? nick : nick.normalize('NFKC')).toLowerCase();
+}
+
+/**
+ * The form used to compare nicknames: the UTS #39 confusable skeleton of the
+ * case-folded nickname, lower-cased again, with i as l. `Alice`, `ALICE`,
+ * `AIice`, `ａｌｉｃｅ` and `аlice` (Cyrillic а) have one key; so do `bob`
+ * and `b0b`, `m` and `rn`.
+ * Invisible characters are never part of a key. The key of a nickname that
+ * `checkNickname` accepts has no spaces (the rule holds for its NFKC form).
+ * The cluster uses it as the nick's Redis key. Any text has a key (the client
+ * finds mentions with it), so spaces in text are kept.
+ */
+export function nickKey(nick: string): string {
+  const folded = nickFold(nick);
+  // The common case (every private message looks its recipient up by key): no ICU, no table.
+  if (isAscii(folded)) return asciiKey(folded);
+  return skeleton(folded.replace(INVISIBLE_ALL, '')).toLowerCase().replace(I_AS_L, 'l');
 }
 
 /** ASCII text is already in every normal form: no need to ask ICU (this runs for every private message). */
@@ -39,6 +91,22 @@ function codePoints(s: string): number {
     }
   }
   return n;
+}
+
+/** The reserved words by key, so `0nline` and `ｈｅｌｐ` are refused too. */
+const RESERVED_KEYS: ReadonlySet<string> = new Set([...RESERVED_NICKS].map(commandKey));
+
+/**
+ * The key that command words are compared by: the skeleton without counting i
+ * as l, so `0nline` and `he1p` are refused but `Ali` (whose nick key is that
+ * of `all`) is not.
+ */
+function commandKey(nick: string): string {
+  return skeleton(nickFold(nick).replace(INVISIBLE_ALL, '')).toLowerCase();
+}
+
+function hex(ch: string): string {
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 export type NickCheck = { readonly ok: true; readonly nick: string } | { readonly ok: false; readonly error: ParleyProtocolError };
@@ -61,7 +129,20 @@ export function checkNickname(raw: string): NickCheck {
       ),
     };
   }
-  if (RESERVED_NICKS.has(nickKey(nick))) {
+  const invisible = INVISIBLE.exec(nick);
+  if (invisible) {
+    return { ok: false, error: protocolError('NICK_INVALID', `nickname contains an invisible character (${hex(invisible[0])})`) };
+  }
+  // NFKC may turn one character into words or punctuation (U+FDFA is 18 letters and 3 spaces): the rule holds for that form too.
+  const folded = nickFold(nick);
+  if (!NICK_PATTERN.test(folded)) {
+    const culprit = [...nick].find((ch) => !NICK_PATTERN.test(`a${ch.normalize('NFKC').toLowerCase()}`)) ?? '';
+    return {
+      ok: false,
+      error: protocolError('NICK_INVALID', `nickname contains a character that stands for spaces or punctuation${culprit ? ` (${hex(culprit)})` : ''}`),
+    };
+  }
+  if (RESERVED_KEYS.has(commandKey(nick))) {
     return { ok: false, error: protocolError('NICK_RESERVED', `"${nick}" is a command word and cannot be a nickname`) };
   }
   return { ok: true, nick };

@@ -1,19 +1,25 @@
 import { protocolError, type ParleyProtocolError } from './errors.js';
 
-/** C0 controls except TAB, DEL, and C1 controls: they would let one user rewrite another's terminal. */
+/**
+ * C0 controls except TAB, DEL, and C1 controls: they would let one user
+ * rewrite another's terminal. Also the bidirectional formatting characters
+ * (the marks U+061C, U+200E, U+200F; the embeddings and overrides
+ * U+202A–U+202E; the isolates U+2066–U+2069): they reorder what is drawn
+ * after them, so `evil\u202Etxt.exe` is shown as `evilexe.txt` (CVE-2021-42574).
+ */
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/u;
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 /** Checks message text a user sends to others: not empty, no control characters. */
 export function checkMessageText(text: string): ParleyProtocolError | undefined {
   if (text.trim().length === 0) return protocolError('EMPTY_MESSAGE');
   if (CONTROL.test(text)) {
-    return protocolError('BAD_TEXT', 'message contains control characters (escape sequences are not allowed)');
+    return protocolError('BAD_TEXT', 'message contains control or bidirectional formatting characters (escape sequences and U+202A–202E, U+2066–2069, U+200E/F, U+061C are not allowed)');
   }
   return undefined;
 }
 
-/** True when the string has a control character (as defined for messages). */
+/** True when the string has a control or bidirectional formatting character (as defined for messages). */
 export function hasControlCharacters(text: string): boolean {
   return CONTROL.test(text);
 }

@@ -80,12 +80,47 @@ describe('LineDecoder', () => {
     expect(summary(d.push(Buffer.from(' world\n')))).toEqual(['line:hello world']);
   });
 
+  it('holds one buffer of at most the line limit for an unfinished line, however it is split', () => {
+    const max = 4096;
+    const line = Buffer.alloc(4000, 0x61);
+    for (const size of [1, 3, 64, 1000, 4000]) {
+      const d = new LineDecoder({ maxLineBytes: max });
+      let most = 0;
+      for (let i = 0; i < line.length; i += size) {
+        d.push(line.subarray(i, i + size));
+        most = Math.max(most, d.retainedBytes);
+      }
+      expect(d.pendingBytes).toBe(4000);
+      // One buffer grown by doubling: at most max + 1 (a CR may wait for its LF), never one per chunk.
+      expect(most).toBeLessThanOrEqual(max + 1);
+      expect(most).toBeGreaterThanOrEqual(4000);
+      expect(summary(d.push(Buffer.from('\n')))).toEqual([`line:${'a'.repeat(4000)}`]);
+      expect(d.retainedBytes).toBe(0);
+    }
+  });
+
+  it('holds nothing after an over-long line, and nothing for lines that arrive whole', () => {
+    const d = new LineDecoder({ maxLineBytes: 100 });
+    for (let i = 0; i < 500; i++) d.push(Uint8Array.of(0x62));
+    expect(d.state).toBe(LineDecoderState.Discarding);
+    expect(d.retainedBytes).toBe(0);
+    d.push(Buffer.from('\nhello\nworld\n'));
+    expect(d.retainedBytes).toBe(0);
+  });
+
   it('gives identical results for any split of random input (property)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 1, max: 40 }), (bytes, cuts, max) => {
         const buf = Buffer.from(bytes);
         const whole = summary(new LineDecoder({ maxLineBytes: max }).push(buf));
-        const parts = summary(feed(new LineDecoder({ maxLineBytes: max }), splitAt(buf, cuts)));
+        const split = new LineDecoder({ maxLineBytes: max });
+        const parts = summary(
+          splitAt(buf, cuts).flatMap((c) => {
+            const out = split.push(c);
+            expect(split.retainedBytes).toBeLessThanOrEqual(max + 1);
+            return out;
+          }),
+        );
         expect(parts).toEqual(whole);
       }),
       { numRuns: 500 },

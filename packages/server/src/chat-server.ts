@@ -1,7 +1,8 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { eventFrame } from '@parley/protocol';
+import { eventFrame, type ErrorCode } from '@parley/protocol';
+import { AddressLimits } from './address-limits.js';
 import type { ServerContext } from './context.js';
 import type { DownloadService } from './downloads.js';
 import type { FileLibrary } from './file-library.js';
@@ -33,6 +34,9 @@ export class ChatServer {
   readonly stats: ServerStats;
   readonly #sessions = new Set<Session>();
   readonly #ctx: ServerContext & { closing: boolean };
+  readonly #limits: AddressLimits;
+  /** Sessions without a nickname yet, oldest first (a Set keeps insertion order). */
+  readonly #unjoined = new Set<Session>();
   #nextId = 1;
   #tcp: Server | undefined;
   #sweeper: NodeJS.Timeout | undefined;
@@ -52,6 +56,7 @@ export class ChatServer {
       now: deps.now ?? Date.now,
       closing: false,
     };
+    this.#limits = new AddressLimits(this.options);
     const o = this.options;
     const every = Math.max(20, Math.min(1000, Math.min(o.joinTimeoutMs, o.pingIntervalMs, o.idleTimeoutMs) / 4));
     this.#sweeper = setInterval(() => this.#sweep(), every);
@@ -72,22 +77,56 @@ export class ChatServer {
     return this.#sessions.size;
   }
 
-  /** Serves one client over `stream`. Returns undefined when the client was turned away. */
-  handle(stream: Duplex, remote: string | (() => string) = 'stream'): Session | undefined {
+  /**
+   * Serves one client over `stream`. `address` is the peer's IP, for the
+   * per-address limits (a stream without one is not counted). Returns
+   * undefined when the client was turned away.
+   */
+  handle(stream: Duplex, remote: string | (() => string) = 'stream', address?: string): Session | undefined {
     this.stats.connectionsTotal += 1;
-    if (this.#ctx.closing || this.#sessions.size >= this.options.maxClients) {
-      const why = this.#ctx.closing
-        ? eventFrame({ type: 'bye', code: 'SHUTDOWN', text: 'server is shutting down' })
-        : eventFrame({ type: 'bye', code: 'SERVER_FULL', text: `server is full (${this.options.maxClients} users); try again later` });
-      this.stats.count(this.stats.disconnects, this.#ctx.closing ? 'SHUTDOWN' : 'SERVER_FULL');
-      stream.on('error', () => undefined);
-      stream.end(why);
-      setTimeout(() => stream.destroy(), 2000).unref();
-      return undefined;
+    if (this.#ctx.closing) return this.#turnAway(stream, 'SHUTDOWN', 'server is shutting down');
+    const o = this.options;
+    const ticket = this.#limits.admit(address);
+    if (!ticket.ok) return this.#turnAway(stream, 'TOO_MANY_CONNECTIONS', ticket.text);
+    if (this.#sessions.size >= o.maxClients || this.#unjoined.size >= o.maxUnjoined) {
+      // Idle connections must not keep users out: the one waiting longest for its nickname makes room.
+      const oldest = this.#unjoined.values().next().value;
+      if (oldest) {
+        oldest.close('timeout', 'JOIN_TIMEOUT', 'the server is busy: connections waiting longest for a nickname make room for new ones; reconnect and send your nickname at once');
+      } else if (this.#sessions.size >= o.maxClients) {
+        this.#limits.closed(ticket, false);
+        return this.#turnAway(stream, 'SERVER_FULL', `server is full (${o.maxClients} users); try again later`);
+      }
     }
-    const session = new Session(`c${this.#nextId++}`, stream, this.#ctx, remote, (s) => this.#sessions.delete(s));
+    let joined = false;
+    const session = new Session(
+      `c${this.#nextId++}`,
+      stream,
+      this.#ctx,
+      remote,
+      (s) => {
+        this.#sessions.delete(s);
+        this.#unjoined.delete(s);
+        this.#limits.closed(ticket, joined);
+      },
+      (s) => {
+        joined = true;
+        this.#unjoined.delete(s);
+        this.#limits.joined(ticket);
+      },
+    );
     this.#sessions.add(session);
+    this.#unjoined.add(session);
     return session;
+  }
+
+  /** Says `bye <code>` to a connection that gets no session, and closes it. */
+  #turnAway(stream: Duplex, code: ErrorCode, text: string): undefined {
+    this.stats.count(this.stats.disconnects, code);
+    stream.on('error', () => undefined);
+    stream.end(eventFrame({ type: 'bye', code, text }));
+    setTimeout(() => stream.destroy(), 2000).unref();
+    return undefined;
   }
 
   /** Listens on TCP. Resolves with the bound address. */
@@ -96,8 +135,9 @@ export class ChatServer {
     // timeout find dead peers already, and setting its socket options on every
     // accepted connection cost ≈ 30 µs here (≈ 10 % of admitting a user).
     const tcp = createServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => {
-      // The peer's address costs a system call: asked for only when the session first logs.
-      this.handle(socket, () => `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+      // The address is needed now for the per-address limits (≈ 1 µs: getpeername).
+      const address = socket.remoteAddress;
+      this.handle(socket, () => `${address ?? '?'}:${socket.remotePort ?? '?'}`, address);
     });
     tcp.maxConnections = this.options.maxClients + 64;
     this.#tcp = tcp;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs from 'yargs';
+import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
 import { startServer } from './start.js';
@@ -8,13 +9,33 @@ import { startServer } from './start.js';
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
 
-export function parseArgs(argv: string[]) {
-  return yargs(argv)
+/** The prefix of this server's environment variables: `--udp-port` is `PARLEY_UDP_PORT`. */
+export const ENV_PREFIX = 'PARLEY_';
+
+/** The environment variable for an option: `udp-port` → `PARLEY_UDP_PORT`. */
+export function envName(option: string): string {
+  return `${ENV_PREFIX}${option.replace(/-/gu, '_').toUpperCase()}`;
+}
+
+/**
+ * Parses the command line. Options also come from `env` (read, never
+ * changed): each option's own variable only, given to the parser as a flag
+ * placed before `argv`, so a flag on the command line wins (the last of a
+ * repeated flag wins) and both win over --config, which only fills what is
+ * still unset. Any other variable — `PARLEY_NICK` (the client's), a bare
+ * `PARLEY` — is no concern of the parser.
+ */
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const fromEnv: string[] = [];
+  for (const option of ENV_OPTIONS) {
+    const value = env[envName(option)];
+    if (value !== undefined) fromEnv.push(`--${option}`, value);
+  }
+  return yargs([...fromEnv, ...argv])
     .scriptName('parley-server')
     .usage(
       '$0 [options]\n\nStarts a Parley chat server. Every option can also be set as an environment variable (--udp-port is PARLEY_UDP_PORT) or in a JSON file given with --config ({"udp-port": 57000}). Flags win over the environment, which wins over the file.',
     )
-    .env('PARLEY')
     // A flag given twice: the last one wins (as in most servers), not an array.
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .config('config', 'JSON file of options, e.g. /etc/parley/server.json', (path: string) => readConfigFile(path))
@@ -31,6 +52,10 @@ export function parseArgs(argv: string[]) {
     .option('announce-limit', { type: 'number', default: D.announceLimit, describe: 'announce joins and leaves only while fewer users are online (a large room stays quiet)' })
     .option('ping-interval', { type: 'number', default: D.pingIntervalMs / 1000, describe: 'seconds of silence before a client is pinged' })
     .option('idle-timeout', { type: 'number', default: D.idleTimeoutMs / 1000, describe: 'seconds of silence before a client is disconnected' })
+    .option('max-clients-per-address', { type: 'number', default: D.maxClientsPerAddress, describe: 'most connections at once from one address (an IPv6 /64 counts as one)' })
+    .option('max-unjoined-per-address', { type: 'number', default: D.maxUnjoinedPerAddress, describe: 'most connections at once from one address that have not chosen a nickname' })
+    .option('max-unjoined', { type: 'number', default: D.maxUnjoined, describe: 'most connections at once without a nickname; past it (or when full) the one waiting longest makes room' })
+    .option('trusted-addresses', { type: 'string', default: D.trustedAddresses.join(','), describe: 'comma-separated addresses and CIDR ranges exempt from the per-address limits ("" for none)' })
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
     .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
     .option('shutdown-timeout', { type: 'number', default: D.shutdownTimeoutMs / 1000, describe: 'seconds given to clients to go on SIGTERM/SIGINT' })
@@ -43,7 +68,7 @@ export function parseArgs(argv: string[]) {
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
     .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
     .check((a) => {
-      const positive = ['max-clients', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
+      const positive = ['max-clients', 'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
       for (const k of positive) {
         const v = a[k];
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
@@ -55,6 +80,11 @@ export function parseArgs(argv: string[]) {
       if (a.cluster !== undefined && !/^rediss?:\/\/[^\s]+$/u.test(a.cluster)) throw new Error(`--cluster must be a redis:// URL (got ${a.cluster})`);
       if (!(a['cluster-heartbeat'] > 0) || !(a['cluster-lease'] >= 2 * a['cluster-heartbeat'])) {
         throw new Error('--cluster-lease must be at least twice --cluster-heartbeat, both positive');
+      }
+      try {
+        checkTrustedAddresses(trustedList(a['trusted-addresses']));
+      } catch (err) {
+        throw new Error(`--trusted-addresses: ${(err as Error).message}`);
       }
       const o = a['ops-port'];
       if (!Number.isInteger(o) || o < -1 || o > 65535) throw new Error(`--ops-port must be -1, 0 or a port number (got ${o})`);
@@ -73,23 +103,23 @@ export function parseArgs(argv: string[]) {
     });
 }
 
-const hidden = new Map<string, string>();
+/** Options that can be set from the environment: every option but --help. */
+export const ENV_OPTIONS = [
+  'config', 'host', 'port', 'udp-host', 'udp-port', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
+  'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
+  'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'trusted-addresses',
+  'shutdown-timeout', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
+] as const;
 
-/** Takes PARLEY_* variables that name no option out of the environment (until `restoreEnv`); returns their names. */
-function hideForeignEnv(optionKeys: string[]): string[] {
-  const known = new Set(optionKeys.map((k) => `PARLEY_${k.replace(/([a-z])([A-Z])/gu, '$1_$2').replace(/-/gu, '_').toUpperCase()}`));
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('PARLEY_') && !known.has(name) && value !== undefined) {
-      hidden.set(name, value);
-      delete process.env[name];
-    }
-  }
-  return [...hidden.keys()];
+/** `127.0.0.0/8, ::1` → its entries; "" → none. */
+function trustedList(value: string): string[] {
+  return value.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
 }
 
-function restoreEnv(): void {
-  for (const [name, value] of hidden) process.env[name] = value;
-  hidden.clear();
+/** `PARLEY_*` variables (and a bare `PARLEY`) that name no server option: logged once as ignored. */
+export function foreignEnv(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set<string>(ENV_OPTIONS.map(envName));
+  return Object.keys(env).filter((name) => (name === 'PARLEY' || name.startsWith(ENV_PREFIX)) && !known.has(name)).sort();
 }
 
 /** Reads the --config file: a JSON object of options. Errors name the file and what is wrong. */
@@ -113,16 +143,9 @@ function readConfigFile(path: string): Record<string, unknown> {
 /** Runs the server until SIGINT/SIGTERM. Resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   let args;
-  let ignoredEnv: string[] = [];
+  const ignoredEnv = foreignEnv(process.env);
   try {
-    const parser = parseArgs(argv);
-    // PARLEY_* is shared with the client (PARLEY_NICK…) and tools: only this server's own options are read.
-    ignoredEnv = hideForeignEnv(Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key));
-    try {
-      args = await parser.parseAsync();
-    } finally {
-      restoreEnv();
-    }
+    args = await parseArgs(argv, process.env).parseAsync();
     if (args.help) return 0;
   } catch (err) {
     process.stderr.write(`parley-server: ${(err as Error).message}\nTry parley-server --help\n`);
@@ -154,6 +177,10 @@ export async function main(argv: string[]): Promise<number> {
           pingIntervalMs: args['ping-interval'] * 1000,
           idleTimeoutMs: args['idle-timeout'] * 1000,
           joinTimeoutMs: args['join-timeout'] * 1000,
+          maxClientsPerAddress: args['max-clients-per-address'],
+          maxUnjoinedPerAddress: args['max-unjoined-per-address'],
+          maxUnjoined: args['max-unjoined'],
+          trustedAddresses: trustedList(args['trusted-addresses']),
           maxQueuedBytes: args['send-queue-bytes'],
           shutdownTimeoutMs: args['shutdown-timeout'] * 1000,
         },

@@ -19,7 +19,11 @@ export interface HubMember {
   evict?(code: ErrorCode, text: string): void;
 }
 
-export type ClaimResult = { readonly ok: true } | { readonly ok: false; readonly taken: readonly string[] };
+/**
+ * A refused claim says who holds the nick (when the hub knows) and how many
+ * are online — never the whole list: the claimant has not joined yet.
+ */
+export type ClaimResult = { readonly ok: true } | { readonly ok: false; readonly holder?: string; readonly online: number };
 
 /**
  * Presence (who is online, where) and delivery (to one, to all) for one chat.
@@ -28,7 +32,7 @@ export type ClaimResult = { readonly ok: true } | { readonly ok: false; readonly
  * announce `joined` and `left` themselves and encode each event once.
  */
 export interface ChatHub {
-  /** Claims `member.nick` (case-insensitively unique). On success everyone else sees `joined`. */
+  /** Claims `member.nick` (unique by `nickKey`: case and look-alikes). On success everyone else sees `joined`. */
   claim(member: HubMember): MaybePromise<ClaimResult>;
   /** Releases the member's nick. Everyone else sees `left` unless `announce` is false. */
   release(member: HubMember, reason: LeaveReason, announce?: boolean): MaybePromise<void>;

@@ -1,9 +1,14 @@
-import { eventFrame, nickKey, type LeaveReason, type ServerEvent } from '@parley/protocol';
+import { eventFrame, nickFold, nickKey, type LeaveReason, type ServerEvent } from '@parley/protocol';
 import type { ChatHub, ClaimResult, HubMember } from './hub.js';
 
 interface Entry {
   readonly member: HubMember;
   readonly key: string;
+}
+
+/** Where a nick sorts in the online list: case-insensitively, ties (look-alikes cannot be online together) by key. */
+function sortKey(nick: string): string {
+  return `${nickFold(nick)}\u0000${nickKey(nick)}`;
 }
 
 /**
@@ -13,7 +18,7 @@ interface Entry {
  */
 export class InMemoryHub implements ChatHub {
   readonly #members = new Map<string, Entry>();
-  /** Nicks sorted by key, and their keys at the same index. */
+  /** Nicks sorted case-insensitively, and their sort keys at the same index. */
   #nicks: string[] = [];
   #keys: string[] = [];
 
@@ -32,11 +37,13 @@ export class InMemoryHub implements ChatHub {
 
   claim(member: HubMember): ClaimResult {
     const key = nickKey(member.nick);
-    if (this.#members.has(key)) return { ok: false, taken: this.online() };
+    const holder = this.#members.get(key);
+    if (holder) return { ok: false, holder: holder.member.nick, online: this.#members.size };
     this.#members.set(key, { member, key });
-    const at = this.#position(key);
+    const sorted = sortKey(member.nick);
+    const at = this.#position(sorted);
     this.#nicks.splice(at, 0, member.nick);
-    this.#keys.splice(at, 0, key);
+    this.#keys.splice(at, 0, sorted);
     if (this.#members.size <= this.announceLimit) this.broadcast(member, { type: 'joined', nick: member.nick });
     return { ok: true };
   }
@@ -45,8 +52,9 @@ export class InMemoryHub implements ChatHub {
     const key = nickKey(member.nick);
     if (this.#members.get(key)?.member !== member) return;
     this.#members.delete(key);
-    const at = this.#position(key);
-    if (this.#keys[at] === key) {
+    const sorted = sortKey(member.nick);
+    const at = this.#position(sorted);
+    if (this.#keys[at] === sorted) {
       this.#nicks.splice(at, 1);
       this.#keys.splice(at, 1);
     }
@@ -98,9 +106,16 @@ export class InMemoryHub implements ChatHub {
   }
 }
 
+/** Sorts nicknames as the online list does, computing each one's sort key once. */
+export function sortNicks(nicks: Iterable<string>): string[] {
+  const keyed = [...nicks].map((nick) => ({ nick, key: sortKey(nick) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.nick);
+}
+
 /** Orders nicknames as the online list does (case-insensitively). */
 export function compareNicks(a: string, b: string): number {
-  const ka = nickKey(a);
-  const kb = nickKey(b);
+  const ka = sortKey(a);
+  const kb = sortKey(b);
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }

@@ -14,6 +14,18 @@ export interface ChatOptions {
   readonly pingIntervalMs: number;
   /** Silence (ms) after which a client is disconnected. */
   readonly idleTimeoutMs: number;
+  /** Connections at once from one address (an IPv6 /64 counts as one), joined or not. */
+  readonly maxClientsPerAddress: number;
+  /** Connections at once from one address that have not chosen a nickname yet. */
+  readonly maxUnjoinedPerAddress: number;
+  /**
+   * Connections at once (from all addresses) that have not chosen a nickname.
+   * When there are this many, or the server is full, a new connection makes
+   * room by closing the one that has waited longest for its nickname.
+   */
+  readonly maxUnjoined: number;
+  /** Addresses and CIDR ranges exempt from the per-address limits. */
+  readonly trustedAddresses: readonly string[];
   /** Time (ms) a new connection has to send its nickname. */
   readonly joinTimeoutMs: number;
   /** Bytes queued for a client before it counts as not reading. */
@@ -39,6 +51,10 @@ export const DEFAULT_CHAT_OPTIONS: ChatOptions = {
   pingIntervalMs: 60_000,
   idleTimeoutMs: 300_000,
   joinTimeoutMs: 30_000,
+  maxClientsPerAddress: 20,
+  maxUnjoinedPerAddress: 5,
+  maxUnjoined: 1000,
+  trustedAddresses: ['127.0.0.0/8', '::1'],
   maxQueuedBytes: 1024 * 1024,
   drainTimeoutMs: 30_000,
   shutdownTimeoutMs: 5_000,

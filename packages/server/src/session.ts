@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import {
   checkNickname,
   eventFrame,
+  nickFold,
   LineDecoder,
   parseCommand,
   PROTOCOL_VERSION,
@@ -65,6 +66,7 @@ export class Session implements HubMember {
     private readonly ctx: ServerContext,
     remote: string | (() => string),
     private readonly onClosed: (session: Session) => void,
+    private readonly onJoined: (session: Session) => void = () => undefined,
   ) {
     this.#remote = remote;
     const now = ctx.now();
@@ -277,12 +279,16 @@ export class Session implements HubMember {
     }
     if (!result.ok) {
       this.#state = SessionState.Naming;
-      this.sendError('NICK_TAKEN', `nickname "${this.nick}" is taken (online: ${result.taken.join(', ')}). Send another nickname.`);
-      this.send({ type: 'online', nicks: result.taken });
+      // Before login the answer says how many are online, never who: a refused nickname must not fetch the whole list.
+      const users = result.online === 1 ? '1 user' : `${result.online} users`;
+      const lookalike = result.holder !== undefined && nickFold(result.holder) !== nickFold(this.nick);
+      const why = lookalike ? `looks like "${result.holder}", who is online` : 'is taken';
+      this.sendError('NICK_TAKEN', `nickname "${this.nick}" ${why} (${users} online). Send another nickname.`);
       this.nick = '';
       return undefined;
     }
     this.#state = SessionState.Joined;
+    this.onJoined(this);
     this.#logger = undefined;
     if (this.ctx.log.isLevelEnabled('info')) this.log.info('joined');
     const online = this.ctx.hub.online();

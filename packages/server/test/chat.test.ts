@@ -35,14 +35,15 @@ describe('joining', () => {
     expect(seen).toEqual(['joined bob', 'broadcast bob :first words', 'left bob quit']);
   });
 
-  it('refuses a second client with the same nickname in any case, lists who is taken, and lets it pick another', async () => {
+  it('refuses a second client with the same nickname in any case, says how many are online (not who), and lets it pick another', async () => {
     t = await startTestServer();
     const alice = await t.join('alice');
     const imposter = await t.connect();
     const err = await imposter.ask('ALICE', isError('NICK_TAKEN'));
-    expect(err).toContain('nickname "ALICE" is taken (online: alice)');
-    await imposter.waitFor((l) => l === 'online 1 alice');
+    expect(err).toBe('error NICK_TAKEN :nickname "ALICE" is taken (1 user online). Send another nickname.');
     await imposter.ask('alice2', (l) => l.startsWith('welcome 1 alice2 '));
+    // Nothing but the error came between: no online list before login.
+    expect(imposter.lines.filter((l) => !l.startsWith('info '))).toEqual([err, imposter.lines.find((l) => l.startsWith('welcome ')), 'online 2 alice alice2']);
     await alice.waitFor((l) => l === 'joined alice2');
     expect(alice.lines.filter((l) => l.startsWith('joined'))).toEqual(['joined alice2']);
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ENV_OPTIONS, envName, parseArgs } from '../src/cli.js';
 import { RawClient } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -92,6 +93,35 @@ describe('parley-server (the built binary)', () => {
     await third.waitFor((l) => l.startsWith('bye SERVER_FULL :server is full (2 users)'));
     r.child.kill('SIGTERM');
     expect(await r.exit).toBe(0);
+  });
+
+  it('starts with a variable named exactly PARLEY, an empty one, and the client\'s PARLEY_* variables in its environment, and says which it ignored', async () => {
+    const r = run(['--log-format', 'json', '--port', '0', '--udp-port', '-1', '--host', '127.0.0.1', '--files-dir', await mkdtemp(join(tmpdir(), 'parley-f-'))], {
+      PARLEY: 'x',
+      PARLEY_: '',
+      PARLEY_NICK: 'carol',
+      PARLEY_SERVER: 'chat.example:55000',
+    });
+    const info = await ready(r);
+    const alice = await RawClient.join(info.port, 'alice');
+    expect(alice.lines[0]).toMatch(/^welcome 1 alice /u);
+    const ignored = r.out.join('').split('\n').find((l) => l.includes('not server options'));
+    // (The test runner may add PARLEY_* variables of its own.)
+    expect(JSON.parse(ignored ?? '{}').ignored).toEqual(expect.arrayContaining(['PARLEY', 'PARLEY_', 'PARLEY_NICK', 'PARLEY_SERVER']));
+    r.child.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+  });
+
+  it('reads every option from its own PARLEY_* variable without changing the environment', () => {
+    const options = Object.keys((parseArgs([]) as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key).filter((k) => /^[a-z-]+$/u.test(k) && k !== 'help');
+    const env: NodeJS.ProcessEnv = { PARLEY: '', PARLEY_NICK: 'x', PARLEY_PORT: '1234', PARLEY_JOIN_TIMEOUT: '7' };
+    const before = { ...env };
+    const args = parseArgs(['--port', '99'], env).parseSync();
+    expect(args.port).toBe(99);
+    expect(args['join-timeout']).toBe(7);
+    expect(env).toEqual(before);
+    expect([...ENV_OPTIONS].sort()).toEqual(options.sort());
+    expect(envName('udp-port')).toBe('PARLEY_UDP_PORT');
   });
 
   it('exits 1 with a clear line when the port is taken', async () => {

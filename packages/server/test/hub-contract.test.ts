@@ -108,11 +108,11 @@ describe.each(implementations)('ChatHub contract: %s', (_name, make) => {
     expect(bob.lines.filter((l) => l.startsWith('joined'))).toEqual([]);
   });
 
-  it('refuses a nickname that is taken, in any case, and lists who is online', async () => {
+  it('refuses a nickname that is taken, in any case or as a look-alike, and says who holds it and how many are online', async () => {
     await join('alice');
     await join('Bob');
-    const again = new Member('dup', 'BOB');
-    expect(await hub.claim(again)).toEqual({ ok: false, taken: ['alice', 'Bob'] });
+    expect(await hub.claim(new Member('dup', 'BOB'))).toEqual({ ok: false, holder: 'Bob', online: 2 });
+    expect(await hub.claim(new Member('dup2', '\u0430lice'))).toEqual({ ok: false, holder: 'alice', online: 2 });
   });
 
   it('lists everyone online, sorted case-insensitively', async () => {

@@ -4,9 +4,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { eventFrame, nickKey, protocolError, type ErrorCode, type LeaveReason, type ServerEvent } from '@parley/protocol';
 import type { ChatHub, ClaimResult, HubMember } from '../hub.js';
-import { compareNicks } from '../memory-hub.js';
+import { sortNicks } from '../memory-hub.js';
 import { CLAIM, GOODBYE, HEARTBEAT, keys, PRIVATE, RELEASE, SYNC } from './scripts.js';
-import { encodeBroadcast, parseBusMessage, privatePayload, type BusMessage } from './wire.js';
+import { encodeBroadcast, parseBusMessage, type BusMessage } from './wire.js';
 
 export interface RedisHubOptions {
   /** `redis://[user:password@]host:port[/db]` */
@@ -185,7 +185,8 @@ export class RedisHub implements ChatHub {
   async claim(member: HubMember): Promise<ClaimResult> {
     if (!this.healthy) throw unavailable();
     const key = nickKey(member.nick);
-    if (this.#byKey.has(key)) return { ok: false, taken: this.online() };
+    const mine = this.#byKey.get(key);
+    if (mine) return { ok: false, holder: mine.member.nick, online: this.#onlineCount() };
     const local: Local = { member, key, live: false, receiving: false, held: [], seq: 0 };
     this.#byKey.set(key, local);
     this.#byId.set(member.id, local);
@@ -201,10 +202,10 @@ export class RedisHub implements ChatHub {
     }
     const [ok, seq] = reply as [number, number?];
     // Released meanwhile: Redis has the release after the claim, on the same connection.
-    if (this.#byId.get(member.id) !== local) return ok === 1 ? { ok: true } : { ok: false, taken: [] };
+    if (this.#byId.get(member.id) !== local) return ok === 1 ? { ok: true } : { ok: false, online: this.#onlineCount() };
     if (ok !== 1) {
       this.#forget(local);
-      return { ok: false, taken: this.online() };
+      return { ok: false, holder: this.#view.get(key)?.nick, online: this.#onlineCount() };
     }
     local.live = true;
     local.receiving = true;
@@ -239,11 +240,18 @@ export class RedisHub implements ChatHub {
     return this.#track(this.#releaseInRedis(local.key, member.nick, reason));
   }
 
+  /** How many are online, as `online()` would list them, without listing them. */
+  #onlineCount(): number {
+    let n = this.#linked ? this.#view.size : 0;
+    for (const l of this.#byKey.values()) if (l.live && !(this.#linked && this.#view.has(l.key))) n += 1;
+    return n;
+  }
+
   online(): string[] {
     const nicks = new Map<string, string>();
     if (this.#linked) for (const [key, seen] of this.#view) nicks.set(key, seen.nick);
     for (const l of this.#byKey.values()) if (l.live) nicks.set(l.key, l.member.nick);
-    return [...nicks.values()].sort(compareNicks);
+    return sortNicks(nicks.values());
   }
 
   broadcast(from: HubMember, event: ServerEvent): void {
@@ -271,7 +279,7 @@ export class RedisHub implements ChatHub {
       return true;
     }
     if (!this.#linked) return false;
-    return this.#scripts.private(key, privatePayload(from.nick, text)).then(
+    return this.#scripts.private(key, from.nick, text).then(
       (receivers) => Number(receivers) > 0,
       (err: unknown) => {
         this.#log.warn({ err }, 'private message could not be sent through Redis');

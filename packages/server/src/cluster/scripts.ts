@@ -12,10 +12,12 @@
  * - `{parley}:seq`              counter of presence events.
  * Channels: `{parley}:bus` (everything for everyone), `{parley}:node:<node>`.
  *
- * Bus messages (one line of space-separated fields; nicks and node ids have
- * no spaces): `J <seq> <node> <member> <key> <nick>` (joined),
- * `L <seq> <node> <key> <nick> <reason>` (left); broadcasts are published
- * by the hub itself as `B <node> <member>\n<encoded event>`.
+ * Bus messages are JSON objects made with `cjson.encode` (see wire.ts), so
+ * no nick, key or text can change their structure: `{"k":"J",…}` (joined),
+ * `{"k":"L",…}` (left), `{"k":"P",…}` (private, on the node's channel);
+ * broadcasts are published by the hub itself (`B<json header>\n<event>`).
+ * Owner strings ("<node> <nick>") are split at the first space: node ids and
+ * nicks have none (the CLI and checkNickname refuse them).
  */
 
 export const PREFIX = '{parley}:';
@@ -52,7 +54,7 @@ end
 
 local function publishLeft(node, key, nick, reason)
   local seq = redis.call('INCR', P .. 'seq')
-  redis.call('PUBLISH', P .. 'bus', 'L ' .. seq .. ' ' .. node .. ' ' .. key .. ' ' .. nick .. ' ' .. reason)
+  redis.call('PUBLISH', P .. 'bus', cjson.encode({k = 'L', seq = seq, node = node, key = key, nick = nick, reason = reason}))
 end
 
 -- Takes 'owner' off the online list (its lease too, if still its own) and
@@ -79,7 +81,7 @@ local function own(key, node, nick, member, lease, always)
   if old and old ~= owner then drop(key, old, 'timeout') end
   redis.call('HSET', ONLINE, key, owner)
   local seq = redis.call('INCR', P .. 'seq')
-  redis.call('PUBLISH', P .. 'bus', 'J ' .. seq .. ' ' .. node .. ' ' .. member .. ' ' .. key .. ' ' .. nick)
+  redis.call('PUBLISH', P .. 'bus', cjson.encode({k = 'J', seq = seq, node = node, member = member, key = key, nick = nick}))
   return seq
 end
 
@@ -197,12 +199,12 @@ reap(node, t)
 return {tonumber(redis.call('GET', P .. 'seq') or '0'), lost, redis.call('HGETALL', ONLINE), registered}
 `;
 
-/** ARGV: key, payload. Publishes `P <key> <payload>` to the node holding the nick; returns receivers (0: nobody). */
+/** ARGV: key, from, text. Publishes `{"k":"P",…}` to the node holding the nick; returns receivers (0: nobody). */
 export const PRIVATE = `${LIB}
 local owner = redis.call('GET', P .. 'lease:' .. ARGV[1])
 if not owner then return 0 end
 local node = nickOf(owner)
-return redis.call('PUBLISH', P .. 'node:' .. node, 'P ' .. ARGV[1] .. ' ' .. ARGV[2])
+return redis.call('PUBLISH', P .. 'node:' .. node, cjson.encode({k = 'P', key = ARGV[1], from = ARGV[2], text = ARGV[3]}))
 `;
 
 /** ARGV: node. A node leaving cleanly: its users leave (`shutdown`), it leaves the node set. */

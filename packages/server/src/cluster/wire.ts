@@ -1,6 +1,17 @@
 import { LEAVE_REASONS, type LeaveReason } from '@parley/protocol';
 
-/** A message on the bus channel or on a node's own channel, parsed. */
+/**
+ * The messages nodes exchange through Redis pub/sub. No user-controlled value
+ * (nick, key, message text) can change a message's structure: presence and
+ * private messages are one JSON object each (encoded by the Lua scripts with
+ * `cjson`), a broadcast is a JSON header line followed by the encoded event.
+ *
+ * - `{"k":"J","seq":…,"node":…,"member":…,"key":…,"nick":…}`  joined
+ * - `{"k":"L","seq":…,"node":…,"key":…,"nick":…,"reason":…}`  left
+ * - `{"k":"P","key":…,"from":…,"text":…}`                     private (node channel)
+ * - `B{"node":…,"member":…}\n<encoded event>`                  broadcast
+ * - `H`                                                       echo (node channel)
+ */
 export type BusMessage =
   | { readonly kind: 'broadcast'; readonly node: string; readonly member: string; readonly frame: Buffer }
   | { readonly kind: 'joined'; readonly seq: number; readonly node: string; readonly member: string; readonly key: string; readonly nick: string }
@@ -9,50 +20,62 @@ export type BusMessage =
   | { readonly kind: 'echo' };
 
 const NL = 0x0a;
+const B = 0x42;
+const H = 0x48;
+const BRACE = 0x7b;
 
-/** `B <node> <member>\n<frame>`: the event is encoded once, by the node it comes from. */
+/** `B{"node":…,"member":…}\n<frame>`: the event is encoded once, by the node it comes from. JSON has no raw LF. */
 export function encodeBroadcast(node: string, member: string, frame: Buffer): Buffer {
-  const head = `B ${node} ${member}\n`;
+  const head = `B${JSON.stringify({ node, member })}\n`;
   const out = Buffer.allocUnsafe(Buffer.byteLength(head) + frame.length);
   const n = out.write(head, 0, 'utf8');
   frame.copy(out, n);
   return out;
 }
 
-/** The payload of a private message after `P <key> ` (added by the PRIVATE script). */
-export function privatePayload(from: string, text: string): string {
-  return `${from} ${text}`;
-}
-
 /** Parses a bus message; undefined for anything malformed (logged and dropped by the caller). */
 export function parseBusMessage(msg: Buffer): BusMessage | undefined {
-  const kind = msg[0];
-  if (kind === 0x42 /* B */) {
+  const first = msg[0];
+  if (first === H && msg.length === 1) return { kind: 'echo' };
+  if (first === B) {
     const nl = msg.indexOf(NL);
     if (nl < 0) return undefined;
-    const [, node, member] = msg.toString('utf8', 0, nl).split(' ');
-    if (!node || !member) return undefined;
-    return { kind: 'broadcast', node, member, frame: msg.subarray(nl + 1) };
+    const head = json(msg.toString('utf8', 1, nl));
+    if (!head || !str(head.node) || !str(head.member)) return undefined;
+    return { kind: 'broadcast', node: head.node, member: head.member, frame: msg.subarray(nl + 1) };
   }
-  if (kind === 0x48 /* H */ && msg.length === 1) return { kind: 'echo' };
-  const line = msg.toString('utf8');
-  if (kind === 0x50 /* P */) {
-    const a = line.indexOf(' ', 2);
-    const b = a < 0 ? -1 : line.indexOf(' ', a + 1);
-    if (b < 0) return undefined;
-    return { kind: 'private', key: line.slice(2, a), from: line.slice(a + 1, b), text: line.slice(b + 1) };
+  if (first !== BRACE) return undefined;
+  const m = json(msg.toString('utf8'));
+  if (!m) return undefined;
+  switch (m.k) {
+    case 'P':
+      if (!str(m.key) || !str(m.from) || !str(m.text)) return undefined;
+      return { kind: 'private', key: m.key, from: m.from, text: m.text };
+    case 'J':
+      if (!seq(m.seq) || !str(m.node) || !str(m.member) || !str(m.key) || !str(m.nick)) return undefined;
+      return { kind: 'joined', seq: m.seq, node: m.node, member: m.member, key: m.key, nick: m.nick };
+    case 'L':
+      if (!seq(m.seq) || !str(m.node) || !str(m.key) || !str(m.nick) || !str(m.reason)) return undefined;
+      if (!(LEAVE_REASONS as readonly string[]).includes(m.reason)) return undefined;
+      return { kind: 'left', seq: m.seq, node: m.node, key: m.key, nick: m.nick, reason: m.reason as LeaveReason };
+    default:
+      return undefined;
   }
-  const f = line.split(' ');
-  const seq = Number(f[1]);
-  if (!Number.isSafeInteger(seq)) return undefined;
-  if (kind === 0x4a /* J */ && f.length === 6) {
-    const [, , node, member, key, nick] = f as [string, string, string, string, string, string];
-    return { kind: 'joined', seq, node, member, key, nick };
+}
+
+function json(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
-  if (kind === 0x4c /* L */ && f.length === 6) {
-    const [, , node, key, nick, reason] = f as [string, string, string, string, string, string];
-    if (!(LEAVE_REASONS as readonly string[]).includes(reason)) return undefined;
-    return { kind: 'left', seq, node, key, nick, reason: reason as LeaveReason };
-  }
-  return undefined;
+}
+
+function str(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0;
+}
+
+function seq(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
 }
