@@ -48,7 +48,7 @@ for (const r of results.filter((x) => x.target)) {
   crashes += r.crashes;
   const findings = Object.entries(r.findings ?? {}).map(([id, f]) => `; known finding ${id} ×${f.count} (e.g. ${f.example})`).join('');
   console.log(
-    `${r.target}: inputs ${r.inputs}, crashes ${r.crashes}, max ${r.maxMs.toFixed(2)} ms per input (#${r.maxMsIndex}), ` +
+    `${r.target}: inputs ${r.inputs}, crashes ${r.crashes}, max ${r.maxMs.toFixed(2)} ms per input (#${r.maxMsIndex}; ${r.maxMsRerun.toFixed(3)} ms run alone; ${r.over10ms} inputs over 10 ms), ` +
       `mean ${((r.totalMs * 1000) / r.inputs).toFixed(1)} µs, heap growth ${kib(r.heapAfter - r.heapBefore)}${r.gc ? '' : ' (no gc)'}` +
       `${r.note ? `; ${r.note}` : ''}${findings}`,
   );

@@ -72,6 +72,14 @@ export interface FuzzResult {
   readonly failures: readonly Failure[];
   readonly maxMs: number;
   readonly maxMsIndex: number;
+  /**
+   * The slowest input run again alone (best of 3, on a fresh session): near
+   * maxMs means the input itself is slow; far below it, the maximum was a GC
+   * pause or another process on the machine.
+   */
+  readonly maxMsRerun: number;
+  /** Inputs that took longer than 10 ms. */
+  readonly over10ms: number;
   readonly totalMs: number;
   /** heapUsed + arrayBuffers after a GC (when --expose-gc is on), before and after the run. */
   readonly heapBefore: number;
@@ -126,6 +134,7 @@ export function runTarget(target: AnyTarget, options: RunOptions): FuzzResult {
   let crashes = 0;
   let maxMs = 0;
   let maxMsIndex = -1;
+  let over10ms = 0;
   knownFindings.clear();
   const heapBefore = retained();
   let state: unknown = target.session();
@@ -145,6 +154,7 @@ export function runTarget(target: AnyTarget, options: RunOptions): FuzzResult {
       }
     }
     const ms = performance.now() - t0;
+    if (ms > 10) over10ms += 1;
     if (ms > maxMs) {
       maxMs = ms;
       maxMsIndex = i;
@@ -154,6 +164,7 @@ export function runTarget(target: AnyTarget, options: RunOptions): FuzzResult {
   const note = target.finish?.(state);
   const heapAfter = retained();
   state = undefined;
+  const maxMsRerun = maxMsIndex === -1 ? 0 : rerun(target, options.seed, maxMsIndex);
   return {
     target: target.name,
     seed: options.seed,
@@ -163,6 +174,8 @@ export function runTarget(target: AnyTarget, options: RunOptions): FuzzResult {
     failures,
     maxMs,
     maxMsIndex,
+    maxMsRerun,
+    over10ms,
     totalMs,
     heapBefore,
     heapAfter,
@@ -170,6 +183,22 @@ export function runTarget(target: AnyTarget, options: RunOptions): FuzzResult {
     note,
     findings: Object.fromEntries(knownFindings),
   };
+}
+
+function rerun(target: AnyTarget, seed: number, index: number): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let k = 0; k < 3; k++) {
+    const state = target.session();
+    const input = target.generate(new Rng(inputSeed(seed, target.name, index)), state);
+    const t0 = performance.now();
+    try {
+      target.check(input, state);
+    } catch {
+      // counted in the run already
+    }
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
 }
 
 /** The failures of a run as text: seed, index, input, and how to reproduce. */
@@ -187,7 +216,7 @@ export function describeFailures(result: FuzzResult): string {
 export function summaryLine(r: FuzzResult): string {
   const growthKiB = (r.heapAfter - r.heapBefore) / 1024;
   return (
-    `${r.target.padEnd(22)} inputs ${r.inputs}  crashes ${r.crashes}  max ${r.maxMs.toFixed(2)} ms/input (#${r.maxMsIndex})` +
+    `${r.target.padEnd(22)} inputs ${r.inputs}  crashes ${r.crashes}  max ${r.maxMs.toFixed(2)} ms/input (#${r.maxMsIndex}, ${r.maxMsRerun.toFixed(3)} ms alone)  ${r.over10ms} over 10 ms` +
     `  mean ${((r.totalMs * 1000) / Math.max(1, r.inputs)).toFixed(1)} µs  heap ${growthKiB >= 0 ? '+' : ''}${growthKiB.toFixed(0)} KiB${r.gc ? '' : ' (no gc)'}` +
     (r.note ? `  ${r.note}` : '') +
     Object.entries(r.findings)
