@@ -3,6 +3,7 @@
 //   bench/load/RESULTS.md       parley-harness load: chat fan-out, private, idle, vs ngIRCd
 //   bench/transfer/RESULTS.md   bench/transfer: UDP downloads vs TCP, TFTP, KCP, QUIC
 //   bench/cluster/RESULTS.md    several nodes on Redis vs one node in memory
+//   bench/fuzz/RESULTS.md       npm run fuzz: the protocol decoders under 10⁶ inputs each
 // Run: node bench/compose.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ const sections = [
   ['Chat load: Parley against ngIRCd', 'bench/load/RESULTS.md'],
   ['File transfer: Parley UDP against TCP, TFTP, KCP and QUIC', 'bench/transfer/RESULTS.md'],
   ['Several nodes on Redis', 'bench/cluster/RESULTS.md'],
+  ['Fuzzing', 'bench/fuzz/RESULTS.md'],
 ];
 
 let out = `# Benchmarks
