@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_SEALED_PAYLOAD_BYTES, PacketSealer, encodePacket, isSealed, peekPacketType, peekTransferId } from '@parley/protocol';
+import type { TransferServer } from '../src/index.js';
+import { fileSha256, makeFile, makeTempDir, waitFor, type TempDir, type TestFile } from './helpers/files.js';
+import { LossyRelay } from './helpers/relay.js';
+import { download, offerFile, startServer } from './helpers/setup.js';
+
+let dir: TempDir;
+let server: TransferServer;
+let relay: LossyRelay | undefined;
+
+beforeEach(async () => {
+  dir = await makeTempDir();
+  server = await startServer();
+});
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+  await server.close(0);
+  await dir.remove();
+});
+
+/** 16-byte windows of the file: the start of every 7th chunk, plus some in the middle of chunks. */
+async function windowsOf(file: TestFile): Promise<Buffer[]> {
+  const bytes = await readFile(file.path);
+  const out: Buffer[] = [];
+  for (let at = 0; at + 16 <= bytes.length; at += 7 * DEFAULT_SEALED_PAYLOAD_BYTES + 613) out.push(bytes.subarray(at, at + 16));
+  return out;
+}
+
+/** How many captured datagrams of `transferId` contain any of the windows. */
+function leaks(captured: readonly { bytes: Buffer }[], transferId: number, windows: readonly Buffer[]): number {
+  let n = 0;
+  for (const { bytes } of captured) {
+    if (peekTransferId(bytes) !== transferId) continue;
+    if (windows.some((w) => bytes.includes(w))) n++;
+  }
+  return n;
+}
+
+describe('encrypted downloads (an offer with a key)', () => {
+  it('carries none of the file bytes on the wire, seals every packet both ways, and delivers the file whole', async () => {
+    const f = await makeFile(dir.path, 'secret.bin', 2 * 1024 * 1024);
+    const windows = await windowsOf(f);
+    expect(windows.length).toBeGreaterThan(40);
+    relay = await LossyRelay.start({ targetPort: server.port, capture: true });
+
+    const sealedOffer = offerFile(server, f, 'session-1', { encrypt: true });
+    expect(sealedOffer.key).toMatch(/^[0-9a-f]{64}$/u);
+    const res = await download(relay.port, sealedOffer, dir.path);
+    expect(res.sha256).toBe(f.sha256);
+    expect(await fileSha256(res.path)).toBe(f.sha256);
+
+    const mine = relay.captured.filter((d) => peekTransferId(d.bytes) === sealedOffer.id);
+    expect(mine.filter((d) => peekPacketType(d.bytes) === 'data').length).toBeGreaterThan(f.size / DEFAULT_SEALED_PAYLOAD_BYTES - 1);
+    expect(mine.filter((d) => d.direction === 'up').length).toBeGreaterThan(10);
+    expect(mine.every((d) => isSealed(d.bytes))).toBe(true);
+    expect(leaks(relay.captured, sealedOffer.id, windows)).toBe(0);
+
+    // The same search finds the bytes of a plain download of the same file (it can fail).
+    const plainOffer = offerFile(server, f, 'session-2');
+    await download(relay.port, plainOffer, dir.path);
+    expect(leaks(relay.captured, plainOffer.id, windows)).toBeGreaterThan(windows.length / 2);
+  });
+
+  it('drops and counts a DATA packet with a flipped bit, never acknowledges it, and still delivers the file whole', async () => {
+    const f = await makeFile(dir.path, 'flip.bin', 1024 * 1024);
+    relay = await LossyRelay.start({ targetPort: server.port, corruptEveryNth: { type: 'data', every: 9 } });
+    const res = await download(relay.port, offerFile(server, f, 'session-1', { encrypt: true }), dir.path);
+    expect(res.sha256).toBe(f.sha256);
+    expect(await fileSha256(res.path)).toBe(f.sha256);
+    expect(relay.counts.corrupted).toBeGreaterThan(50);
+    // Each one dropped by the client unread (the rest arrived after the file was complete)...
+    expect(res.unauthenticated).toBeGreaterThan(0);
+    expect(res.unauthenticated).toBeLessThanOrEqual(relay.counts.corrupted);
+    // ... and never acknowledged: the server had to send each of those chunks again.
+    await waitFor(() => server.stats().active === 0, 'the server to free the transfer');
+    expect(server.stats().retransmissions).toBeGreaterThanOrEqual(res.unauthenticated);
+  });
+
+  it('drops and counts an ACK with a flipped bit at the server', async () => {
+    const f = await makeFile(dir.path, 'flip-ack.bin', 1024 * 1024);
+    relay = await LossyRelay.start({ targetPort: server.port, corruptEveryNth: { type: 'ack', every: 4 } });
+    const res = await download(relay.port, offerFile(server, f, 'session-1', { encrypt: true }), dir.path);
+    expect(res.sha256).toBe(f.sha256);
+    await waitFor(() => server.stats().active === 0, 'the server to free the transfer');
+    expect(relay.counts.corrupted).toBeGreaterThan(0);
+    expect(server.stats().dropped['unauthenticated']).toBe(relay.counts.corrupted);
+  });
+
+  it('ignores a forged CANCEL or ACK from the bound address without the key, even with the right token', async () => {
+    const f = await makeFile(dir.path, 'forged.bin', 3 * 1024 * 1024);
+    server = await (async () => {
+      await server.close(0);
+      return startServer({ maxRateBytesPerSec: 4 * 1024 * 1024 }); // about 0.75 s: time to attack
+    })();
+    relay = await LossyRelay.start({ targetPort: server.port });
+    const offer = offerFile(server, f, 'session-1', { encrypt: true });
+    const token = Buffer.from(offer.token, 'hex');
+    let started!: () => void;
+    const flowing = new Promise<void>((r) => (started = r));
+    const pending = download(relay.port, offer, dir.path, { onProgress: (p) => p.bytes > 0 && started(), progressIntervalMs: 1 });
+    await flowing;
+
+    // An on-path attacker who even knows the token (worst case), sending from the
+    // address the transfer is bound to: a plain CANCEL and an ACK of everything,
+    // and the same sealed under a key of its own.
+    const cancel = { type: 'cancel', transferId: offer.id, token, code: 'TRANSFER_CANCELLED', text: 'forged' } as const;
+    const ack = { type: 'ack', transferId: offer.id, largest: 10, ackDelayUs: 0, cumulative: 10, window: 64, ranges: [{ first: 0, last: 10 }] } as const;
+    const wrongKey = new PacketSealer(randomBytes(32), 'client');
+    for (const dg of [encodePacket(cancel), encodePacket(ack), wrongKey.seal(cancel), wrongKey.seal(ack)]) relay.inject('up', dg);
+    // Toward the client: a CANCEL from "the server", plain and sealed under another key.
+    const wrongServer = new PacketSealer(randomBytes(32), 'server');
+    for (const dg of [encodePacket(cancel), wrongServer.seal(cancel)]) relay.inject('down', dg);
+
+    await waitFor(() => (server.stats().dropped['unsealed'] ?? 0) >= 2 && (server.stats().dropped['unauthenticated'] ?? 0) >= 2, 'the forgeries to reach the server');
+    const res = await pending;
+    expect(res.sha256).toBe(f.sha256);
+    expect(await fileSha256(res.path)).toBe(f.sha256);
+    expect(res.unauthenticated).toBe(2);
+    expect(server.stats().dropped['ack_unsent'] ?? 0).toBe(0);
+  });
+
+  it('answers nothing to a plain REQUEST that presents the right token of an encrypted offer', async () => {
+    const f = await makeFile(dir.path, 'req.bin', 10_000);
+    const offer = offerFile(server, f, 'session-1', { encrypt: true });
+    const plain = await download(server.port, { ...offer, key: undefined } as unknown as typeof offer, dir.path, { idleTimeoutMs: 600 }).catch((e: unknown) => e);
+    expect(plain).toMatchObject({ code: 'PARLEY_ERR_TRANSFER_TIMEOUT' });
+    expect(server.stats().dropped['unsealed']).toBeGreaterThan(0);
+    expect(server.stats().dropped['challenged'] ?? 0).toBe(0);
+    // The offer is still there for its rightful holder.
+    const res = await download(server.port, offer, dir.path);
+    expect(res.sha256).toBe(f.sha256);
+  });
+});
