@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +8,9 @@ import {
   MTU_SAFE_DATAGRAM_BYTES,
   PacketSealer,
   ParleyProtocolError,
+  aeadImplementation,
+  useAead,
+  type AeadBackend,
   REQUEST_PACKET_BYTES,
   SEALED_CONTROL_EXTRA_BYTES,
   SEALED_DATA_EXTRA_BYTES,
@@ -150,5 +153,64 @@ describe('sealed UDP packets (encrypted transfers)', () => {
 
   it('refuses a key that is not 32 bytes', () => {
     expect(() => new PacketSealer(Buffer.alloc(16), 'server')).toThrow(RangeError);
+  });
+});
+
+/** A correct backend built on node:crypto (as a native one must behave), counting its calls. */
+function jsBackend(calls: { seal: number; open: number }, corrupt = false): AeadBackend {
+  return {
+    context: (key) => Buffer.from(key),
+    seal(ctx, nonce, buf, aadEnd, end) {
+      calls.seal++;
+      const c = createCipheriv('chacha20-poly1305', ctx as Buffer, nonce, { authTagLength: 16 });
+      c.setAAD(buf.subarray(0, aadEnd), { plaintextLength: end - aadEnd });
+      Buffer.from(c.update(buf.subarray(aadEnd, end))).copy(buf, aadEnd);
+      c.final();
+      c.getAuthTag().copy(buf, end);
+      if (corrupt) buf[end]! ^= 1;
+    },
+    open(ctx, nonce, buf, aadEnd, tagAt) {
+      calls.open++;
+      const d = createDecipheriv('chacha20-poly1305', ctx as Buffer, nonce, { authTagLength: 16 });
+      d.setAAD(buf.subarray(0, aadEnd), { plaintextLength: tagAt - aadEnd });
+      d.setAuthTag(buf.subarray(tagAt, tagAt + 16));
+      const p = d.update(buf.subarray(aadEnd, tagAt));
+      try {
+        d.final();
+      } catch {
+        return false;
+      }
+      p.copy(buf, aadEnd);
+      return true;
+    },
+  };
+}
+
+describe('useAead: a faster AEAD for sealed packets', () => {
+  it('uses an equal implementation for sealing and opening, with the same bytes on the wire', () => {
+    const before = ends().server.seal(fromServer[0]!);
+    const calls = { seal: 0, open: 0 };
+    try {
+      useAead(jsBackend(calls));
+      expect(aeadImplementation()).toBe('native');
+      const { server, client } = ends();
+      const sealed = server.seal(fromServer[0]!);
+      expect(sealed.equals(before)).toBe(true);
+      expect(client.open(Buffer.from(sealed))).toEqual(fromServer[0]);
+      expectCode(() => client.open(Buffer.from(sealed).fill(1, 20, 21)), 'PACKET_UNAUTHENTICATED');
+      expect(calls.seal).toBeGreaterThan(5);
+      expect(calls.open).toBeGreaterThan(5);
+    } finally {
+      useAead(undefined);
+    }
+    expect(aeadImplementation()).toBe('node:crypto');
+  });
+
+  it('refuses an implementation that differs from node:crypto, and keeps node:crypto', () => {
+    expect(() => useAead(jsBackend({ seal: 0, open: 0 }, true))).toThrow(/differs/u);
+    expect(aeadImplementation()).toBe('node:crypto');
+    const accepting = { ...jsBackend({ seal: 0, open: 0 }), open: () => true };
+    expect(() => useAead(accepting)).toThrow(/altered/u);
+    expect(aeadImplementation()).toBe('node:crypto');
   });
 });

@@ -18,6 +18,7 @@ import {
   protocolError,
 } from '@parley/protocol';
 import { BatchReceiver } from './batch-io.js';
+import { loadNativeAead } from './native-aead.js';
 import { WakeTimer, monotonicNow } from './clock.js';
 import { Receiver } from './receiver.js';
 import { emptyObjectArray } from './arrays.js';
@@ -130,6 +131,7 @@ function checkOptions(options: DownloadOptions): { payloadSize: number; port: nu
   if (!/^[0-9a-fA-F]{64}$/.test(offer.sha256)) throw protocolError('BAD_ARGUMENTS', 'offer sha256 must be 64 hex characters');
   if (!Number.isSafeInteger(offer.size) || offer.size < 0) throw protocolError('BAD_ARGUMENTS', 'offer size is invalid');
   if (offer.key !== undefined && !/^[0-9a-fA-F]{64}$/.test(offer.key)) throw protocolError('BAD_ARGUMENTS', 'offer key must be 64 hex characters');
+  if (offer.key !== undefined) loadNativeAead();
   const sealer = offer.key !== undefined ? new PacketSealer(Buffer.from(offer.key, 'hex'), 'client') : undefined;
   const payloadSize = options.payloadSize ?? (sealer !== undefined ? DEFAULT_SEALED_PAYLOAD_BYTES : DEFAULT_PAYLOAD_BYTES);
   const maxPayload = sealer !== undefined ? MAX_SEALED_PAYLOAD_BYTES : MAX_PAYLOAD_BYTES;

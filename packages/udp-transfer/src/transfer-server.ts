@@ -26,6 +26,7 @@ import { WakeTimer, monotonicNow } from './clock.js';
 import { silentLogger, type TransferLogger } from './logger.js';
 import type { TransferServerOptions, TransferServerStats } from './transfer-server-options.js';
 import { BatchSender } from './batch-io.js';
+import { loadNativeAead } from './native-aead.js';
 import { PathValidator, ReplyBudget } from './address-validation.js';
 import { Sender } from './sender.js';
 import { BlockReader, readAheadBlockBytes } from './block-reader.js';
@@ -142,7 +143,8 @@ export class TransferServer {
       // The kernel caps these; the defaults still work, only slower.
     }
     const server = new TransferServer(socket, options);
-    server.log.info({ host, port: server.port, io: server.stats().io }, 'transfer server listening');
+    const aead = loadNativeAead() ? 'native' : 'node:crypto';
+    server.log.info({ host, port: server.port, io: server.stats().io, aead }, 'transfer server listening');
     return server;
   }
 

@@ -1,11 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SEALED_PAYLOAD_BYTES, PacketSealer, encodePacket, isSealed, peekPacketType, peekTransferId } from '@parley/protocol';
+import {
+  DEFAULT_SEALED_PAYLOAD_BYTES,
+  PacketSealer,
+  aeadImplementation,
+  encodePacket,
+  isSealed,
+  peekPacketType,
+  peekTransferId,
+  useAead,
+} from '@parley/protocol';
+import { loadNativeAead, nativeAead } from '../src/native-aead.js';
 import type { TransferServer } from '../src/index.js';
 import { fileSha256, makeFile, makeTempDir, waitFor, type TempDir, type TestFile } from './helpers/files.js';
 import { LossyRelay } from './helpers/relay.js';
 import { download, offerFile, startServer } from './helpers/setup.js';
+
+/** Whether the native AEAD (build/udp_aead.node) loads; CI requires it (PARLEY_NATIVE=require). */
+const AEAD_AVAILABLE = loadNativeAead() || process.env.CI === 'true' || process.env.PARLEY_NATIVE === 'require';
 
 let dir: TempDir;
 let server: TransferServer;
@@ -87,7 +100,11 @@ describe('encrypted downloads (an offer with a key)', () => {
     expect(res.sha256).toBe(f.sha256);
     await waitFor(() => server.stats().active === 0, 'the server to free the transfer');
     expect(relay.counts.corrupted).toBeGreaterThan(0);
-    expect(server.stats().dropped['unauthenticated']).toBe(relay.counts.corrupted);
+    // Every altered ACK was dropped: by its tag, or (a bit flipped in its transfer id, or
+    // arriving after the transfer was freed) as a sealed packet of no encrypted transfer.
+    const dropped = server.stats().dropped;
+    expect(dropped['unauthenticated']).toBeGreaterThan(0);
+    expect((dropped['unauthenticated'] ?? 0) + (dropped['unknown_type'] ?? 0)).toBe(relay.counts.corrupted);
   });
 
   it('ignores a forged CANCEL or ACK from the bound address without the key, even with the right token', async () => {
@@ -133,5 +150,36 @@ describe('encrypted downloads (an offer with a key)', () => {
     // The offer is still there for its rightful holder.
     const res = await download(server.port, offer, dir.path);
     expect(res.sha256).toBe(f.sha256);
+  });
+
+  it.skipIf(!AEAD_AVAILABLE)('seals with the native AEAD when it is built, the same bytes node:crypto seals and opens', () => {
+    expect(aeadImplementation()).toBe('native');
+    const native = nativeAead()!;
+    const key = randomBytes(32);
+    const packet = { type: 'data', transferId: 3, packetNumber: 9, chunk: 4, payload: randomBytes(1440) } as const;
+    const byNative = new PacketSealer(key, 'server').seal(packet);
+    try {
+      useAead(undefined);
+      expect(new PacketSealer(key, 'server').seal(packet).equals(byNative)).toBe(true);
+      expect(new PacketSealer(key, 'client').open(Buffer.from(byNative))).toEqual(packet);
+    } finally {
+      useAead(native);
+    }
+  });
+
+  it('delivers an encrypted download whole with node:crypto sealing too (no native AEAD)', async () => {
+    const native = nativeAead();
+    useAead(undefined);
+    try {
+      expect(aeadImplementation()).toBe('node:crypto');
+      const f = await makeFile(dir.path, 'js.bin', 1024 * 1024 + 5);
+      relay = await LossyRelay.start({ targetPort: server.port, loss: 0.05, reorder: 0.02, duplicate: 0.02, corruptEveryNth: { type: 'data', every: 50 }, seed: 7 });
+      const res = await download(relay.port, offerFile(server, f, 'session-1', { encrypt: true }), dir.path);
+      expect(res.sha256).toBe(f.sha256);
+      expect(relay.counts.dropped).toBeGreaterThan(0);
+      expect(relay.counts.corrupted).toBeGreaterThan(0);
+    } finally {
+      if (native !== undefined) useAead(native);
+    }
   });
 });
