@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +16,7 @@ import { loadNativeAead, nativeAead } from '../src/native-aead.js';
 import type { TransferServer } from '../src/index.js';
 import { fileSha256, makeFile, makeTempDir, waitFor, type TempDir, type TestFile } from './helpers/files.js';
 import { LossyRelay } from './helpers/relay.js';
-import { download, offerFile, startServer } from './helpers/setup.js';
+import { download, offerFile, requestPacket, startServer } from './helpers/setup.js';
 
 /** Whether the native AEAD (build/udp_aead.node) loads; CI requires it (PARLEY_NATIVE=require). */
 const AEAD_AVAILABLE = loadNativeAead() || process.env.CI === 'true' || process.env.PARLEY_NATIVE === 'require';
@@ -180,6 +181,38 @@ describe('encrypted downloads (an offer with a key)', () => {
       expect(relay.counts.corrupted).toBeGreaterThan(0);
     } finally {
       if (native !== undefined) useAead(native);
+    }
+  });
+
+  it('cannot be started by an observer who replays the sealed REQUEST, or sends a plain one with the token, from its own address', async () => {
+    const f = await makeFile(dir.path, 'race.bin', 200_000);
+    const offer = offerFile(server, f, 'session-1', { encrypt: true });
+    // What the client puts on the wire first (the observer sees only these bytes).
+    const sealedRequest = new PacketSealer(Buffer.from(offer.key!, 'hex'), 'client').seal(
+      { type: 'request', transferId: offer.id, token: Buffer.from(offer.token, 'hex'), resumeFrom: 0, payloadSize: 1440, window: 64 },
+    );
+    const attacker = dgram.createSocket('udp4');
+    const received: Buffer[] = [];
+    attacker.on('message', (m) => received.push(m));
+    await new Promise<void>((r) => attacker.bind(0, '127.0.0.1', r));
+    try {
+      attacker.send(sealedRequest, server.port, '127.0.0.1');
+      await waitFor(() => received.length === 1, 'the answer to the replayed REQUEST');
+      // A CHALLENGE, sealed: its nonce cannot be read, so it cannot be echoed.
+      expect(peekPacketType(received[0]!)).toBe('challenge');
+      expect(isSealed(received[0]!)).toBe(true);
+      expect(received[0]!.length).toBe(44);
+      // Even knowing the token, a plain REQUEST (first or echoing a guess) gets nothing.
+      attacker.send(requestPacket(offer), server.port, '127.0.0.1');
+      attacker.send(requestPacket(offer, randomBytes(16)), server.port, '127.0.0.1');
+      await waitFor(() => server.stats().dropped['unsealed'] === 2, 'the plain REQUESTs to be dropped');
+      // The rightful client, afterwards, gets the file; the observer got only that CHALLENGE.
+      const res = await download(server.port, offer, dir.path);
+      expect(res.sha256).toBe(f.sha256);
+      expect(received).toHaveLength(1);
+      expect(server.stats().dropped['challenged']).toBe(2); // the replay's and the client's first REQUEST
+    } finally {
+      attacker.close();
     }
   });
 });
