@@ -2,6 +2,7 @@
 // Regenerates docs/BENCHMARKS.md from the result files each benchmark writes:
 //   bench/load/RESULTS.md       parley-harness load: chat fan-out, private, idle, vs ngIRCd
 //   bench/transfer/RESULTS.md   bench/transfer: UDP downloads vs TCP, TFTP, KCP, QUIC
+//   bench/transfer/ENCRYPTED.md sealed (ChaCha20-Poly1305) downloads against plain ones
 //   bench/cluster/RESULTS.md    several nodes on Redis vs one node in memory
 //   bench/fuzz/RESULTS.md       npm run fuzz: the protocol decoders under 10⁶ inputs each
 // Run: node bench/compose.mjs
@@ -13,6 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sections = [
   ['Chat load: Parley against ngIRCd', 'bench/load/RESULTS.md'],
   ['File transfer: Parley UDP against TCP, TFTP, KCP and QUIC', 'bench/transfer/RESULTS.md'],
+  ['Encrypted downloads: sealed against plain', 'bench/transfer/ENCRYPTED.md'],
   ['Several nodes on Redis', 'bench/cluster/RESULTS.md'],
   ['Fuzzing', 'bench/fuzz/RESULTS.md'],
 ];

@@ -2,7 +2,7 @@
 # Side-by-side transfer benchmark between two network namespaces (see netns.sh).
 # Usage (root): [TFTP=0] [KCP=0] [QUIC=0] [ONLY="kcp quic"] [LIMIT=120] [DELAY=<one-way ms>] bench/transfer/bench.sh [MB=100] [losses="0 1 5"] [runs=1]
 #   TFTP/KCP/QUIC=0 skip those rows (they also need atftpd+atftp, kcptun, ngtcp2-server+ngtcp2-client+openssl);
-#   ONLY="<groups>" runs only the named groups: raw parley parley-dgram parley-warm node-net node-net-warm nc tftp kcp quic iperf3
+#   ONLY="<groups>" runs only the named groups: raw parley parley-sealed parley-sealed-js parley-dgram parley-warm node-net node-net-warm nc tftp kcp quic iperf3
 #   (parley: with the native batch addon when built; parley-dgram: PARLEY_UDP_BATCH=0, node:dgram alone;
 #   *-warm: the same processes move the file once untimed first, so V8 has compiled the hot code).
 #   LIMIT=<s> is the time limit of each KCP and QUIC transfer (default 120; TFTP has 60).
@@ -49,15 +49,20 @@ for loss in $LOSSES; do
       wait $rp; echo "$loss raw-dgram $(cat "$tmp/raw.out")"
     fi
 
-    # 2. Parley UDP transfer: batched system calls (the native addon, as built), and node:dgram alone
+    # 2. Parley UDP transfer: batched system calls (the native addon, as built), the same with every
+    #    packet sealed (an encrypted offer, right after the plain one: interleaved), and node:dgram alone
     #    parley-warm: both processes first move the file once untimed (V8 has optimized the code),
     #    then the second download is timed (the server reports that transfer's CPU alone).
-    for row in parley parley-dgram parley-warm; do
+    for row in parley parley-sealed parley-sealed-js parley-dgram parley-warm; do
       want $row || continue
       batch=1; [ $row = parley-dgram ] && batch=0
       count=1; [ $row = parley-warm ] && count=2
+      # Every packet sealed (ChaCha20-Poly1305): with the native AEAD as built, or node:crypto alone (-js).
+      encrypt=""; case $row in parley-sealed*) encrypt=--encrypt;; esac
+      aead=1; [ $row = parley-sealed-js ] && aead=0
+      export PARLEY_NATIVE_AEAD=$aead
       rm -f "$tmp/offer.json"
-      $S env PARLEY_UDP_BATCH=$batch node "$here/parley-server.mjs" --file "$tmp/file.bin" --host $SRV --port 57000 --count $count > "$tmp/offer.json" 2> "$tmp/server.err" &
+      $S env PARLEY_UDP_BATCH=$batch node "$here/parley-server.mjs" --file "$tmp/file.bin" --host $SRV --port 57000 --count $count $encrypt > "$tmp/offer.json" 2> "$tmp/server.err" &
       sp=$!
       while [ "$(grep -c "}" "$tmp/offer.json" 2>/dev/null)" != $count ]; do sleep 0.1; done
       warm=""; [ $count = 2 ] && warm="--warmup=$(sed -n 1p "$tmp/offer.json")"

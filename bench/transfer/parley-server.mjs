@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Benchmark server: serves one file over Parley UDP transfer.
-// Usage: node parley-server.mjs --file F [--host 0.0.0.0] [--port 0] [--count 1]
-// Prints one JSON line per offer: {"id","token","name","size","sha256","udpPort"}.
+// Usage: node parley-server.mjs --file F [--host 0.0.0.0] [--port 0] [--count 1] [--encrypt]
+// Prints one JSON line per offer: {"id","token","name","size","sha256","udpPort"} (+ "key" with --encrypt:
+// every UDP packet of the transfer sealed with ChaCha20-Poly1305).
 // On SIGTERM prints {"stats","cpuUserMs","cpuSysMs","maxRssKb"} to stderr and exits.
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     count: { type: 'string', default: '1' },
     log: { type: 'boolean', default: false },
     rate: { type: 'string' },
+    encrypt: { type: 'boolean', default: false },
   },
 });
 const path = resolve(values.file);
@@ -34,8 +36,8 @@ const line = (level) => (obj, msg) => {
 const logger = { info: line('info'), warn: line('warn'), error: line('error'), debug: () => {}, child: () => logger };
 const ts = await TransferServer.listen({ logger, host: values.host, port: Number(values.port), tokenTtlMs: 600_000, maxTransfersPerOwner: 1000, maxTransfersPerAddress: 1000, maxTransfers: 1000, ...(values.rate ? { maxRateBytesPerSec: Number(values.rate) } : {}) });
 for (let i = 0; i < Number(values.count); i++) {
-  const { id, token } = ts.offer({ owner: 'bench', path, name: basename(path), size, sha256 });
-  process.stdout.write(`${JSON.stringify({ id, token, name: basename(path), size, sha256, udpPort: ts.port })}\n`);
+  const { id, token, key } = ts.offer({ owner: 'bench', path, name: basename(path), size, sha256, encrypt: values.encrypt });
+  process.stdout.write(`${JSON.stringify({ id, token, name: basename(path), size, sha256, udpPort: ts.port, ...(key ? { key } : {}) })}\n`);
 }
 cpuMarks.push(process.cpuUsage());
 if (process.env.PARLEY_MEM) setInterval(() => { globalThis.gc?.(); const m = process.memoryUsage(); process.stderr.write(`${JSON.stringify({ active: ts.stats().active, heapUsedKb: Math.round(m.heapUsed / 1024), externalKb: Math.round((m.external + m.arrayBuffers) / 1024), rssKb: Math.round(m.rss / 1024) })}\n`); }, Number(process.env.PARLEY_MEM)).unref();

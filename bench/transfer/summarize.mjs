@@ -25,10 +25,10 @@ for (const file of process.argv.slice(2)) {
       byLoss.get(loss).push(`did not finish (${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB in ${secs} s)`);
     }
     else if (typeof v.MBps === 'number') byLoss.get(loss).push(v.MBps);
-    if ((tool === 'parley' || tool === 'parley-dgram' || tool === 'parley-warm') && extra) {
+    if (tool.startsWith('parley') && extra) {
       const s = JSON.parse(extra);
       const mb = v.bytes / 1e6;
-      const tag = tool === 'parley' ? '' : tool === 'parley-dgram' ? ' (dgram)' : ' (warm)';
+      const tag = tool === 'parley' ? '' : ` (${tool.slice('parley-'.length)})`;
       if (!cpu.has(loss)) cpu.set(loss, {});
       const c = cpu.get(loss);
       (c[`client${tag}`] ??= []).push((v.cpuUserMs + v.cpuSysMs) / mb);
@@ -51,7 +51,7 @@ const ls = [...losses].sort((a, b) => Number(a) - Number(b));
 console.log(`| tool | ${ls.map((l) => `${l} % loss`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
 // Known tools in a fixed order (ceiling, Parley, TCP copies, TFTP, KCP, QUIC, kernel TCP); others after them.
-const order = ['raw-dgram', 'parley', 'parley-dgram', 'parley-warm', 'node-net', 'node-net-warm', 'nc', 'tftp-stopwait', 'tftp-window16',
+const order = ['raw-dgram', 'parley', 'parley-sealed', 'parley-sealed-js', 'parley-dgram', 'parley-warm', 'node-net', 'node-net-warm', 'nc', 'tftp-stopwait', 'tftp-window16',
   'kcp-fast3', 'kcp-fast3-fec', 'quic-cubic', 'quic-bbr', 'iperf3'];
 const rank = (t) => (order.includes(t) ? order.indexOf(t) : order.length);
 const tools = [...rows.keys()].sort((a, b) => rank(a) - rank(b)); // stable: unknown tools keep input order
@@ -63,7 +63,7 @@ for (const tool of tools) {
 console.log('');
 console.log(`| Parley CPU ms per MB | ${ls.map((l) => `${l} %`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
-for (const side of ['client', 'server', 'client (warm)', 'server (warm)', 'client (dgram)', 'server (dgram)']) {
+for (const side of ['client', 'server', 'client (sealed)', 'server (sealed)', 'client (sealed-js)', 'server (sealed-js)', 'client (warm)', 'server (warm)', 'client (dgram)', 'server (dgram)']) {
   if (!ls.some((l) => cpu.get(l)?.[side])) continue;
   console.log(`| ${side} | ${ls.map((l) => median(cpu.get(l)?.[side] ?? [])).join(' | ')} |`);
 }

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   PACKET_UNKNOWN_TYPE: 'unknown packet type',
   PACKET_BAD_CHECKSUM: 'packet checksum does not match',
   PACKET_MALFORMED: 'packet fields are inconsistent',
+  PACKET_UNAUTHENTICATED: 'packet is not sealed with the transfer key',
   // UDP transfers (sent in CANCEL / ERROR packets, thrown by downloadFile)
   TRANSFER_REJECTED: 'transfer token is unknown, used or expired',
   TRANSFER_CANCELLED: 'transfer was cancelled',

@@ -31,6 +31,11 @@ export type ServerEvent =
       readonly sha256: string;
       readonly token: string;
       readonly udpPort: number;
+      /**
+       * The transfer's 32-byte key in 64 hex digits, only on an encrypted offer (a TLS
+       * session): every UDP packet of the transfer is then sealed (PROTOCOL.md §5.7).
+       */
+      readonly key?: string;
     }
   | { readonly type: 'error'; readonly code: ErrorCode; readonly text: string }
   | { readonly type: 'ping'; readonly token: string }
@@ -60,7 +65,7 @@ export function encodeEvent(event: ServerEvent): string {
       return line;
     }
     case 'offer':
-      return `offer ${event.id} ${encodeArg(event.name)} ${event.size} ${event.sha256} ${event.token} ${event.udpPort}`;
+      return `offer ${event.id} ${encodeArg(event.name)} ${event.size} ${event.sha256} ${event.token} ${event.udpPort}${event.key !== undefined ? ` ${event.key}` : ''}`;
     case 'error':
       return `error ${event.code} :${event.text}`;
     case 'ping':
@@ -157,7 +162,8 @@ export function decodeEvent(line: string): ServerEvent {
       return { type: 'files', files };
     }
     case 'offer': {
-      expectArgs(line, args, 6);
+      // A 7th argument, the key, only on encrypted offers: a plain offer is the line it always was.
+      if (args.length !== 7) expectArgs(line, args, 6);
       if (trailing !== undefined) bad(line, 'unexpected text');
       const sha256 = word(line, args[3]);
       const token = word(line, args[4]);
@@ -167,7 +173,11 @@ export function decodeEvent(line: string): ServerEvent {
       if (udpPort < 1 || udpPort > 65535) bad(line, 'udp port out of range');
       const id = count(line, args[0]);
       if (id > 0xffffffff) bad(line, 'transfer id out of range');
-      return { type: 'offer', id, name: decodeArg(word(line, args[1])), size: count(line, args[2]), sha256, token, udpPort };
+      const offer = { type: 'offer', id, name: decodeArg(word(line, args[1])), size: count(line, args[2]), sha256, token, udpPort } as const;
+      if (args.length === 6) return offer;
+      const key = word(line, args[6]);
+      if (!/^[0-9a-f]{64}$/u.test(key)) bad(line, 'key must be 64 hex digits');
+      return { ...offer, key };
     }
     case 'error':
       expectArgs(line, args, 1);

@@ -14,6 +14,7 @@ const samples: ServerEvent[] = [
   { type: 'files', files: [] },
   { type: 'files', files: [{ name: 'a.jpg', size: 1234 }, { name: 'my notes %1.txt', size: 0 }, { name: ':odd', size: 5 }, { name: '-', size: 1 }] },
   { type: 'offer', id: 7, name: 'big file.bin', size: 10_000_000, sha256: 'a'.repeat(64), token: '0123456789abcdef0123456789abcdef', udpPort: 57000 },
+  { type: 'offer', id: 8, name: 'x', size: 1, sha256: 'b'.repeat(64), token: 'f'.repeat(32), udpPort: 57001, key: '0123456789abcdef'.repeat(4) },
   { type: 'error', code: 'NICK_TAKEN', text: 'nickname "bob" is taken' },
   { type: 'ping', token: '17' },
   { type: 'bye', code: 'SHUTDOWN', text: 'server is shutting down' },
@@ -29,6 +30,25 @@ describe('server events', () => {
     expect(encodeEvent({ type: 'broadcast', from: 'bob', text: 'hi all' })).toBe('broadcast bob :hi all');
     expect(encodeEvent({ type: 'files', files: [{ name: 'a.jpg', size: 12 }, { name: 'b c', size: 3 }] })).toBe('files 2 a.jpg 12 b%20c 3');
     expect(eventFrame({ type: 'joined', nick: 'bob' }).toString()).toBe('joined bob\n');
+  });
+
+  it('writes the key of an encrypted offer as a 7th argument, and a plain offer as it always was', () => {
+    const plain = { type: 'offer', id: 7, name: 'a b', size: 3, sha256: 'a'.repeat(64), token: '1'.repeat(32), udpPort: 5000 } as const;
+    expect(encodeEvent(plain)).toBe(`offer 7 a%20b 3 ${'a'.repeat(64)} ${'1'.repeat(32)} 5000`);
+    expect(encodeEvent({ ...plain, key: 'c'.repeat(64) })).toBe(`offer 7 a%20b 3 ${'a'.repeat(64)} ${'1'.repeat(32)} 5000 ${'c'.repeat(64)}`);
+    expect(decodeEvent(encodeEvent(plain))).not.toHaveProperty('key');
+  });
+
+  it('rejects an offer whose key is not 64 lowercase hex digits, or with an 8th argument', () => {
+    const head = `offer 7 a 3 ${'a'.repeat(64)} ${'1'.repeat(32)} 5000`;
+    for (const line of [`${head} ${'c'.repeat(63)}`, `${head} ${'C'.repeat(64)}`, `${head} ${'g'.repeat(64)}`, `${head} ${'c'.repeat(64)} x`]) {
+      expect(() => decodeEvent(line), line).toThrow(/./);
+      try {
+        decodeEvent(line);
+      } catch (e) {
+        expect((e as ParleyProtocolError).code).toBe('PARLEY_ERR_BAD_EVENT');
+      }
+    }
   });
 
   it('rejects lines that are not events with BAD_EVENT', () => {

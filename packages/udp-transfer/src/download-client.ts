@@ -7,12 +7,18 @@ import { isIP } from 'node:net';
 import {
   DATA_OVERHEAD_BYTES,
   DEFAULT_PAYLOAD_BYTES,
+  DEFAULT_SEALED_PAYLOAD_BYTES,
   MAX_PAYLOAD_BYTES,
+  MAX_SEALED_PAYLOAD_BYTES,
   MIN_PAYLOAD_BYTES,
+  PacketSealer,
   REQUEST_PACKET_BYTES,
+  SEALED_CONTROL_EXTRA_BYTES,
+  SEALED_DATA_EXTRA_BYTES,
   protocolError,
 } from '@parley/protocol';
 import { BatchReceiver } from './batch-io.js';
+import { loadNativeAead } from './native-aead.js';
 import { WakeTimer, monotonicNow } from './clock.js';
 import { Receiver } from './receiver.js';
 import { emptyObjectArray } from './arrays.js';
@@ -35,6 +41,11 @@ export interface DownloadOffer {
   readonly sha256: string;
   readonly token: string;
   readonly udpPort?: number;
+  /**
+   * The transfer key (64 hex digits), present on an encrypted offer: every UDP
+   * packet is then sealed with it, and nothing unsealed is accepted.
+   */
+  readonly key?: string;
 }
 
 export interface DownloadOptions {
@@ -43,7 +54,7 @@ export interface DownloadOptions {
   readonly port?: number;
   readonly offer: DownloadOffer;
   readonly destPath: string;
-  /** Chunk payload bytes. Default 1452 (1472-byte datagrams). */
+  /** Chunk payload bytes. Default 1452, or 1440 on an encrypted offer (1472-byte datagrams either way). */
   readonly payloadSize?: number;
   readonly onProgress?: (p: DownloadProgress) => void;
   readonly signal?: AbortSignal;
@@ -73,6 +84,8 @@ export interface DownloadResult {
   path: string;
   bytes: number;
   sha256: string;
+  /** Datagrams dropped unread because they did not authenticate (encrypted offers; always 0 otherwise). */
+  unauthenticated: number;
 }
 
 /** In-order bytes gathered before one file write while data is still arriving. */
@@ -100,27 +113,34 @@ async function hashPrefix(path: string, bytes: number, hash: Hash): Promise<void
  * verifying and renaming the file, and the socket lingers to answer the END.
  */
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
-  const { payloadSize, port } = checkOptions(options);
+  const { payloadSize, port, sealer } = checkOptions(options);
   options.signal?.throwIfAborted();
   const address = await resolveServer(options.host);
   const part = await openPartialFile(options.destPath, options.offer, payloadSize, options.resume !== false);
   const socket = await connectSocket(address, port, part.file);
-  return receiveFile({ options, payloadSize, address, port, part, socket });
+  return receiveFile({ options, payloadSize, address, port, part, socket, sealer });
 }
 
-/** Throws BAD_ARGUMENTS for an offer or option that cannot work; returns the payload size and server port. */
-function checkOptions(options: DownloadOptions): { payloadSize: number; port: number } {
+/**
+ * Throws BAD_ARGUMENTS for an offer or option that cannot work; returns the payload
+ * size, the server port and, for an encrypted offer, the client's sealer.
+ */
+function checkOptions(options: DownloadOptions): { payloadSize: number; port: number; sealer: PacketSealer | undefined } {
   const { offer } = options;
   if (!/^[0-9a-fA-F]{32}$/.test(offer.token)) throw protocolError('BAD_ARGUMENTS', 'offer token must be 32 hex characters');
   if (!/^[0-9a-fA-F]{64}$/.test(offer.sha256)) throw protocolError('BAD_ARGUMENTS', 'offer sha256 must be 64 hex characters');
   if (!Number.isSafeInteger(offer.size) || offer.size < 0) throw protocolError('BAD_ARGUMENTS', 'offer size is invalid');
-  const payloadSize = options.payloadSize ?? DEFAULT_PAYLOAD_BYTES;
-  if (!Number.isInteger(payloadSize) || payloadSize < MIN_PAYLOAD_BYTES || payloadSize > MAX_PAYLOAD_BYTES) {
-    throw protocolError('BAD_ARGUMENTS', `payload size must be ${MIN_PAYLOAD_BYTES}..${MAX_PAYLOAD_BYTES}`);
+  if (offer.key !== undefined && !/^[0-9a-fA-F]{64}$/.test(offer.key)) throw protocolError('BAD_ARGUMENTS', 'offer key must be 64 hex characters');
+  if (offer.key !== undefined) loadNativeAead();
+  const sealer = offer.key !== undefined ? new PacketSealer(Buffer.from(offer.key, 'hex'), 'client') : undefined;
+  const payloadSize = options.payloadSize ?? (sealer !== undefined ? DEFAULT_SEALED_PAYLOAD_BYTES : DEFAULT_PAYLOAD_BYTES);
+  const maxPayload = sealer !== undefined ? MAX_SEALED_PAYLOAD_BYTES : MAX_PAYLOAD_BYTES;
+  if (!Number.isInteger(payloadSize) || payloadSize < MIN_PAYLOAD_BYTES || payloadSize > maxPayload) {
+    throw protocolError('BAD_ARGUMENTS', `payload size must be ${MIN_PAYLOAD_BYTES}..${maxPayload}`);
   }
   const port = options.port ?? offer.udpPort;
   if (port === undefined) throw protocolError('BAD_ARGUMENTS', 'no UDP port');
-  return { payloadSize, port };
+  return { payloadSize, port, sealer };
 }
 
 /** The server's IP address: the host as given when it is a literal, else its first DNS answer. */
@@ -248,6 +268,7 @@ interface ReceiveInput {
   readonly port: number;
   readonly part: PartialFile;
   readonly socket: dgram.Socket;
+  readonly sealer: PacketSealer | undefined;
 }
 
 /**
@@ -255,7 +276,7 @@ interface ReceiveInput {
  * partial file in batches (hashing them), sends ACKs, reports progress; resolves
  * once every byte is on disk and verified, rejects on failure, cancel or timeout.
  */
-function receiveFile({ options, payloadSize, address, port, part, socket }: ReceiveInput): Promise<DownloadResult> {
+function receiveFile({ options, payloadSize, address, port, part, socket, sealer }: ReceiveInput): Promise<DownloadResult> {
   const { offer, destPath } = options;
   const { file, hash } = part;
   const startedAt = monotonicNow();
@@ -268,6 +289,7 @@ function receiveFile({ options, payloadSize, address, port, part, socket }: Rece
     now: startedAt,
     ...(options.window !== undefined ? { window: options.window } : {}),
     ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(sealer !== undefined ? { sealer } : {}),
   });
   const resumedBytes = part.onDisk;
   let onDisk = part.onDisk;
@@ -336,7 +358,7 @@ function receiveFile({ options, payloadSize, address, port, part, socket }: Rece
       try {
         const digest = await verifyAndRename(part, offer, destPath);
         progress(true);
-        resolve({ path: destPath, bytes: onDisk, sha256: digest });
+        resolve({ path: destPath, bytes: onDisk, sha256: digest, unauthenticated: receiver.stats.unauthenticated });
       } catch (err) {
         reject(err);
       }
@@ -428,8 +450,9 @@ function receiveFile({ options, payloadSize, address, port, part, socket }: Rece
       fail(protocolError('TRANSFER_CANCELLED', `download of ${offer.name} cancelled`));
     };
 
-    // Every control packet is smaller than a REQUEST; DATA is payload + overhead.
-    const batch = options.batchIo === false ? undefined : BatchReceiver.open(socket, Math.max(payloadSize + DATA_OVERHEAD_BYTES, REQUEST_PACKET_BYTES));
+    // Every control packet is smaller than a REQUEST; DATA is payload + overhead (+ the seal's).
+    const slot = Math.max(payloadSize + DATA_OVERHEAD_BYTES + SEALED_DATA_EXTRA_BYTES, REQUEST_PACKET_BYTES + SEALED_CONTROL_EXTRA_BYTES);
+    const batch = options.batchIo === false ? undefined : BatchReceiver.open(socket, slot);
     let arrivedAt = 0;
     const onDatagram = (buf: Buffer): void => {
       if (!settled) receiver.onDatagram(buf, arrivedAt);

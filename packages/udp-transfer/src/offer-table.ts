@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { protocolError } from '@parley/protocol';
+import { AEAD_KEY_BYTES, PacketSealer, protocolError } from '@parley/protocol';
 import { closeQuietly } from './offered-file.js';
 
 export interface OfferInput {
@@ -8,6 +8,13 @@ export interface OfferInput {
   readonly name: string;
   readonly size: number;
   readonly sha256: string;
+  /**
+   * Encrypt this transfer: a fresh random 32-byte key is drawn, returned by
+   * `TransferServer.offer` for the TCP offer, and every UDP packet of the transfer
+   * is sealed with it. Only over a TLS chat session: on a plain one the key would
+   * cross the network in clear text beside the token. Default false.
+   */
+  readonly encrypt?: boolean;
 }
 
 export interface PendingOffer extends OfferInput {
@@ -22,6 +29,9 @@ export interface PendingOffer extends OfferInput {
    * transfer ends.
    */
   readonly fd: number;
+  /** Encrypted offers: the key (sent in the TCP offer) and the server's sealer for it. */
+  readonly key?: Buffer;
+  readonly sealer?: PacketSealer;
 }
 
 /**
@@ -62,7 +72,15 @@ export class OfferTable {
     let id = this.nextId;
     while (this.offers.has(id) || inUse(id)) id = (id + 1) >>> 0;
     this.nextId = (id + 1) >>> 0;
-    const offer: PendingOffer = { ...input, id, token: randomBytes(16), fd, expiresAt: now + this.tokenTtlMs };
+    const key = input.encrypt === true ? randomBytes(AEAD_KEY_BYTES) : undefined;
+    const offer: PendingOffer = {
+      ...input,
+      id,
+      token: randomBytes(16),
+      fd,
+      expiresAt: now + this.tokenTtlMs,
+      ...(key !== undefined ? { key, sealer: new PacketSealer(key, 'server') } : {}),
+    };
     this.offers.set(id, offer);
     let set = this.owners.get(input.owner);
     if (set === undefined) this.owners.set(input.owner, (set = new Set()));

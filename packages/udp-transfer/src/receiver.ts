@@ -5,6 +5,7 @@ import {
   decodePacket,
   encodePacket,
   type DataPacket,
+  type PacketSealer,
   type ErrorCode,
   type UdpPacket,
 } from '@parley/protocol';
@@ -33,6 +34,12 @@ export interface ReceiverOptions {
   readonly maxChunkRanges?: number;
   /** Cap on remembered ranges of packet numbers. Default 256. */
   readonly maxPacketRanges?: number;
+  /**
+   * An encrypted transfer (the offer carried a key): every packet sent is sealed
+   * with it, and a packet that does not open with it is dropped before anything
+   * reads it (counted in `stats.unauthenticated`).
+   */
+  readonly sealer?: PacketSealer;
 }
 
 export type ReceiverState = 'requesting' | 'receiving' | 'complete' | 'done' | 'failed';
@@ -59,7 +66,7 @@ export class Receiver {
   /** END seen (false when the receiver stopped waiting for it after all data had arrived). */
   endConfirmed = false;
   readonly totalChunks: number;
-  readonly stats = { packets: 0, duplicates: 0, dropped: 0, acksSent: 0, requestsSent: 0, challenges: 0 };
+  readonly stats = { packets: 0, duplicates: 0, dropped: 0, unauthenticated: 0, acksSent: 0, requestsSent: 0, challenges: 0 };
 
   private readonly o: ReceiverOptions;
   private readonly window: number;
@@ -119,10 +126,11 @@ export class Receiver {
   onDatagram(buf: Buffer, now: number): ReceiverDrop | ErrorCode | undefined {
     let packet: UdpPacket;
     try {
-      packet = decodePacket(buf);
+      packet = this.o.sealer !== undefined ? this.o.sealer.open(buf) : decodePacket(buf);
     } catch (err) {
       if (err instanceof ParleyProtocolError) {
         this.stats.dropped++;
+        if (err.wireCode === 'PACKET_UNAUTHENTICATED') this.stats.unauthenticated++;
         return err.wireCode;
       }
       throw err;
@@ -146,7 +154,7 @@ export class Receiver {
           this.state = 'done';
           this.endConfirmed = true;
           this.ackDue = Infinity;
-          this.control.push(encodePacket({ type: 'end-ack', transferId: this.o.transferId, totalChunks: this.totalChunks }));
+          this.control.push(this.encode({ type: 'end-ack', transferId: this.o.transferId, totalChunks: this.totalChunks }));
         } else {
           this.ackNow = true; // the sender thinks we are done: tell it what we have
         }
@@ -241,9 +249,16 @@ export class Receiver {
 
   cancel(code: ErrorCode, text: string): void {
     if (this.state === 'failed' || this.state === 'done') return;
-    const cancel = encodePacket({ type: 'cancel', transferId: this.o.transferId, token: this.o.token, code, text });
-    this.control.push(cancel, cancel); // twice: a lost CANCEL would leave the server sending until its idle timeout
+    const cancel: UdpPacket = { type: 'cancel', transferId: this.o.transferId, token: this.o.token, code, text };
+    // Twice (a lost CANCEL would leave the server sending until its idle timeout), each
+    // encoded on its own: on an encrypted transfer the copies have their own nonces.
+    this.control.push(this.encode(cancel), this.encode(cancel));
     this.fail(code, text, false);
+  }
+
+  /** A packet to send, sealed under a fresh number on an encrypted transfer. */
+  private encode(packet: UdpPacket): Buffer {
+    return this.o.sealer !== undefined ? this.o.sealer.seal(packet) : encodePacket(packet);
   }
 
   private fail(code: ErrorCode, text: string, fromPeer: boolean): void {
@@ -284,7 +299,7 @@ export class Receiver {
       this.requestDue = now + this.requestDelay;
       this.requestDelay = Math.min(this.requestDelay * 2, 2000);
       this.stats.requestsSent++;
-      return encodePacket({
+      return this.encode({
         type: 'request',
         transferId: this.o.transferId,
         token: this.o.token,
@@ -301,7 +316,7 @@ export class Receiver {
     this.unacked = 0;
     this.stats.acksSent++;
     const ranges = this.largestPn >= 0 ? this.packets.newest(MAX_ACK_RANGES) : [];
-    return encodePacket({
+    return this.encode({
       type: 'ack',
       transferId: this.o.transferId,
       largest: Math.max(0, this.largestPn),

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { ErrorCode, RequestPacket } from '@parley/protocol';
+import { MAX_SEALED_PAYLOAD_BYTES, type ErrorCode, type RequestPacket } from '@parley/protocol';
 import type { PathValidator } from './address-validation.js';
 import type { PendingOffer } from './offer-table.js';
 
@@ -48,7 +48,9 @@ export function admitRequest(req: RequestPacket, address: string, port: number, 
     return { kind: 'refuse', drop: 'token_expired', code: 'TRANSFER_REJECTED', text: 'token expired', expired: offer };
   }
   const totalChunks = Math.ceil(offer.size / req.payloadSize);
-  if (req.payloadSize > ctx.maxPayloadBytes || totalChunks > 0xffff_ffff || req.resumeFrom > totalChunks) {
+  // A sealed DATA packet is 12 bytes longer: its payload must leave room in a datagram.
+  const maxPayload = offer.sealer !== undefined ? Math.min(ctx.maxPayloadBytes, MAX_SEALED_PAYLOAD_BYTES) : ctx.maxPayloadBytes;
+  if (req.payloadSize > maxPayload || totalChunks > 0xffff_ffff || req.resumeFrom > totalChunks) {
     return { kind: 'refuse', drop: 'bad_request', code: 'PACKET_MALFORMED', text: 'payload size or resume point refused' };
   }
   if (!ctx.validator.check(offer.id, offer.token, address, port, req.nonce)) {

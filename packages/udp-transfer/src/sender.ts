@@ -6,7 +6,9 @@ import {
   encodeDataInto,
   encodePacket,
   ParleyProtocolError,
+  SEALED_DATA_EXTRA_BYTES,
   type AckPacket,
+  type PacketSealer,
   type ErrorCode,
   type UdpPacket,
 } from '@parley/protocol';
@@ -52,6 +54,11 @@ export interface SenderOptions {
    * out reused memory here.
    */
   readonly allocPacket?: (bytes: number) => Buffer;
+  /**
+   * An encrypted transfer: every packet sent is sealed with it and every packet
+   * received must open with it (the server's sealer for this offer).
+   */
+  readonly sealer?: PacketSealer;
 }
 
 export type SenderState = 'sending' | 'closing' | 'done' | 'failed';
@@ -116,6 +123,9 @@ export class Sender {
   private readonly maxAckDelayMs: number;
   private readonly maxEndRetries: number;
   private readonly lastChunkBytes: number;
+  /** A full DATA packet on the wire (sealed DATA is 12 bytes longer). */
+  private readonly packetBytes: number;
+  private readonly sealer: PacketSealer | undefined;
   // Chunks.
   private sndUna: number; // lowest chunk not known delivered
   private nextChunk: number; // next never-sent chunk
@@ -162,9 +172,10 @@ export class Sender {
     this.nextChunk = this.sndUna;
     this.lastHeard = options.now;
     this.rtt = new RttEstimator(options.initialRttMs ?? 100);
-    const packetBytes = options.payloadSize + DATA_OVERHEAD_BYTES;
+    this.sealer = options.sealer;
+    this.packetBytes = options.payloadSize + DATA_OVERHEAD_BYTES + (this.sealer !== undefined ? SEALED_DATA_EXTRA_BYTES : 0);
     this.cc = new BbrLite({
-      packetBytes,
+      packetBytes: this.packetBytes,
       now: options.now,
       initialRttMs: options.initialRttMs ?? 100,
       ...(options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: options.maxRateBytesPerSec } : {}),
@@ -185,7 +196,7 @@ export class Sender {
   onDatagram(buf: Buffer, now: number): SenderDrop | ErrorCode | undefined {
     let packet: UdpPacket;
     try {
-      packet = decodePacket(buf);
+      packet = this.sealer !== undefined ? this.sealer.open(buf) : decodePacket(buf);
     } catch (err) {
       if (err instanceof ParleyProtocolError) return err.wireCode;
       throw err;
@@ -370,7 +381,7 @@ export class Sender {
   }
 
   private sendEnd(now: number): void {
-    this.control.push(encodePacket({ type: 'end', transferId: this.o.transferId, totalChunks: this.totalChunks, size: this.o.size }));
+    this.control.push(this.encode({ type: 'end', transferId: this.o.transferId, totalChunks: this.totalChunks, size: this.o.size }));
     this.endDue = now + Math.min(this.rtt.pto(this.maxAckDelayMs) * 2 ** this.endTries, MAX_END_INTERVAL_MS);
     this.endTries++;
   }
@@ -378,8 +389,13 @@ export class Sender {
   /** Stops the transfer and queues a CANCEL for the receiver. */
   cancel(code: ErrorCode, text: string): void {
     if (this.state === 'done' || this.state === 'failed') return;
-    this.control.push(encodePacket({ type: 'cancel', transferId: this.o.transferId, token: this.o.token, code, text }));
+    this.control.push(this.encode({ type: 'cancel', transferId: this.o.transferId, token: this.o.token, code, text }));
     this.fail(code, text);
+  }
+
+  /** A control packet, sealed under a fresh number on an encrypted transfer (a re-sent END too). */
+  private encode(packet: UdpPacket): Buffer {
+    return this.sealer !== undefined ? this.sealer.seal(packet) : encodePacket(packet);
   }
 
   private fail(code: ErrorCode, text: string): void {
@@ -406,8 +422,8 @@ export class Sender {
     if (this.control.length > 0) return now;
     if (this.state !== 'sending') return Infinity;
     if (this.probesOwed > 0) return now;
-    if (!this.hasDataToSend() || this.bytesInFlight + this.o.payloadSize + DATA_OVERHEAD_BYTES > this.cc.cwnd) return Infinity;
-    return this.cc.nextSendTime(this.o.payloadSize + DATA_OVERHEAD_BYTES, now);
+    if (!this.hasDataToSend() || this.bytesInFlight + this.packetBytes > this.cc.cwnd) return Infinity;
+    return this.cc.nextSendTime(this.packetBytes, now);
   }
 
   private hasDataToSend(): boolean {
@@ -448,7 +464,7 @@ export class Sender {
     if (this.state !== 'sending') return undefined;
     let chunk: number | undefined;
     let fresh = false;
-    const packetBytes = this.o.payloadSize + DATA_OVERHEAD_BYTES;
+    const packetBytes = this.packetBytes;
     if (this.probesOwed > 0) {
       // A probe timeout fired: up to two packets regardless of window and pacing.
       this.probesOwed--;
@@ -481,10 +497,16 @@ export class Sender {
 
   private sendChunk(chunk: number, now: number, isRetransmission: boolean): Buffer {
     const length = chunk === this.totalChunks - 1 ? this.lastChunkBytes : this.o.payloadSize;
-    const buf = this.o.allocPacket !== undefined ? this.o.allocPacket(DATA_OVERHEAD_BYTES + length) : Buffer.allocUnsafe(DATA_OVERHEAD_BYTES + length);
+    const bytes = this.packetBytes - this.o.payloadSize + length;
+    const buf = this.o.allocPacket !== undefined ? this.o.allocPacket(bytes) : Buffer.allocUnsafe(bytes);
     this.o.source.read(chunk * this.o.payloadSize, buf, DATA_HEADER_BYTES, length);
     const pn = this.nextPn++;
-    const packet = encodeDataInto(buf, this.o.transferId, pn, chunk, length);
+    // Sealed in place in the packet's own memory (the slab), before any batching: the
+    // batch addon only ever sees finished datagrams.
+    const packet =
+      this.sealer !== undefined
+        ? this.sealer.sealDataInto(buf, this.o.transferId, pn, chunk, length)
+        : encodeDataInto(buf, this.o.transferId, pn, chunk, length);
     this.cc.onSent(packet.length, now, this.bytesInFlight);
     this.sent.push({
       pn,

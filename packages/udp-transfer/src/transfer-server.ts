@@ -11,8 +11,12 @@ import { isIPv6 } from 'node:net';
 import {
   MAX_ERROR_PACKET_BYTES,
   ParleyProtocolError,
+  SEALED_CONTROL_EXTRA_BYTES,
   decodePacket,
   encodePacket,
+  isSealed,
+  peekTransferId,
+  type PacketSealer,
   protocolError,
   type ErrorCode,
   type RequestPacket,
@@ -22,6 +26,7 @@ import { WakeTimer, monotonicNow } from './clock.js';
 import { silentLogger, type TransferLogger } from './logger.js';
 import type { TransferServerOptions, TransferServerStats } from './transfer-server-options.js';
 import { BatchSender } from './batch-io.js';
+import { loadNativeAead } from './native-aead.js';
 import { PathValidator, ReplyBudget } from './address-validation.js';
 import { Sender } from './sender.js';
 import { BlockReader, readAheadBlockBytes } from './block-reader.js';
@@ -47,6 +52,11 @@ interface ActiveTransfer {
   readonly sender: Sender;
   /** The offer's descriptor is closed (once). */
   closed: boolean;
+}
+
+/** A reply, sealed when its transfer is encrypted (so that the client, which takes only sealed packets, reads it). */
+function sealed(packet: UdpPacket, sealer: PacketSealer | undefined): Buffer {
+  return sealer !== undefined ? sealer.seal(packet) : encodePacket(packet);
 }
 
 /** DATA packets per batched send (UDP GSO takes at most 64 segments per call). */
@@ -133,7 +143,8 @@ export class TransferServer {
       // The kernel caps these; the defaults still work, only slower.
     }
     const server = new TransferServer(socket, options);
-    server.log.info({ host, port: server.port, io: server.stats().io }, 'transfer server listening');
+    const aead = loadNativeAead() ? 'native' : 'node:crypto';
+    server.log.info({ host, port: server.port, io: server.stats().io, aead }, 'transfer server listening');
     return server;
   }
 
@@ -147,9 +158,11 @@ export class TransferServer {
    * serves the transfer from that descriptor: a link swapped in later is never
    * followed. Throws ParleyProtocolError TRANSFER_LIMIT (this owner's or the server's
    * limit) or FILE_UNREADABLE (not a regular file, a link, unreadable, or not the
-   * size that was listed).
+   * size that was listed). With `input.encrypt`, also returns the transfer's fresh
+   * 32-byte key in 64 hex digits (the `offer` event's 7th argument): every UDP
+   * packet of the transfer is then sealed with it (PROTOCOL.md §5.7).
    */
-  offer(input: OfferInput): { id: number; token: string } {
+  offer(input: OfferInput): { id: number; token: string; key?: string } {
     if (this.closed) throw protocolError('SHUTDOWN');
     if (!Number.isSafeInteger(input.size) || input.size < 0) throw protocolError('BAD_ARGUMENTS', 'offer size must be a non-negative integer');
     if (!/^[0-9a-f]{64}$/i.test(input.sha256)) throw protocolError('BAD_ARGUMENTS', 'offer sha256 must be 64 hex digits');
@@ -160,8 +173,9 @@ export class TransferServer {
     const fd = openOffered(input.path, input.size);
     const offer = this.offers.add(input, fd, monotonicNow(), (id) => this.transfers.has(id));
     this.timer.schedule(offer.expiresAt);
-    this.log.debug({ id: offer.id, owner: input.owner, name: input.name, size: input.size }, 'transfer offered');
-    return { id: offer.id, token: offer.token.toString('hex') };
+    this.log.debug({ id: offer.id, owner: input.owner, name: input.name, size: input.size, encrypted: offer.key !== undefined }, 'transfer offered');
+    const token = offer.token.toString('hex');
+    return offer.key !== undefined ? { id: offer.id, token, key: offer.key.toString('hex') } : { id: offer.id, token };
   }
 
   /** The TCP session is gone: forget its offers and stop its transfers now. */
@@ -242,14 +256,33 @@ export class TransferServer {
     this.log.debug({ reason, peer: { address, port, transfer: id } }, 'datagram dropped');
   }
 
+  /** The sealer of an encrypted transfer or offer with this id; undefined: plain (or unknown). */
+  private sealerFor(id: number | undefined): PacketSealer | undefined {
+    if (id === undefined) return undefined;
+    return (this.transfers.get(id)?.offer ?? this.offers.get(id))?.sealer;
+  }
+
   private onMessage(buf: Buffer, address: string, port: number): void {
     if (this.closed) return;
     let packet: UdpPacket;
+    // An encrypted transfer takes only packets sealed with its key: anything else
+    // (plain, forged, altered, another transfer's) is dropped before it is read, and
+    // never answered, whatever it claims to be.
+    const id = peekTransferId(buf);
+    const bound = id === undefined ? undefined : this.transfers.get(id);
+    if (bound?.offer.sealer !== undefined && (bound.address !== address || bound.port !== port)) {
+      // Not from the address the encrypted transfer is bound to: not worth a decryption.
+      this.drop('wrong_address', address, port, id);
+      return;
+    }
+    const sealer = this.sealerFor(id);
     try {
-      packet = decodePacket(buf, { maxDatagramBytes: this.maxPayloadBytes + 20 });
+      const limits = { maxDatagramBytes: this.maxPayloadBytes + 20 + SEALED_CONTROL_EXTRA_BYTES };
+      packet = sealer !== undefined ? sealer.open(buf, limits) : decodePacket(buf, limits);
     } catch (err) {
       if (!(err instanceof ParleyProtocolError)) throw err;
-      this.drop(err.wireCode.replace(/^PACKET_/, '').toLowerCase(), address, port);
+      const reason = err.wireCode === 'PACKET_UNAUTHENTICATED' && !isSealed(buf) ? 'unsealed' : err.wireCode.replace(/^PACKET_/, '').toLowerCase();
+      this.drop(reason, address, port, id);
       return;
     }
     if (packet.type === 'request') {
@@ -280,13 +313,18 @@ export class TransferServer {
       case 'refuse':
         if (admission.expired !== undefined) this.expireOffer(admission.expired);
         this.drop(admission.drop, address, port, req.transferId);
-        this.replyError(req.transferId, admission.code, admission.text, receivedBytes, address, port);
+        this.replyError(req.transferId, admission.code, admission.text, receivedBytes, address, port, this.sealerFor(req.transferId) ?? admission.expired?.sealer);
         return;
       case 'challenge':
         // Until the address echoes the nonce only it can have seen, one CHALLENGE per
         // REQUEST (a ninth of its size) is all it gets.
         this.drop(admission.drop, address, port, req.transferId);
-        this.replyUnvalidated(encodePacket({ type: 'challenge', transferId: req.transferId, nonce: admission.nonce }), receivedBytes, address, port);
+        this.replyUnvalidated(
+          sealed({ type: 'challenge', transferId: req.transferId, nonce: admission.nonce }, this.sealerFor(req.transferId)),
+          receivedBytes,
+          address,
+          port,
+        );
         return;
       case 'start':
         this.startTransfer(admission.offer, req, address, port, now);
@@ -317,6 +355,7 @@ export class TransferServer {
         idleTimeoutMs: this.idleTimeoutMs,
         source: new BlockReader(offer.fd, offer.size, readAheadBlockBytes(req.payloadSize, this.readAheadBytes)),
         allocPacket: this.allocPacket,
+        ...(offer.sealer !== undefined ? { sealer: offer.sealer } : {}),
         ...(this.options.maxRateBytesPerSec !== undefined ? { maxRateBytesPerSec: this.options.maxRateBytesPerSec } : {}),
       }),
       closed: false,
@@ -324,7 +363,10 @@ export class TransferServer {
     t.sockaddr = this.batchAddress(t);
     this.transfers.set(offer.id, t);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
-    t.log.info({ peer: { address, port }, name: offer.name, size: offer.size, resumeFrom: req.resumeFrom, payloadSize: req.payloadSize }, 'transfer started');
+    t.log.info(
+      { peer: { address, port }, name: offer.name, size: offer.size, resumeFrom: req.resumeFrom, payloadSize: req.payloadSize, encrypted: offer.sealer !== undefined },
+      'transfer started',
+    );
     this.kick();
   }
 
@@ -337,8 +379,8 @@ export class TransferServer {
   }
 
   /** A small ERROR, never larger than the datagram that caused it, within the sender's reply budget. */
-  private replyError(id: number, code: ErrorCode, text: string, receivedBytes: number, address: string, port: number): void {
-    this.replyUnvalidated(encodePacket({ type: 'error', transferId: id, code, text }), receivedBytes, address, port);
+  private replyError(id: number, code: ErrorCode, text: string, receivedBytes: number, address: string, port: number, sealer: PacketSealer | undefined): void {
+    this.replyUnvalidated(sealed({ type: 'error', transferId: id, code, text }, sealer), receivedBytes, address, port);
   }
 
   /**
@@ -347,7 +389,7 @@ export class TransferServer {
    * RFC 9000's 3×), and at most `maxErrorRepliesPerSec` per second per IP address.
    */
   private replyUnvalidated(packet: Buffer, receivedBytes: number, address: string, port: number): void {
-    if (packet.length > receivedBytes || packet.length > MAX_ERROR_PACKET_BYTES) return;
+    if (packet.length > receivedBytes || packet.length > MAX_ERROR_PACKET_BYTES + SEALED_CONTROL_EXTRA_BYTES) return;
     if (!this.replyBudget.take(address, monotonicNow())) {
       this.dropped['reply_budget'] = (this.dropped['reply_budget'] ?? 0) + 1;
       return;

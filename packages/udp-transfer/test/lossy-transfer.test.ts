@@ -31,15 +31,20 @@ const SIZES = [
 // 'batched': DATA leaves the server in GSO/sendmmsg batches and the client reads
 // with recvmmsg (the native addon, required in CI); 'dgram': one datagram per call.
 const IO_MODES = [
-  [0, 'batched'],
-  [0.05, 'batched'],
-  [0.2, 'batched'],
-  [0.3, 'batched'],
-  [0.05, 'dgram'],
-  [0.3, 'dgram'],
+  [0, 'batched', 'plain'],
+  [0.05, 'batched', 'plain'],
+  [0.2, 'batched', 'plain'],
+  [0.3, 'batched', 'plain'],
+  [0.05, 'dgram', 'plain'],
+  [0.3, 'dgram', 'plain'],
+  // Encrypted offers: every packet sealed both ways (and sealing happens before batching).
+  [0, 'batched', 'sealed'],
+  [0.05, 'batched', 'sealed'],
+  [0.3, 'batched', 'sealed'],
+  [0.3, 'dgram', 'sealed'],
 ] as const;
 
-describe.each(IO_MODES)('through a relay with %s loss each way, reordering and duplication (%s I/O)', (loss, io) => {
+describe.each(IO_MODES)('through a relay with %s loss each way, reordering and duplication (%s I/O, %s packets)', (loss, io, packets) => {
   it.skipIf(io === 'batched' && !BATCH_AVAILABLE)('delivers 0 B, 1 B, one payload, one payload + 1 and 10 MB byte-identical, all at once', async () => {
     if (io === 'dgram') {
       await server.close(0);
@@ -51,7 +56,9 @@ describe.each(IO_MODES)('through a relay with %s loss each way, reordering and d
       targetPort: server.port, loss, reorder: 0.02, duplicate: 0.02, delayMs: 1, jitterMs: 1, seed: 1 + loss * 100,
     });
     const results = await Promise.all(
-      files.map((f, i) => download(relay!.port, offerFile(server, f, `session-${i}`), dir.path, { batchIo: io === 'batched' })),
+      files.map((f, i) =>
+        download(relay!.port, offerFile(server, f, `session-${i}`, { encrypt: packets === 'sealed' }), dir.path, { batchIo: io === 'batched' }),
+      ),
     );
     for (const [i, f] of files.entries()) {
       expect(results[i]!.sha256).toBe(f.sha256);
@@ -65,6 +72,7 @@ describe.each(IO_MODES)('through a relay with %s loss each way, reordering and d
       expect(server.stats().retransmissions).toBeGreaterThan(0);
     }
     expect(c.reordered).toBeGreaterThan(0);
+    if (packets === 'sealed') expect(results.every((r) => r.unauthenticated === 0)).toBe(true);
     expect(c.duplicated).toBeGreaterThan(0);
     await waitFor(() => server.stats().active === 0, 'the server to free every transfer');
   });

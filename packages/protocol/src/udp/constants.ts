@@ -70,3 +70,26 @@ export const CONTROL_TEXT_MAX_BYTES = 64;
 export const MAX_ERROR_PACKET_BYTES = HEADER_BYTES + 1 + 32 + 1 + CONTROL_TEXT_MAX_BYTES + TRAILER_BYTES;
 /** Largest receive window (chunks) a receiver may advertise. */
 export const MAX_RECEIVE_WINDOW = 1 << 20;
+
+/**
+ * Sealed packets (an encrypted transfer: the offer carried a key). The type byte
+ * has this bit set; the header and a 4-byte sealing number are authenticated, the
+ * rest is encrypted, and a 16-byte tag replaces the CRC.
+ */
+export const SEALED_FLAG = 0x80;
+/** ChaCha20-Poly1305 (RFC 8439): never slower than AES-256-GCM through node:crypto on the test VM, constant-time without AES-NI. */
+export const AEAD_ALGORITHM = 'chacha20-poly1305';
+/** Per-transfer key, 64 hex digits in the TCP offer. */
+export const AEAD_KEY_BYTES = 32;
+export const AEAD_NONCE_BYTES = 12;
+export const AEAD_TAG_BYTES = 16;
+/** Header + sealing number: the associated data of every sealed packet. */
+export const SEALED_HEADER_BYTES = HEADER_BYTES + 4;
+/** A sealed DATA is this much longer than a plain one (its packet number is the sealing number; tag instead of CRC). */
+export const SEALED_DATA_EXTRA_BYTES = AEAD_TAG_BYTES - TRAILER_BYTES;
+/** Any other sealed packet is this much longer than its plain form (sealing number, tag instead of CRC). */
+export const SEALED_CONTROL_EXTRA_BYTES = 4 + AEAD_TAG_BYTES - TRAILER_BYTES;
+/** Default sealed chunk payload: a sealed DATA packet is exactly 1472 bytes too. */
+export const DEFAULT_SEALED_PAYLOAD_BYTES = DEFAULT_PAYLOAD_BYTES - SEALED_DATA_EXTRA_BYTES;
+/** Largest sealed chunk payload (a sealed DATA must still fit in one UDP datagram). */
+export const MAX_SEALED_PAYLOAD_BYTES = MAX_PAYLOAD_BYTES - SEALED_DATA_EXTRA_BYTES;

@@ -1,2 +1,3 @@
 export * from './constants.js';
 export * from './packet.js';
+export * from './seal.js';

@@ -14,6 +14,7 @@ import {
   NONCE_BYTES,
   PACKET_OVERHEAD_BYTES,
   PACKET_TYPES,
+  SEALED_FLAG,
   CHALLENGE_PACKET_BYTES,
   REQUEST_NONCE_OFFSET,
   REQUEST_PACKET_BYTES,
@@ -145,10 +146,15 @@ export function peekTransferId(buf: Buffer): number | undefined {
 /** The packet type name at offset 3, or undefined (no validation; used by test relays). */
 export function peekPacketType(buf: Buffer): UdpPacketType | undefined {
   if (buf.length < HEADER_BYTES || buf.readUInt16BE(0) !== UDP_MAGIC) return undefined;
-  return TYPE_NAMES[buf[3] ?? 0];
+  return TYPE_NAMES[(buf[3] ?? 0) & ~SEALED_FLAG];
 }
 
-const TYPE_NAMES: Record<number, UdpPacketType | undefined> = {
+/** Whether the datagram's type byte says it is sealed (no validation). */
+export function isSealed(buf: Buffer): boolean {
+  return buf.length >= HEADER_BYTES && ((buf[3] ?? 0) & SEALED_FLAG) !== 0;
+}
+
+export const TYPE_NAMES: Readonly<Record<number, UdpPacketType | undefined>> = {
   [PACKET_TYPES.REQUEST]: 'request',
   [PACKET_TYPES.DATA]: 'data',
   [PACKET_TYPES.ACK]: 'ack',
@@ -204,7 +210,15 @@ export function decodePacket(buf: Buffer, options: DecodeOptions = {}): UdpPacke
   if (typeName === undefined) throw protocolError('PACKET_UNKNOWN_TYPE', `unknown packet type ${buf[3]}`);
   const end = buf.length - TRAILER_BYTES;
   if (checksum(buf, end) !== buf.readUInt32BE(end)) throw protocolError('PACKET_BAD_CHECKSUM');
-  const transferId = buf.readUInt32BE(4);
+  return decodeFields(typeName, buf, buf.readUInt32BE(4), end);
+}
+
+/**
+ * Decodes the type-specific fields of a packet whose envelope was checked. They
+ * start at offset 8 of `buf` and end at `end` (the trailer starts there; the
+ * sealed-packet decoder passes a view shifted so that its plaintext sits at 8).
+ */
+export function decodeFields(typeName: UdpPacketType, buf: Buffer, transferId: number, end: number): UdpPacket {
   switch (typeName) {
     case 'request':
       return decodeRequest(buf, transferId);

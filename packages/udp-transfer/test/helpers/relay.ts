@@ -18,6 +18,12 @@ export interface Impairments {
   readonly dropEveryNthData?: number;
   /** Drop the first N END packets (server→client only). */
   readonly dropFirstEnds?: number;
+  /**
+   * Flip one bit in every Nth datagram of this type (either direction) and forward
+   * it: the position cycles through the transfer id, the packet number, the chunk
+   * index, the payload and the last byte.
+   */
+  readonly corruptEveryNth?: { readonly type: UdpPacketType; readonly every: number };
 }
 
 export interface RelayOptions extends Impairments {
@@ -25,6 +31,13 @@ export interface RelayOptions extends Impairments {
   readonly targetHost?: string;
   /** Seed for the impairment decisions (reproducible drops). */
   readonly seed?: number;
+  /** Keep a copy of every datagram received, both ways, before any impairment (`captured`). */
+  readonly capture?: boolean;
+}
+
+export interface CapturedDatagram {
+  readonly direction: 'up' | 'down';
+  readonly bytes: Buffer;
 }
 
 export interface RelayCounts {
@@ -36,6 +49,7 @@ export interface RelayCounts {
   duplicated: number;
   reordered: number;
   delayed: number;
+  corrupted: number;
   byType: Partial<Record<UdpPacketType | 'other', number>>;
 }
 
@@ -51,13 +65,18 @@ interface Lane {
  */
 export class LossyRelay {
   readonly counts: RelayCounts = {
-    received: 0, forwarded: 0, dropped: 0, nthDropped: 0, endsDropped: 0, duplicated: 0, reordered: 0, delayed: 0, byType: {},
+    received: 0, forwarded: 0, dropped: 0, nthDropped: 0, endsDropped: 0, duplicated: 0, reordered: 0, delayed: 0, corrupted: 0, byType: {},
   };
   private readonly front: dgram.Socket;
   private readonly upstreams = new Map<string, dgram.Socket>();
   private readonly random: () => number;
   private readonly timers = new Set<NodeJS.Timeout>();
   private dataToClient = 0;
+  private readonly seenOfType = new Map<string, number>();
+  /** Every datagram received (with `capture`), in arrival order. */
+  readonly captured: CapturedDatagram[] = [];
+  /** Where the last client was seen, and the upstream socket the server sees it as (for injection). */
+  private lastClient: { address: string; port: number; upstream: dgram.Socket } | undefined;
   private closed = false;
   private readonly lanes = { up: { held: undefined, heldTimer: undefined } as Lane, down: { held: undefined, heldTimer: undefined } as Lane };
   /** Impairments can be changed while running (e.g. switched off). */
@@ -91,22 +110,51 @@ export class LossyRelay {
     if (up === undefined) {
       const sock = dgram.createSocket('udp4');
       sock.bind(0, '127.0.0.1');
-      sock.on('message', (reply) => this.forward(reply, 'down', () => this.front.send(reply, port, address)));
+      sock.on('message', (reply) => this.forward(reply, 'down', (b) => this.front.send(b, port, address)));
       sock.on('error', () => {});
       this.upstreams.set(key, sock);
       up = sock;
     }
     const upstream = up;
-    this.forward(buf, 'up', () => upstream.send(buf, this.options.targetPort, this.options.targetHost ?? '127.0.0.1'));
+    this.lastClient = { address, port, upstream };
+    this.forward(buf, 'up', (b) => upstream.send(b, this.options.targetPort, this.options.targetHost ?? '127.0.0.1'));
   }
 
-  private forward(buf: Buffer, direction: 'up' | 'down', send: () => void): void {
+  /**
+   * An on-path attacker's datagram: to the server from the address it sees for the
+   * last client ('up'), or to that client from the relay's front ('down').
+   */
+  inject(direction: 'up' | 'down', datagram: Buffer): void {
+    const client = this.lastClient;
+    if (client === undefined) throw new Error('no client has spoken through the relay yet');
+    if (direction === 'up') client.upstream.send(datagram, this.options.targetPort, this.options.targetHost ?? '127.0.0.1');
+    else this.front.send(datagram, client.port, client.address);
+  }
+
+  private corrupt(buf: Buffer, type: string): Buffer {
+    const rule = this.impair.corruptEveryNth;
+    if (rule === undefined || rule.type !== type) return buf;
+    const n = (this.seenOfType.get(type) ?? 0) + 1;
+    this.seenOfType.set(type, n);
+    if (n % rule.every !== 0) return buf;
+    const copy = Buffer.from(buf);
+    const spots = [5, 9, 14, buf.length >> 1, buf.length - 1];
+    const at = Math.min(copy.length - 1, spots[(n / rule.every) % spots.length] as number);
+    copy[at] = (copy[at] as number) ^ (1 << (n % 8));
+    this.counts.corrupted++;
+    return copy;
+  }
+
+  private forward(original: Buffer, direction: 'up' | 'down', sendBytes: (b: Buffer) => void): void {
     if (this.closed) return;
     const c = this.counts;
     const imp = this.impair;
     c.received++;
-    const type = peekPacketType(buf) ?? 'other';
+    if (this.options.capture === true) this.captured.push({ direction, bytes: Buffer.from(original) });
+    const type = peekPacketType(original) ?? 'other';
     c.byType[type] = (c.byType[type] ?? 0) + 1;
+    const buf = this.corrupt(original, type);
+    const send = (): void => sendBytes(buf);
     if (direction === 'down' && type === 'data' && imp.dropEveryNthData !== undefined) {
       this.dataToClient++;
       if (this.dataToClient % imp.dropEveryNthData === 0) {

@@ -6,9 +6,9 @@ import { TransferServer, downloadFile, type DownloadOptions, type TransferServer
 import { waitFor, type TestFile } from './files.js';
 
 /** Offers `file` to `owner` and returns the offer event fields a client would decode. */
-export function offerFile(server: TransferServer, file: TestFile, owner = 'session-1') {
-  const { id, token } = server.offer({ owner, path: file.path, name: file.name, size: file.size, sha256: file.sha256 });
-  return { id, token, name: file.name, size: file.size, sha256: file.sha256, udpPort: server.port };
+export function offerFile(server: TransferServer, file: TestFile, owner = 'session-1', extra: { encrypt?: boolean } = {}) {
+  const { id, token, key } = server.offer({ owner, path: file.path, name: file.name, size: file.size, sha256: file.sha256, ...extra });
+  return { id, token, name: file.name, size: file.size, sha256: file.sha256, udpPort: server.port, ...(key !== undefined ? { key } : {}) };
 }
 
 export async function startServer(options: TransferServerOptions = {}): Promise<TransferServer> {
