@@ -12,6 +12,7 @@ import {
   MAX_RECEIVE_WINDOW,
   MIN_PAYLOAD_BYTES,
   NICK_MAX_LENGTH,
+  NONCE_BYTES,
   PACKET_TYPES,
   RESERVED_NICKS,
   TOKEN_BYTES,
@@ -193,6 +194,7 @@ export function validEvent(rng: Rng): ServerEvent {
         sha256: hex(rng, 64),
         token: hex(rng, 32),
         udpPort: rng.int(1, 65535),
+        ...(rng.chance(0.3) ? { key: hex(rng, 64).toLowerCase() } : {}),
       };
     case 8:
       return { type: 'error', code: rng.pick(ERROR_CODE_LIST), text: text() };
@@ -207,6 +209,13 @@ export function validEvent(rng: Rng): ServerEvent {
 
 // ---------------------------------------------------------------- UDP packets
 
+/** A CHALLENGE nonce as the server draws it (all zero means "no nonce" in a REQUEST, so never that). */
+function nonzeroNonce(rng: Rng): Buffer {
+  const n = rng.bytes(NONCE_BYTES);
+  n[0] = (n[0] ?? 0) | 1;
+  return n;
+}
+
 /** Packet types with a generator below; a test checks it covers PACKET_TYPES. */
 export const PACKET_GENERATORS: Readonly<Record<PacketTypeName, (rng: Rng) => UdpPacket>> = {
   REQUEST: (rng) => ({
@@ -216,7 +225,9 @@ export const PACKET_GENERATORS: Readonly<Record<PacketTypeName, (rng: Rng) => Ud
     resumeFrom: rng.chance(0.5) ? 0 : rng.u32(),
     payloadSize: rng.chance(0.5) ? 1452 : rng.int(MIN_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES),
     window: rng.int(1, rng.chance(0.5) ? 4096 : MAX_RECEIVE_WINDOW),
+    ...(rng.chance(0.5) ? { nonce: nonzeroNonce(rng) } : {}),
   }),
+  CHALLENGE: (rng) => ({ type: 'challenge', transferId: rng.u32(), nonce: nonzeroNonce(rng) }),
   DATA: (rng) => ({
     type: 'data',
     transferId: rng.u32(),
