@@ -43,6 +43,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('port', { type: 'number', default: 55000, describe: 'TCP port for chat' })
     .option('udp-host', { type: 'string', describe: 'address for file transfers (UDP); default: --host' })
     .option('udp-port', { type: 'number', default: 57000, describe: 'UDP port for file transfers (0: any free port, -1: downloads off)' })
+    .option('downloads-per-user', { type: 'number', default: 4, describe: 'downloads offered or running at once for one chat user' })
+    .option('downloads-per-address', { type: 'number', default: 8, describe: 'downloads running at once to one IP address' })
+    .option('max-downloads', { type: 'number', default: 256, describe: 'downloads offered or running at once on the whole server' })
     .option('files-dir', { type: 'string', default: 'files', describe: 'folder of files to offer; created with a welcome.txt if missing' })
     .option('max-clients', { type: 'number', default: D.maxClients, describe: 'most clients connected at once' })
     .option('max-line-bytes', { type: 'number', default: D.maxLineBytes, describe: 'longest line a client may send' })
@@ -68,7 +71,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
     .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
     .check((a) => {
-      const positive = ['max-clients', 'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
+      const positive = ['max-clients', 'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'downloads-per-user', 'downloads-per-address', 'max-downloads', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
       for (const k of positive) {
         const v = a[k];
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
@@ -105,7 +108,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
 
 /** Options that can be set from the environment: every option but --help. */
 export const ENV_OPTIONS = [
-  'config', 'host', 'port', 'udp-host', 'udp-port', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
+  'config', 'host', 'port', 'udp-host', 'udp-port', 'downloads-per-user', 'downloads-per-address', 'max-downloads', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
   'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
   'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'trusted-addresses',
   'shutdown-timeout', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
@@ -166,6 +169,11 @@ export async function main(argv: string[]): Promise<number> {
         port: args.port,
         udpHost: args['udp-host'] ?? args.host,
         udpPort: args['udp-port'],
+        downloads: {
+          maxTransfersPerOwner: args['downloads-per-user'],
+          maxTransfersPerAddress: args['downloads-per-address'],
+          maxTransfers: args['max-downloads'],
+        },
         filesDir: resolve(args['files-dir']),
         options: {
           maxClients: args['max-clients'],

@@ -15,6 +15,8 @@ export interface ServerConfig {
   readonly udpHost: string;
   /** 0 = any free port; -1 = downloads switched off. */
   readonly udpPort: number;
+  /** Caps on downloads (defaults: 4 per user, 8 per address, 256 in all; see TransferServerOptions). */
+  readonly downloads?: { readonly maxTransfersPerOwner?: number; readonly maxTransfersPerAddress?: number; readonly maxTransfers?: number };
   readonly filesDir: string;
   readonly options: Partial<ChatOptions>;
   readonly hub?: ChatHub;
@@ -46,7 +48,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     downloads = (
       await bindWithFallback(
         config.udpHost,
-        (host) => TransferServer.listen({ host, port: config.udpPort, logger: udpLog }),
+        (host) => TransferServer.listen({ host, port: config.udpPort, logger: udpLog, ...config.downloads }),
         (err) => log.warn({ err }, 'no IPv6 on this machine: downloads listen on 0.0.0.0 (IPv4 only)'),
       )
     ).value;

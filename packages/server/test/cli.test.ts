@@ -95,6 +95,17 @@ describe('parley-server (the built binary)', () => {
     expect(await r.exit).toBe(0);
   });
 
+  it('caps downloads per user as --downloads-per-user says (PARLEY_DOWNLOADS_PER_USER), with TRANSFER_LIMIT', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-dl-cap-'));
+    const r = run(['--log-format', 'json', '--host', '127.0.0.1', '--port', '0', '--udp-port', '0', '--files-dir', join(dir, 'files')], { PARLEY_DOWNLOADS_PER_USER: '1' });
+    const info = await ready(r);
+    const ann = await RawClient.join(info.port, 'ann');
+    expect(await ann.ask('download,welcome.txt', (l) => l.startsWith('offer ') || l.startsWith('error '))).toMatch(/^offer /u);
+    expect(await ann.ask('download,welcome.txt', (l) => l.startsWith('offer ') || l.startsWith('error '))).toMatch(/^error TRANSFER_LIMIT :at most 1 download/u);
+    r.child.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+  });
+
   it('starts with a variable named exactly PARLEY, an empty one, and the client\'s PARLEY_* variables in its environment, and says which it ignored', async () => {
     const r = run(['--log-format', 'json', '--port', '0', '--udp-port', '-1', '--host', '127.0.0.1', '--files-dir', await mkdtemp(join(tmpdir(), 'parley-f-'))], {
       PARLEY: 'x',

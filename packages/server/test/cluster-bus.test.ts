@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HubMember } from '../src/hub.js';
 import { ChatServer, FileLibrary } from '../src/index.js';
 import { createRedisHub, type ClusterHub } from '../src/cluster/index.js';
-import { startRedisServer, type RedisProcess } from '../src/cluster/redis-server.js';
+import { startRedisServer, type RedisProcess } from '@parley/test-support';
 import { encodeBroadcast, parseBusMessage } from '../src/cluster/wire.js';
 import { RawClient, silent } from './helpers.js';
 

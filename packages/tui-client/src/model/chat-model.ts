@@ -1,4 +1,4 @@
-import { nickKey, sameNick, type FileEntry, type ServerEvent } from '@parley/protocol';
+import { nickFold, nickKey, sameNick, type FileEntry, type ServerEvent } from '@parley/protocol';
 import { formatBytes } from './format.js';
 import { MessageLog, type Message, type MessageKind } from './messages.js';
 import { TransferTable } from './transfers.js';
@@ -145,5 +145,6 @@ export class ChatModel {
 }
 
 function sortNicks(nicks: readonly string[]): string[] {
-  return [...nicks].sort((a, b) => nickKey(a).localeCompare(nickKey(b)));
+  // By case-folded name, as the server sorts `online` (nickKey is a confusable skeleton: not for display order).
+  return [...nicks].sort((a, b) => nickFold(a).localeCompare(nickFold(b)));
 }
