@@ -4,6 +4,7 @@
 //   bench/transfer/RESULTS.md   bench/transfer: UDP downloads vs TCP, TFTP, KCP, QUIC
 //   bench/transfer/ENCRYPTED.md sealed (ChaCha20-Poly1305) downloads against plain ones
 //   bench/cluster/RESULTS.md    several nodes on Redis vs one node in memory
+//   bench/hardening/RESULTS.md  issue 13's limits: partial lines, address floods, their cost
 //   bench/fuzz/RESULTS.md       npm run fuzz: the protocol decoders under 10⁶ inputs each
 // Run: node bench/compose.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ const sections = [
   ['File transfer: Parley UDP against TCP, TFTP, KCP and QUIC', 'bench/transfer/RESULTS.md'],
   ['Encrypted downloads: sealed against plain', 'bench/transfer/ENCRYPTED.md'],
   ['Several nodes on Redis', 'bench/cluster/RESULTS.md'],
+  ['Hardening: what the limits hold and cost', 'bench/hardening/RESULTS.md'],
   ['Fuzzing', 'bench/fuzz/RESULTS.md'],
 ];
 
