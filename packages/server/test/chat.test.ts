@@ -98,6 +98,8 @@ describe('chatting in the original grammar', () => {
     await bob.waitFor((l) => l === 'private alice Bob :psst, only you');
     carol.send('broadcast,marker');
     await alice.waitFor((l) => l === 'broadcast carol :marker');
+    // carol's own answer is the marker on her socket: a misrouted copy would have come before it.
+    await carol.ask('online', (l) => l.startsWith('online '));
     expect(carol.lines.some((l) => l.startsWith('private'))).toBe(false);
   });
 

@@ -3,7 +3,7 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV_OPTIONS, envName, parseArgs } from '../src/cli.js';
 import { RawClient } from './helpers.js';
 
@@ -33,15 +33,18 @@ function run(args: string[], env: Record<string, string> = {}): Run {
 
 /** Waits for the JSON log line that says the server is ready; returns it. */
 async function ready(r: Run): Promise<{ port: number; udpPort: number | string; filesDir: string }> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    for (const line of r.out.join('').split('\n')) {
-      if (line.includes('parley-server ready')) return JSON.parse(line) as { port: number; udpPort: number; filesDir: string };
-    }
-    if (r.child.exitCode !== null) throw new Error(`server exited early: ${r.err.join('')}`);
-    await new Promise((res) => setTimeout(res, 25));
-  }
-  throw new Error(`server did not become ready: ${r.err.join('')}${r.out.join('')}`);
+  const exited = r.exit.then((code) => {
+    throw new Error(`server exited early (${code}): ${r.err.join('')}`);
+  });
+  const isReady = vi.waitFor(
+    () => {
+      const line = r.out.join('').split('\n').find((l) => l.includes('parley-server ready'));
+      if (line === undefined) throw new Error(`server did not become ready: ${r.err.join('')}${r.out.join('')}`);
+      return JSON.parse(line) as { port: number; udpPort: number | string; filesDir: string };
+    },
+    { timeout: 10_000, interval: 25 },
+  );
+  return Promise.race([isReady, exited]);
 }
 
 describe('parley-server (the built binary)', () => {

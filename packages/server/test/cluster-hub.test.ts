@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { ParleyProtocolError, type ErrorCode } from '@parley/protocol';
 import type { HubMember } from '../src/hub.js';
@@ -44,14 +44,6 @@ async function hub(url: string, nodeId: string): Promise<ClusterHub> {
     await h.close();
   });
   return h;
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 8000, detail = (): unknown => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what} ${JSON.stringify(await detail())}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** A TCP relay to Redis that can stop forwarding without closing anything: a network partition. */
@@ -107,7 +99,7 @@ describe('Redis hub', () => {
     expect(err).toBeInstanceOf(ParleyProtocolError);
     expect((err as ParleyProtocolError).code).toBe('PARLEY_ERR_CLUSTER_UNAVAILABLE');
     await redisServer(port);
-    await until('the hub is in the cluster', () => h.healthy);
+    await expect.poll(() => h.healthy, { message: 'the hub is in the cluster', timeout: 8000 }).toBe(true);
     expect(await h.claim(new Member('m2', 'alice'))).toEqual({ ok: true });
   });
 
@@ -131,7 +123,7 @@ describe('Redis hub', () => {
     await h.release(carol, 'quit');
     await h.release(bob, 'quit');
     h.broadcast(alice, { type: 'broadcast', from: 'alice', text: 'anyone?' });
-    await until('alice hears bob leave', () => alice.lines.includes('left bob quit'));
+    await expect.poll(() => alice.lines, { message: 'alice hears bob leave', timeout: 8000 }).toContain('left bob quit');
     expect(alice.lines).toEqual(['joined bob', 'left bob quit']);
     expect(counted.get('joined')).toBe(1);
     expect(counted.get('left')).toBe(1);
@@ -155,14 +147,14 @@ describe('Redis hub', () => {
     expect(await b.claim(new Member('b2', 'BOB'))).toMatchObject({ ok: false });
 
     relay.cut();
-    await until('node b reaps node a', () => watcher.lines.includes('left bob timeout'));
-    await until('node a knows it is cut off', () => !a.healthy);
+    await expect.poll(() => watcher.lines, { message: 'node b reaps node a', timeout: 8000 }).toContain('left bob timeout');
+    await expect.poll(() => a.healthy, { message: 'node a knows it is cut off', timeout: 8000 }).toBe(false);
     const bobOnB = new Member('b3', 'Bob');
     expect(await b.claim(bobOnB)).toEqual({ ok: true });
 
     relay.heal();
-    await until('node a is back in the cluster', () => a.healthy);
-    await until('node a ends its bob', () => bobOnA.evicted !== undefined);
+    await expect.poll(() => a.healthy, { message: 'node a is back in the cluster', timeout: 8000 }).toBe(true);
+    await expect.poll(() => bobOnA.evicted, { message: 'node a ends its bob', timeout: 8000 }).toBeDefined();
     expect(bobOnA.evicted?.code).toBe('NICK_TAKEN');
     expect(a.localCount).toBe(0);
     expect(bobOnB.evicted).toBeUndefined();
@@ -178,21 +170,25 @@ describe('Redis hub', () => {
     const carol = new Member('a2', 'carol');
     const watcher = new Member('b1', 'watcher');
     for (const [h, m] of [[a, alice], [a, carol], [b, watcher]] as const) expect(await h.claim(m)).toEqual({ ok: true });
-    await until('a sees the watcher', () => alice.lines.includes('joined watcher'));
+    await expect.poll(() => alice.lines, { message: 'a sees the watcher', timeout: 8000 }).toContain('joined watcher');
 
     relay.cut();
-    await until('node a knows it is cut off', () => !a.healthy);
+    await expect.poll(() => a.healthy, { message: 'node a knows it is cut off', timeout: 8000 }).toBe(false);
     await a.release(alice, 'quit');
     // Local users hear it at once; the rest of the chat when Redis is back (or by the lease, whichever first).
     expect(carol.lines).toContain('left alice quit');
     relay.heal();
-    await until('the watcher hears alice left', () => watcher.lines.some((l) => l.startsWith('left alice ')));
-    await until('node a is back', () => a.healthy);
-    await until('b lists carol and the watcher', async () => (await b.online()).join(' ') === 'carol watcher', 8000, async () => ({
-      b: await b.online(),
-      a: await a.online(),
-      watcher: watcher.lines,
-      carol: carol.lines,
-    }));
+    await expect.poll(() => watcher.lines.some((l) => l.startsWith('left alice ')), { message: 'the watcher hears alice left', timeout: 8000 }).toBe(true);
+    await expect.poll(() => a.healthy, { message: 'node a is back', timeout: 8000 }).toBe(true);
+    await vi.waitFor(
+      async () => {
+        const online = await b.online();
+        if (online.join(' ') !== 'carol watcher') {
+          const detail = { b: online, a: await a.online(), watcher: watcher.lines, carol: carol.lines };
+          throw new Error(`b does not list just carol and the watcher: ${JSON.stringify(detail)}`);
+        }
+      },
+      { timeout: 8000, interval: 20 },
+    );
   });
 });

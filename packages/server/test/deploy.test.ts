@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeEvent, type ServerEvent } from '@parley/protocol';
 import { downloadFile } from '@parley/udp-transfer';
 import { RawClient } from './helpers.js';
@@ -40,14 +40,20 @@ function start(args: string[]): { child: ChildProcess; out: string[]; err: strin
 }
 
 async function ready(out: string[], child: ChildProcess, err: string[]): Promise<{ port: number; udpPort: number; opsPort: number }> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const line = out.join('').split('\n').find((l) => l.includes('parley-server ready'));
-    if (line) return JSON.parse(line) as { port: number; udpPort: number; opsPort: number };
-    if (child.exitCode !== null) throw new Error(`exited early: ${err.join('')}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`not ready: ${err.join('')}`);
+  const exited = new Promise<never>((_, reject) => {
+    const fail = (): void => reject(new Error(`exited early: ${err.join('')}`));
+    if (child.exitCode !== null) fail();
+    else child.once('exit', fail);
+  });
+  const isReady = vi.waitFor(
+    () => {
+      const line = out.join('').split('\n').find((l) => l.includes('parley-server ready'));
+      if (line === undefined) throw new Error(`not ready: ${err.join('')}`);
+      return JSON.parse(line) as { port: number; udpPort: number; opsPort: number };
+    },
+    { timeout: 15_000, interval: 25 },
+  );
+  return Promise.race([isReady, exited]);
 }
 
 describe('the deployable bundle', () => {

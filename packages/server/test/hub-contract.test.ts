@@ -166,7 +166,7 @@ describe.each(implementations)('ChatHub contract: %s', (_name, make) => {
     const bob = await join('bob');
     await hub.release(bob, 'quit');
     await alice.waitFor('left bob quit');
-    await until(async () => !(await hub.online()).includes('bob'));
+    await expect.poll(() => hub.online(), { timeout: 5000 }).not.toContain('bob');
     expect(hub.localCount).toBe(1);
     await join('BOB');
   });
@@ -191,11 +191,3 @@ describe.each(implementations)('ChatHub contract: %s', (_name, make) => {
     expect(alice.lines).not.toContain('left alice quit');
   });
 });
-
-async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -16,7 +16,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeEvent, type ServerEvent } from '@parley/protocol';
 import { downloadFile } from '@parley/udp-transfer';
 import { RawClient } from './helpers.js';
@@ -111,14 +111,15 @@ function inside(script: string, opts: { allowFail?: boolean; timeoutMs?: number 
   return run('nsenter', ['-t', String(m.leader), '-a', 'env', '-i', `PATH=${CONTAINER_PATH}`, 'HOME=/root', 'LANG=C.UTF-8', 'sh', '-c', `cd /root && ${script}`], opts);
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${m ? `\n--- console ---\n${m.console.join('').slice(-4000)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  return vi.waitFor(
+    () => {
+      const v = probe();
+      if (v === undefined) throw new Error(`timed out waiting for ${what}${m ? `\n--- console ---\n${m.console.join('').slice(-4000)}` : ''}`);
+      return v;
+    },
+    { timeout: timeoutMs, interval: 200 },
+  );
 }
 
 function journal(): string[] {

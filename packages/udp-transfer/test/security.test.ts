@@ -72,7 +72,11 @@ describe('what the server does with bad input while another transfer goes on', (
     expect(d).toMatchObject({ truncated: 1, oversized: 1, unknown_type: 1, bad_checksum: 1, bad_magic: 1, wrong_address: 2 });
     const res = await victim;
     expect(res.sha256).toBe(f.sha256);
-    expect(attacker.got).toEqual([]); // nothing but REQUESTs ever gets a reply
+    // A marker: a REQUEST for a transfer that does not exist, which is answered with an ERROR.
+    // Datagrams from one source are handled in order, so a reply to any of the garbage would come first.
+    attacker.send(request((offer.id + 7777) >>> 0, offer.token));
+    await waitFor(() => attacker.got.length > 0, 'the ERROR answering the marker');
+    expect(attacker.got.map((b) => decodePacket(b).type)).toEqual(['error']); // nothing but REQUESTs ever gets a reply
   });
 
   it('refuses a wrong token and a valid token from a second address, with replies smaller than the request', async () => {

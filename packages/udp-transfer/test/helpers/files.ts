@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { vi } from 'vitest';
 
 export interface TempDir {
   readonly path: string;
@@ -36,11 +37,12 @@ export async function fileSha256(path: string): Promise<string> {
   return sha256(await readFile(path));
 }
 
-/** Polls `check` until true or fails after `timeoutMs` with `what`. */
+/** Polls `check` (every 5 ms, through `vi.waitFor`) until true or fails after `timeoutMs` with `what`. */
 export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await vi.waitFor(
+    () => {
+      if (!check()) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: 5 },
+  );
 }
