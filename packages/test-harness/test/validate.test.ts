@@ -129,6 +129,46 @@ steps:
     ]);
   });
 
+  it('refuses a negative check that does not follow a sync or an expect of the same client', () => {
+    const two = { name: 'n', clients: ['alice', 'bob'] };
+    const absent = { 'expect-absent': 'bob', like: 'broadcast *' };
+    expect(problems({ ...two, steps: [{ join: ['alice', 'bob'] }, { send: 'alice', line: 'x' }, absent] })).toEqual([
+      'steps[3] (expect-absent): put a sync (or an expect of a later line) for bob right before it: a line still on its way would pass this check',
+    ]);
+    expect(problems({ ...two, steps: [{ join: ['alice', 'bob'] }, { sync: 'alice' }, absent] })).toHaveLength(1);
+    expect(() => validateScenario({ ...two, steps: [{ join: ['alice', 'bob'] }, { sync: 'alice' }, { sync: 'bob' }, absent] }, 't')).not.toThrow();
+    expect(() => validateScenario({ ...two, steps: [{ join: ['alice', 'bob'] }, { expect: 'bob', line: 'y' }, { ...absent, 'expect-absent': 'alice' }, absent] }, 't')).toThrow(/for alice/u);
+    const crowd = { name: 'n', clients: { crowd: { count: 2, nick: 'u' } } };
+    expect(() => validateScenario({ ...crowd, steps: [{ join: 'crowd' }, { sync: 'crowd' }, { 'expect-absent': 'u2', like: 'x' }] }, 't')).not.toThrow();
+  });
+
+  it('names the keys an object takes when it has an unknown one, from the schema', () => {
+    expect(problems({ ...minimal, server: { arg: [] }, clients: { alice: { nik: 'a' } }, steps: [{ download: 'alice', file: 'f', relay: { lost: 0.1 } }] })).toEqual([
+      'server.arg: unknown key (expected args, files or nodes)',
+      'clients.alice.nik: unknown key (expected nick, count, pong or node)',
+      'steps[1] (download).relay.lost: unknown key (expected loss, reorder, duplicate or seed)',
+    ]);
+  });
+
+  it('reports each shape mistake at its own path', () => {
+    expect(
+      problems({
+        ...minimal,
+        needs: ['downloads', 'gpu'],
+        server: { args: ['--rate', true], files: { '../x': 'text', 'a.bin': { size: -1 } } },
+        steps: [{ join: [] }, { send: 'alice', lines: ['ok', 'two\nlines'] }, { 'server-signal': 'SIGKILL' }],
+      }),
+    ).toEqual([
+      'server.args[1]: must be text or a number',
+      'server.files.../x: must be a plain file name',
+      'server.files.a.bin: must be text, { size: <bytes>, seed: <number> } or { dir: true }',
+      'needs[1]: unknown need "gpu" (expected own-server or downloads)',
+      'steps[1] (join): name the client(s): a name or a list of names',
+      'steps[2] (send).lines[1]: must be a single line',
+      'steps[3] (server-signal): the signal must be SIGTERM or SIGINT',
+    ]);
+  });
+
   it('reports a YAML syntax error as a scenario problem', () => {
     expect(() => parseScenario('name: [unclosed', 'bad.yaml')).toThrow(ScenarioError);
   });

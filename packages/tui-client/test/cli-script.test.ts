@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Connection } from '../src/net/connection.js';
 import { runClient, startServer, tempDir, type RunningServer } from './helpers/server.js';
-import { waitFor } from './helpers/fake-server.js';
+import { WAIT } from './helpers/wait.js';
 
 let server: RunningServer;
 let files: Awaited<ReturnType<typeof tempDir>>;
@@ -24,7 +24,7 @@ beforeAll(async () => {
     { onEvent: (e) => (e.type === 'broadcast' || e.type === 'private') && bobHeard.push(`${e.type} ${e.from} ${e.text}`) },
   );
   bob.start();
-  await waitFor(() => bob.state === 'online', 'bob online');
+  await vi.waitFor(() => expect(bob.state).toBe('online'), WAIT);
 });
 
 afterAll(async () => {
@@ -87,7 +87,7 @@ describe('parley scripted commands against the real server', () => {
   it('sends a private message and a broadcast that another user receives', async () => {
     expect((await runClient(['send', '--to', 'BOB', 'hi', 'there', ...at(), '--nick', 'ann'])).code).toBe(0);
     expect((await runClient(['send', '--all', 'hello everyone 👋', ...at(), '--nick', 'ann'])).code).toBe(0);
-    await waitFor(() => bobHeard.length === 2, 'two messages for bob');
+    await vi.waitFor(() => expect(bobHeard).toHaveLength(2), WAIT);
     expect(bobHeard).toEqual(['private ann hi there', 'broadcast ann hello everyone 👋']);
   });
 

@@ -70,9 +70,8 @@ describe('DownloadManager', () => {
     expect(m.request('a.txt')).toBeUndefined();
     const a = started(m.accept(offer(1, 'a.txt')));
     const b = started(m.accept(offer(2, 'a.txt')));
-    await new Promise((r) => setTimeout(r, 20));
+    await vi.waitFor(() => expect(transfers.active.map((t) => [t.state, t.bytes])).toEqual([['active', 5], ['active', 5]]));
     expect(m.running).toBe(2);
-    expect(transfers.active.map((t) => [t.state, t.bytes])).toEqual([['active', 5], ['active', 5]]);
     for (const r of release) r();
     await Promise.all([a, b]);
     expect(done.sort()).toEqual([join(d, 'a-1.txt'), join(d, 'a.txt')]);

@@ -4,10 +4,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Connection } from '../src/net/connection.js';
 import { PACKAGE_DIR, runClient, startServer, tempDir, type RunningServer } from './helpers/server.js';
-import { waitFor } from './helpers/fake-server.js';
+import { WAIT } from './helpers/wait.js';
 
 const run = promisify(execFile);
 const ROOT = join(PACKAGE_DIR, '..', '..');
@@ -84,7 +84,7 @@ describe('the packed client installs with the README command and works', () => {
   it('runs scripted sessions against a running server, a download included', async () => {
     const bob = new Connection({ host: '127.0.0.1', port: server.port, nick: 'bob', reconnect: false });
     bob.start();
-    await waitFor(() => bob.state === 'online', 'bob online');
+    await vi.waitFor(() => expect(bob.state).toBe('online'), WAIT);
     const at = ['--host', '127.0.0.1', '--port', String(server.port)];
     try {
       const online = await runClient(['online', ...at, '--nick', 'x'], { bin: parley, cwd: work.path });

@@ -5,7 +5,6 @@ export class FakeServer {
   readonly server: Server;
   readonly sockets: Socket[] = [];
   readonly lines: string[] = [];
-  #waiters: Array<() => void> = [];
   onConnect: (socket: Socket) => void = (s) => s.write('info :type your nickname\n');
   onLine: (line: string, socket: Socket) => void = () => undefined;
 
@@ -21,12 +20,10 @@ export class FakeServer {
           buf = buf.slice(i + 1);
           this.lines.push(line);
           this.onLine(line, socket);
-          this.#wake();
         }
       });
       socket.on('error', () => undefined);
       this.onConnect(socket);
-      this.#wake();
     });
   }
 
@@ -35,35 +32,8 @@ export class FakeServer {
     return (this.server.address() as AddressInfo).port;
   }
 
-  #wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-
-  /** Resolves when `check` holds, re-checking on every connection and line; fails after `ms`. */
-  async until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; lines: ${JSON.stringify(this.lines)}`);
-      await new Promise<void>((r) => {
-        this.#waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
-
-/** Waits until `check` holds, polling; fails with `what` after `ms`. */
-export async function waitFor(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }

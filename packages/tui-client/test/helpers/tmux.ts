@@ -4,6 +4,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { expect, vi } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -84,24 +85,20 @@ export class Tmux {
 
   /** Waits until the screen satisfies `check` (a regex or a predicate); fails with the last screen after `ms`. */
   async waitFor(name: string, check: RegExp | ((screen: string) => boolean), ms = 10_000): Promise<string> {
-    const deadline = Date.now() + ms;
-    let last = '';
-    for (;;) {
-      last = await this.screen(name);
-      if (typeof check === 'function' ? check(last) : check.test(last)) return last;
-      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${String(check)} on "${name}"; screen:\n${last}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    return vi.waitFor(
+      async () => {
+        const screen = await this.screen(name);
+        if (!(typeof check === 'function' ? check(screen) : check.test(screen))) throw new Error(`waiting for ${String(check)} on "${name}"; screen:\n${screen}`);
+        return screen;
+      },
+      { timeout: ms, interval: 50 },
+    );
   }
 
+  /** Waits for `name`'s program to exit and returns its status. */
   async waitForExit(name: string, ms = 10_000): Promise<number> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const s = await this.exitStatus(name);
-      if (s !== undefined) return s;
-      if (Date.now() > deadline) throw new Error(`"${name}" did not exit within ${ms} ms; screen:\n${await this.screen(name)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await expect.poll(() => this.exitStatus(name), { timeout: ms, interval: 50, message: `"${name}" did not exit within ${ms} ms` }).toBeDefined();
+    return (await this.exitStatus(name)) as number;
   }
 
   /** How many times `name`'s terminal has rung its bell. */
@@ -111,11 +108,7 @@ export class Tmux {
   }
 
   async waitForBells(name: string, count: number, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (this.bells(name) < count) {
-      if (Date.now() > deadline) throw new Error(`"${name}" rang ${this.bells(name)} bell(s), expected ${count}, within ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await expect.poll(() => this.bells(name), { timeout: ms, interval: 50, message: `bells rung by "${name}"` }).toBeGreaterThanOrEqual(count);
   }
 
   async kill(): Promise<void> {
