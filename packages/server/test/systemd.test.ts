@@ -188,7 +188,12 @@ async function boot(): Promise<Machine> {
 
 async function shutdown(): Promise<void> {
   const machine = m;
-  if (machine === undefined) return;
+  if (machine === undefined) {
+    // boot() failed before the container started: remove what it may have made.
+    run('ip', ['link', 'del', `psd${process.pid}`.slice(0, 15)], { allowFail: true });
+    run('ip', ['netns', 'del', `parley-sd-${process.pid}`], { allowFail: true });
+    return;
+  }
   if (machine.nspawn.exitCode === null) {
     const exited = new Promise<void>((r) => machine.nspawn.once('exit', () => r()));
     machine.nspawn.kill('SIGTERM'); // nspawn asks the container's systemd to power off
