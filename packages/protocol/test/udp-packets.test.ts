@@ -19,19 +19,10 @@ import {
   useCrc32,
   type UdpPacket,
 } from '../src/index.js';
+import { expectCode } from './helpers/expect-code.js';
 
 const token = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ParleyProtocolError);
-    expect((err as ParleyProtocolError).code).toBe(`PARLEY_ERR_${code}`);
-    return;
-  }
-  throw new Error(`expected ${code}, nothing was thrown`);
-}
 
 /** Recomputes the CRC trailer after a test has edited a packet. */
 function reseal(buf: Buffer): Buffer {

@@ -20,20 +20,11 @@ import {
   peekPacketType,
   type UdpPacket,
 } from '../src/index.js';
+import { expectCode } from './helpers/expect-code.js';
 
 const key = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
 const token = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ParleyProtocolError);
-    expect((err as ParleyProtocolError).code).toBe(`PARLEY_ERR_${code}`);
-    return;
-  }
-  throw new Error(`expected ${code}, nothing was thrown`);
-}
 
 /** Packets each end sends: server → client, client → server. */
 const fromServer: UdpPacket[] = [

@@ -1,18 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { seededRandom } from '@parley/test-support';
 import { Receiver, type ReceiverOptions } from '../../src/receiver.js';
 import { Sender, type SenderOptions } from '../../src/sender.js';
 
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32), shared with the harness and benchmarks. */
+export const prng = seededRandom;
 
 export interface SimLink {
   /** One-way delay, ms. */
