@@ -223,9 +223,13 @@ export class ChatServer {
       // The byte read is given back: a TLSSocket first reads what its socket holds.
       socket.unshift(first);
       const secure = new TLSSocket(socket, { isServer: true, secureContext: credentials.context, requestCert: false });
-      secure.once('secure', () => this.stats.count(this.stats.tls, secure.getProtocol() ?? 'unknown'));
+      let handshaken = false;
+      secure.once('secure', () => {
+        handshaken = true;
+        this.stats.count(this.stats.tls, secure.getProtocol() ?? 'unknown');
+      });
       secure.once('error', (err: NodeJS.ErrnoException) => {
-        if (!secure.getProtocol()) this.stats.count(this.stats.tls, 'handshake_failed');
+        if (!handshaken) this.stats.count(this.stats.tls, 'handshake_failed');
         this.#ctx.log.debug({ err: err.code ?? err.message, remote: remote() }, 'TLS connection failed');
       });
       this.#start(secure, remote, ticket, 'tls');
