@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PAYLOAD_BYTES } from '@parley/protocol';
 import { partialPath, type TransferServer } from '../src/index.js';
 import { fileSha256, makeFile, makeTempDir, waitFor, type TempDir } from './helpers/files.js';
-import { LossyRelay } from './helpers/relay.js';
+import { LossyRelay } from '@parley/test-support';
 import { download, offerFile, rawHandshake, startServer } from './helpers/setup.js';
 
 let dir: TempDir;
