@@ -41,7 +41,7 @@ export async function openPartialFile(destPath: string, offer: DownloadOffer, pa
   let resumeFrom = 0;
   if (resume) {
     const existing = await stat(temp).catch(() => undefined);
-    if (existing !== undefined && existing.isFile() && existing.size <= offer.size) {
+    if (existing?.isFile() && existing.size <= offer.size) {
       resumeFrom = Math.min(totalChunks, Math.floor(existing.size / payloadSize));
       if (existing.size === offer.size) resumeFrom = totalChunks;
     }
