@@ -1,3 +1,10 @@
+/*
+ * Why this is about 430 lines: what is left here is the hub's orchestration,
+ * each part of which touches the same members, view and link state: the
+ * ChatHub methods, the heartbeat and sync that talk to Redis, and the bus
+ * messages. The parts that stand alone are beside it: link-state.ts (the state
+ * machine), local-members.ts, online-view.ts, connections.ts, options.ts.
+ */
 import type { Logger } from 'pino';
 import { eventFrame, nickKey, protocolError, type ErrorCode, type LeaveReason, type ServerEvent } from '@parley/protocol';
 import type { ChatHub, ClaimResult, HubMember } from '../hub.js';
