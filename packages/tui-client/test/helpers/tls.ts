@@ -102,6 +102,11 @@ export class TlsRelay {
     this.server.setSecureContext({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) });
   }
 
+  /** Cuts every open session (both sides), as a network failure would; the listener stays. */
+  dropSessions(): void {
+    for (const s of this.#sockets) s.destroy();
+  }
+
   async close(): Promise<void> {
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
