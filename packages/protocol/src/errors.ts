@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   QUIT: 'goodbye',
   SERVER_FULL: 'server is full',
   TOO_MANY_CONNECTIONS: 'too many connections from one address',
+  TLS_REQUIRED: 'this port speaks TLS only',
   JOIN_TIMEOUT: 'no nickname was sent in time',
   IDLE_TIMEOUT: 'nothing was received for too long',
   SLOW_READER: 'client is not reading its messages',

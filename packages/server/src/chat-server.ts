@@ -1,8 +1,9 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { eventFrame, type ErrorCode } from '@parley/protocol';
-import { AddressLimits } from './address-limits.js';
+import { AddressLimits, type AddressTicket } from './address-limits.js';
 import type { ServerContext } from './context.js';
 import type { DownloadService } from './downloads.js';
 import type { FileLibrary } from './file-library.js';
@@ -12,6 +13,15 @@ import { InMemoryHub } from './memory-hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
 import { Session } from './session.js';
 import { ServerStats } from './stats.js';
+import type { TlsCredentials } from './tls-credentials.js';
+
+/** How a client reached us: `plain` TCP, or TLS (downloads offered to it are then sealed). */
+export type Transport = 'plain' | 'tls';
+
+/** First byte of every TLS connection (a handshake record). */
+const TLS_HANDSHAKE_RECORD = 0x16;
+/** Time a connection to the TLS port has to send its first byte (a TLS client sends its hello at once). */
+const TLS_FIRST_BYTE_MS = 10_000;
 
 export interface ChatServerDeps {
   readonly files: FileLibrary;
@@ -39,6 +49,8 @@ export class ChatServer {
   readonly #unjoined = new Set<Session>();
   #nextId = 1;
   #tcp: Server | undefined;
+  #tlsTcp: Server | undefined;
+  #tls: TlsCredentials | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
 
@@ -69,7 +81,12 @@ export class ChatServer {
 
   /** True until shutdown begins. */
   get accepting(): boolean {
-    return !this.#ctx.closing && this.#tcp?.listening === true;
+    return !this.#ctx.closing && (this.#tcp?.listening === true || this.#tlsTcp?.listening === true);
+  }
+
+  /** The TLS certificate in use (undefined: no TLS listener). */
+  get tls(): TlsCredentials | undefined {
+    return this.#tls;
   }
 
   /** Clients connected now, named or not. */
@@ -82,12 +99,17 @@ export class ChatServer {
    * per-address limits (a stream without one is not counted). Returns
    * undefined when the client was turned away.
    */
-  handle(stream: Duplex, remote: string | (() => string) = 'stream', address?: string): Session | undefined {
+  handle(stream: Duplex, remote: string | (() => string) = 'stream', address?: string, transport: Transport = 'plain'): Session | undefined {
     this.stats.connectionsTotal += 1;
     if (this.#ctx.closing) return this.#turnAway(stream, 'SHUTDOWN', 'server is shutting down');
-    const o = this.options;
     const ticket = this.#limits.admit(address);
     if (!ticket.ok) return this.#turnAway(stream, 'TOO_MANY_CONNECTIONS', ticket.text);
+    return this.#start(stream, remote, ticket, transport);
+  }
+
+  /** Starts a session for an admitted connection, making room among the unjoined if needed. */
+  #start(stream: Duplex, remote: string | (() => string), ticket: AddressTicket, transport: Transport): Session | undefined {
+    const o = this.options;
     if (this.#sessions.size >= o.maxClients || this.#unjoined.size >= o.maxUnjoined) {
       // Idle connections must not keep users out: the one waiting longest for its nickname makes room.
       const oldest = this.#unjoined.values().next().value;
@@ -114,6 +136,7 @@ export class ChatServer {
         this.#unjoined.delete(s);
         this.#limits.joined(ticket);
       },
+      transport,
     );
     this.#sessions.add(session);
     this.#unjoined.add(session);
@@ -141,14 +164,88 @@ export class ChatServer {
     });
     tcp.maxConnections = this.options.maxClients + 64;
     this.#tcp = tcp;
-    return new Promise((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen({ port, host, backlog: 4096 }, () => {
-        tcp.off('error', reject);
-        tcp.on('error', (err) => this.#ctx.log.error({ err }, 'tcp server error'));
-        resolve(tcp.address() as AddressInfo);
+    return listenOn(tcp, port, host, this.#ctx.log);
+  }
+
+  /**
+   * Listens for TLS on `port`. The first byte decides: a TLS handshake record
+   * goes on to the handshake (the session starts at once, so the join timeout
+   * and the per-address limits cover the handshake too); anything else is a
+   * plain-text client on the wrong port and gets one readable `bye` line saying
+   * so. Counted by the per-address limits from the moment it connects.
+   */
+  listenTls(port: number, host: string, credentials: TlsCredentials): Promise<AddressInfo> {
+    this.#tls = credentials;
+    const tcp = createServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => this.#acceptTls(socket, credentials));
+    tcp.maxConnections = this.options.maxClients + 64;
+    this.#tlsTcp = tcp;
+    return listenOn(tcp, port, host, this.#ctx.log);
+  }
+
+  #acceptTls(socket: Socket, credentials: TlsCredentials): void {
+    this.stats.connectionsTotal += 1;
+    const address = socket.remoteAddress;
+    const remote = (): string => `${address ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.#ctx.closing) {
+      this.#turnAway(socket, 'SHUTDOWN', 'server is shutting down');
+      return;
+    }
+    const ticket = this.#limits.admit(address);
+    if (!ticket.ok) {
+      this.#turnAway(socket, 'TOO_MANY_CONNECTIONS', ticket.text);
+      return;
+    }
+    let settled = false;
+    const giveUp = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.#limits.closed(ticket, false);
+      socket.destroy();
+    };
+    const timer = setTimeout(giveUp, Math.min(TLS_FIRST_BYTE_MS, this.options.joinTimeoutMs));
+    timer.unref();
+    socket.once('error', giveUp);
+    socket.once('close', giveUp);
+    socket.once('data', (first: Buffer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.off('error', giveUp);
+      socket.off('close', giveUp);
+      socket.pause();
+      if (first[0] !== TLS_HANDSHAKE_RECORD) {
+        this.#limits.closed(ticket, false);
+        this.stats.count(this.stats.tls, 'plain_text_on_tls_port');
+        this.#turnAway(socket, 'TLS_REQUIRED', 'this port speaks TLS: connect with a TLS client (parley --tls, openssl s_client, ncat --ssl)');
+        return;
+      }
+      // The byte read is given back: a TLSSocket first reads what its socket holds.
+      socket.unshift(first);
+      const secure = new TLSSocket(socket, { isServer: true, secureContext: credentials.context, requestCert: false });
+      let handshaken = false;
+      secure.once('secure', () => {
+        handshaken = true;
+        this.stats.count(this.stats.tls, secure.getProtocol() ?? 'unknown');
       });
+      secure.once('error', (err: NodeJS.ErrnoException) => {
+        if (!handshaken) this.stats.count(this.stats.tls, 'handshake_failed');
+        this.#ctx.log.debug({ err: err.code ?? err.message, remote: remote() }, 'TLS connection failed');
+      });
+      this.#start(secure, remote, ticket, 'tls');
     });
+  }
+
+  /**
+   * Re-reads the TLS certificate and key (SIGHUP). Open connections keep going;
+   * new ones get the new pair. On failure the old pair stays and the error says why.
+   */
+  reloadTls(): ReturnType<TlsCredentials['reload']> | undefined {
+    return this.#tls?.reload();
+  }
+
+  get tlsAddress(): AddressInfo | undefined {
+    return (this.#tlsTcp?.address() as AddressInfo | null) ?? undefined;
   }
 
   get address(): AddressInfo | undefined {
@@ -169,11 +266,11 @@ export class ChatServer {
   async #shutdown(graceMs: number): Promise<void> {
     this.#ctx.closing = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
-    const tcpClosed = new Promise<void>((resolve) => (this.#tcp ? this.#tcp.close(() => resolve()) : resolve()));
+    const tcpClosed = Promise.all([this.#tcp, this.#tlsTcp].map((server) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))));
     const downloadsClosed = this.#ctx.downloads?.close(graceMs) ?? Promise.resolve();
     for (const s of [...this.#sessions]) s.close('shutdown', 'SHUTDOWN', 'server is shutting down');
     const deadline = Date.now() + graceMs;
-    while (this.#tcp && Date.now() < deadline && (await connectionCount(this.#tcp)) > 0) {
+    while (Date.now() < deadline && (await connectionCount(this.#tcp)) + (await connectionCount(this.#tlsTcp)) > 0) {
       await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.race([Promise.all([tcpClosed, downloadsClosed]), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
@@ -181,6 +278,18 @@ export class ChatServer {
   }
 }
 
-function connectionCount(server: Server): Promise<number> {
+function connectionCount(server: Server | undefined): Promise<number> {
+  if (!server) return Promise.resolve(0);
   return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
+}
+
+function listenOn(tcp: Server, port: number, host: string, log: Logger): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen({ port, host, backlog: 4096 }, () => {
+      tcp.off('error', reject);
+      tcp.on('error', (err) => log.error({ err }, 'tcp server error'));
+      resolve(tcp.address() as AddressInfo);
+    });
+  });
 }

@@ -4,7 +4,9 @@ import yargs from 'yargs';
 import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
+import { writeSelfSigned } from './self-signed.js';
 import { startServer } from './start.js';
+import { TlsConfigError, TlsCredentials } from './tls-credentials.js';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
@@ -40,7 +42,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .config('config', 'JSON file of options, e.g. /etc/parley/server.json', (path: string) => readConfigFile(path))
     .option('host', { type: 'string', default: '::', describe: "address to listen on for chat (TCP); '::' takes IPv6 and IPv4 clients (dual stack) and falls back to 0.0.0.0 on a machine without IPv6" })
-    .option('port', { type: 'number', default: 55000, describe: 'TCP port for chat' })
+    .option('port', { type: 'number', default: 55000, describe: 'TCP port for plain-text chat (nc works here; -1: off)' })
+    .option('tls-port', { type: 'number', default: -1, describe: 'TCP port for chat over TLS, e.g. 55443 (-1: off); needs --tls-cert and --tls-key' })
+    .option('tls-cert', { type: 'string', describe: 'PEM certificate (with its chain, e.g. Let\'s Encrypt fullchain.pem); re-read on SIGHUP' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert (e.g. privkey.pem); re-read on SIGHUP' })
+    .option('tls-only', { type: 'boolean', default: false, describe: 'no plain-text port: chat only over TLS (same as --port -1)' })
     .option('udp-host', { type: 'string', describe: 'address for file transfers (UDP); default: --host' })
     .option('udp-port', { type: 'number', default: 57000, describe: 'UDP port for file transfers (0: any free port, -1: downloads off)' })
     .option('downloads-per-user', { type: 'number', default: 4, describe: 'downloads offered or running at once for one chat user' })
@@ -76,7 +82,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
         const v = a[k];
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
       }
-      if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`--port must be a port number 0-65535, 0 for any free port (got ${a.port})`);
+      if (!Number.isInteger(a.port) || a.port < -1 || a.port > 65535) throw new Error(`--port must be -1 (off), 0 (any free port) or a port number (got ${a.port})`);
+      const t = a['tls-port'];
+      if (!Number.isInteger(t) || t < -1 || t > 65535) throw new Error(`--tls-port must be -1 (off), 0 (any free port) or a port number (got ${t})`);
+      if (t >= 0 && (!a['tls-cert'] || !a['tls-key'])) throw new Error('--tls-port needs --tls-cert and --tls-key (make a self-signed pair with: parley-server self-signed --help)');
+      if (t < 0 && (a['tls-cert'] || a['tls-key'])) throw new Error('--tls-cert and --tls-key need --tls-port (e.g. --tls-port 55443)');
+      if (a['tls-only'] && t < 0) throw new Error('--tls-only needs --tls-port, --tls-cert and --tls-key');
+      if (t >= 0 && t !== 0 && t === a.port && !a['tls-only']) throw new Error(`--tls-port and --port are both ${t}; give them different ports (or --tls-only)`);
+      if (a.port < 0 && t < 0) throw new Error('no chat port: --port is -1 and there is no --tls-port');
       const u = a['udp-port'];
       if (!Number.isInteger(u) || u < -1 || u > 65535) throw new Error(`--udp-port must be -1, 0 or a port number (got ${u})`);
       if (!Number.isFinite(a['shutdown-timeout']) || a['shutdown-timeout'] < 0) throw new Error(`--shutdown-timeout must be 0 or more (got ${a['shutdown-timeout']})`);
@@ -108,7 +121,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
 
 /** Options that can be set from the environment: every option but --help. */
 export const ENV_OPTIONS = [
-  'config', 'host', 'port', 'udp-host', 'udp-port', 'downloads-per-user', 'downloads-per-address', 'max-downloads', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
+  'config', 'host', 'port', 'tls-port', 'tls-cert', 'tls-key', 'tls-only', 'udp-host', 'udp-port', 'downloads-per-user', 'downloads-per-address', 'max-downloads', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
   'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
   'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'trusted-addresses',
   'shutdown-timeout', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
@@ -143,8 +156,58 @@ function readConfigFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Runs the server until SIGINT/SIGTERM. Resolves with the process exit code. */
+/** `parley-server self-signed …`: its own options. */
+export function parseSelfSignedArgs(argv: string[]) {
+  return yargs(argv)
+    .scriptName('parley-server self-signed')
+    .usage(
+      '$0 --cert FILE --key FILE --name HOST [--name HOST…]\n\nWrites a self-signed TLS certificate and key (ECDSA P-256, made with the openssl command) for --tls-cert/--tls-key, and prints the SHA-256 fingerprint to give to your users: `parley --tls` shows it on first connection and pins it. With a real domain, a Let\'s Encrypt certificate needs no fingerprint at all (see the README).',
+    )
+    .option('cert', { type: 'string', demandOption: true, describe: 'where to write the certificate (PEM)' })
+    .option('key', { type: 'string', demandOption: true, describe: 'where to write the private key (PEM, mode 0600)' })
+    .option('name', { type: 'string', array: true, default: ['localhost'], describe: 'host name or IP address clients connect to (repeat for several)' })
+    .option('days', { type: 'number', default: 825, describe: 'days the certificate is valid' })
+    .option('force', { type: 'boolean', default: false, describe: 'replace existing files' })
+    .check((a) => {
+      if (!Number.isInteger(a.days) || a.days < 1 || a.days > 3650) throw new Error(`--days must be 1-3650 (got ${a.days})`);
+      return true;
+    })
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new Error(msg);
+    });
+}
+
+async function selfSignedMain(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = await parseSelfSignedArgs(argv).parseAsync();
+    if (args.help) return 0;
+  } catch (err) {
+    process.stderr.write(`parley-server self-signed: ${(err as Error).message}\nTry parley-server self-signed --help\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    const made = await writeSelfSigned({ certPath: resolve(args.cert), keyPath: resolve(args.key), names: args.name.map(String), days: args.days, force: args.force });
+    process.stdout.write(
+      `wrote ${resolve(args.cert)} and ${resolve(args.key)} (valid until ${made.validTo}; ${made.names})\n` +
+        `SHA256 fingerprint: ${made.fingerprint}\n` +
+        'Give this fingerprint to your users: `parley --tls` shows it on first connection; they accept it only if it matches.\n',
+    );
+    return 0;
+  } catch (err) {
+    process.stderr.write(`parley-server self-signed: ${(err as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** Runs the server until SIGINT/SIGTERM (or a subcommand). Resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'self-signed') return selfSignedMain(argv.slice(1));
   let args;
   const ignoredEnv = foreignEnv(process.env);
   try {
@@ -154,19 +217,33 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`parley-server: ${(err as Error).message}\nTry parley-server --help\n`);
     return EXIT_USAGE;
   }
+  let tls: { port: number; credentials: TlsCredentials } | undefined;
+  if (args['tls-port'] >= 0) {
+    try {
+      tls = { port: args['tls-port'], credentials: TlsCredentials.load(resolve(args['tls-cert'] as string), resolve(args['tls-key'] as string)) };
+    } catch (err) {
+      if (!(err instanceof TlsConfigError)) throw err;
+      process.stderr.write(`parley-server: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+  }
   const log = createLogger(args['log-level'] as 'info', args['log-format'] as LogFormat);
   // Signals are handled from here on, so a supervisor that signals right after "ready" (or during start-up) still gets a clean stop.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  // SIGHUP's default action would stop the server; until it is up there is nothing to reload.
+  let onHangup = (): void => log.info('SIGHUP during start-up: ignored');
+  process.on('SIGHUP', () => onHangup());
   if (ignoredEnv.length > 0) log.info({ ignored: ignoredEnv }, 'environment variables that are not server options were ignored');
   let server;
   try {
     server = await startServer(
       {
         host: args.host,
-        port: args.port,
+        port: args['tls-only'] ? -1 : args.port,
+        tls,
         udpHost: args['udp-host'] ?? args.host,
         udpPort: args['udp-port'],
         downloads: {
@@ -207,10 +284,30 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_FAILURE;
   }
   // The ready line is printed whatever --log-level says: with --port 0 it is how a supervisor learns the ports.
+  const at = server.host.includes(':') ? `[${server.host}]` : server.host;
+  const listeners = [server.port !== undefined ? `chat on ${at}:${server.port}` : undefined, server.tlsPort !== undefined ? `TLS chat on ${at}:${server.tlsPort}` : undefined].filter(Boolean).join(', ');
   log.child({}, { level: 'info' }).info(
-    { host: server.host, port: server.port, udpPort: server.udpPort ?? 'off', opsPort: server.opsPort ?? 'off', filesDir: server.files.root, cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off', pid: process.pid },
-    `parley-server ready: chat on ${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}, downloads on udp ${server.udpPort ?? 'off'}`,
+    {
+      host: server.host,
+      port: server.port ?? 'off',
+      tlsPort: server.tlsPort ?? 'off',
+      ...(tls ? { tlsFingerprint: tls.credentials.info.fingerprint, tlsValidTo: tls.credentials.info.validTo } : {}),
+      udpPort: server.udpPort ?? 'off',
+      opsPort: server.opsPort ?? 'off',
+      filesDir: server.files.root,
+      cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off',
+      pid: process.pid,
+    },
+    `parley-server ready: ${listeners}, downloads on udp ${server.udpPort ?? 'off'}`,
   );
+  // SIGHUP re-reads the TLS certificate and key (a renewal) without dropping anyone. Without
+  // TLS there is nothing to reload, and the signal must not stop the server (its default action).
+  onHangup = (): void => {
+    const result = server.chat.reloadTls();
+    if (!result) log.info('SIGHUP: nothing to reload (no --tls-port)');
+    else if (result.ok) log.info({ tlsFingerprint: result.info.fingerprint, tlsValidTo: result.info.validTo, changed: result.changed }, 'SIGHUP: TLS certificate reloaded; new connections use it');
+    else log.error({ error: result.error.message }, 'SIGHUP: TLS certificate NOT reloaded; the previous one stays in use');
+  };
   const signal = await stopSignal;
   log.info({ signal }, 'shutting down');
   try {

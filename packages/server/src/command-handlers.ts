@@ -61,10 +61,13 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
       const found = await ctx.files.resolve(command.file);
       if (!found.ok) return session.reject(found.error);
       if (!ctx.downloads) return session.sendError('FILE_UNREADABLE', 'downloads are switched off on this server');
-      const { id, token } = ctx.downloads.offer(offerInput(session.id, found.file));
+      // Over TLS the offer carries a fresh key and every UDP packet of the transfer is sealed;
+      // over plain TCP a key would cross in clear text, so the transfer stays as it always was.
+      const encrypt = session.transport === 'tls';
+      const { id, token, key } = ctx.downloads.offer({ ...offerInput(session.id, found.file), encrypt });
       const { name, size, sha256 } = found.file;
-      session.send({ type: 'offer', id, name, size, sha256, token, udpPort: ctx.downloads.port });
-      session.log.info({ file: name, size, transfer: id }, 'download offered');
+      session.send({ type: 'offer', id, name, size, sha256, token, udpPort: ctx.downloads.port, ...(key !== undefined ? { key } : {}) });
+      session.log.info({ file: name, size, transfer: id, encrypted: key !== undefined }, 'download offered');
     } catch (err) {
       if (err instanceof ParleyProtocolError) return session.reject(err);
       session.log.error({ err }, 'download failed');

@@ -9,8 +9,10 @@ export interface DownloadService {
    * now (without following a link at `path`) so that what is at the path later does not
    * matter. Throws `ParleyProtocolError`: TRANSFER_LIMIT (the session's or the server's
    * limit), FILE_UNREADABLE (replaced by a link, no longer a regular file of that size).
+   * With `encrypt`, also returns the transfer's key (64 hex digits): every UDP packet of
+   * the transfer is then sealed with it.
    */
-  offer(input: { owner: string; path: string; name: string; size: number; sha256: string }): { id: number; token: string };
+  offer(input: { owner: string; path: string; name: string; size: number; sha256: string; encrypt?: boolean }): { id: number; token: string; key?: string };
   cancel(owner: string, id: number): boolean;
   /** The session is gone: forget its offers and stop its transfers. */
   cancelOwner(owner: string): void;

@@ -48,6 +48,7 @@ export class OpsServer {
     byLabel('parley_events_sent_total', 'Events queued to clients, by kind (a broadcast counts once per recipient)', 'kind', () => stats.eventsOut);
     byLabel('parley_rejected_total', 'Inputs refused, by error code', 'code', () => stats.rejected);
     byLabel('parley_disconnects_total', 'Connections the server ended, by reason', 'reason', () => stats.disconnects);
+    byLabel('parley_tls_connections_total', 'Connections to the TLS port, by outcome: the protocol version of a finished handshake, handshake_failed, plain_text_on_tls_port', 'outcome', () => stats.tls);
     const dl = (): ReturnType<NonNullable<DownloadService['stats']>> | undefined => this.downloads?.stats?.();
     gauge('parley_transfers_active', 'UDP transfers in progress', () => dl()?.active ?? 0);
     gauge('parley_transfer_offers_pending', 'Download offers not yet started', () => dl()?.pendingOffers ?? 0);

@@ -67,6 +67,8 @@ export class Session implements HubMember {
     remote: string | (() => string),
     private readonly onClosed: (session: Session) => void,
     private readonly onJoined: (session: Session) => void = () => undefined,
+    /** `tls`: the chat travels inside TLS, so a download key offered here stays private. */
+    readonly transport: 'plain' | 'tls' = 'plain',
   ) {
     this.#remote = remote;
     const now = ctx.now();
@@ -115,7 +117,7 @@ export class Session implements HubMember {
   }
 
   get log(): Logger {
-    this.#logger ??= this.ctx.log.child(this.nick ? { conn: this.id, remote: this.remote, nick: this.nick } : { conn: this.id, remote: this.remote });
+    this.#logger ??= this.ctx.log.child(this.nick ? { conn: this.id, remote: this.remote, tls: this.transport === 'tls', nick: this.nick } : { conn: this.id, remote: this.remote, tls: this.transport === 'tls' });
     return this.#logger;
   }
 

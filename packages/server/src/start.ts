@@ -8,10 +8,14 @@ import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
 import { ServerStats } from './stats.js';
 import { TransferServer } from '@parley/udp-transfer';
 import { bindWithFallback } from './listen-address.js';
+import type { TlsCredentials } from './tls-credentials.js';
 
 export interface ServerConfig {
   readonly host: string;
+  /** Plain-text chat port; 0 = any free port, -1 = no plain-text listener. */
   readonly port: number;
+  /** A TLS listener (same line protocol) on `port`, with these credentials; undefined = no TLS. */
+  readonly tls?: { readonly port: number; readonly credentials: TlsCredentials };
   readonly udpHost: string;
   /** 0 = any free port; -1 = downloads switched off. */
   readonly udpPort: number;
@@ -30,7 +34,10 @@ export interface StartedServer {
   readonly chat: ChatServer;
   readonly files: FileLibrary;
   readonly downloads: DownloadService | undefined;
-  readonly port: number;
+  /** The plain-text chat port; undefined when it is off. */
+  readonly port: number | undefined;
+  /** The TLS chat port; undefined when there is none. */
+  readonly tlsPort: number | undefined;
   readonly udpPort: number | undefined;
   readonly opsPort: number | undefined;
   /** The address chat listens on (the configured one, or 0.0.0.0 when `::` had to fall back). */
@@ -66,16 +73,25 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     });
   }
   const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats });
-  let address;
+  let port: number | undefined;
+  let tlsPort: number | undefined;
   let host = config.host;
   let ops: OpsServer | undefined;
   let opsPort: number | undefined;
+  const noIpv6 = (err: unknown): void => log.warn({ err }, 'no IPv6 on this machine: chat listens on 0.0.0.0 (IPv4 only)');
   try {
-    ({ value: address, host } = await bindWithFallback(
-      config.host,
-      (h) => chat.listen(config.port, h),
-      (err) => log.warn({ err }, 'no IPv6 on this machine: chat listens on 0.0.0.0 (IPv4 only)'),
-    ));
+    if (config.port >= 0) {
+      const bound = await bindWithFallback(config.host, (h) => chat.listen(config.port, h), noIpv6);
+      ({ host } = bound);
+      port = bound.value.port;
+    }
+    if (config.tls) {
+      const { port: wanted, credentials } = config.tls;
+      // The plain listener already found out whether `::` works; the TLS one binds the same address.
+      const bound = port === undefined ? await bindWithFallback(config.host, (h) => chat.listenTls(wanted, h, credentials), noIpv6) : { value: await chat.listenTls(wanted, host, credentials), host };
+      ({ host } = bound);
+      tlsPort = bound.value.port;
+    }
     if (config.ops) {
       ops = new OpsServer(chat, downloads);
       opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
@@ -89,7 +105,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     chat,
     files,
     downloads,
-    port: address.port,
+    port,
+    tlsPort,
     host,
     udpPort: downloads?.port,
     opsPort,

@@ -37,6 +37,11 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
+  /** A client over an already connected socket (a TLS one, say). */
+  static wrap(socket: Socket): RawClient {
+    return new RawClient(socket);
+  }
+
   static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = connect({ port, host }, () => resolve(new RawClient(s)));
