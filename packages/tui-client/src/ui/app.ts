@@ -154,7 +154,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
           if (event.type === 'offer' && downloads) {
             // Only an offer for a download the user asked for starts; any other is shown and ignored.
             const outcome = downloads.accept(event);
-            if (outcome.ok) note(`downloading ${event.name} (${formatBytes(event.size)}); /cancel ${event.id} stops it`);
+            if (outcome.ok) note(`downloading ${event.name} (${formatBytes(event.size)})${event.key !== undefined ? ', sealed (AEAD)' : ''}; /cancel ${event.id} stops it`);
             else fail(`warning: ignored an offer of "${event.name}" from the server: ${outcome.reason}`);
           }
           redraw();
