@@ -11,10 +11,11 @@
 // layout as the official one) instead of downloading it; and the packages the
 // README's apt-get line names are put in the image by debootstrap.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeEvent, type ServerEvent } from '@parley/protocol';
@@ -236,7 +237,7 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
     expect(lines.length).toBeGreaterThan(0);
     const parsed = lines.map((l) => JSON.parse(l) as { msg: string; host?: string; port?: number });
     const ready = parsed.find((p) => p.msg.startsWith('parley-server ready'));
-    expect(ready).toMatchObject({ host: '::', port: 55000, msg: 'parley-server ready: chat on [::]:55000, downloads on udp 57000' });
+    expect(ready).toMatchObject({ host: '::', port: 55000, tlsPort: 55443, msg: 'parley-server ready: chat on [::]:55000, TLS chat on [::]:55443, downloads on udp 57000' });
   });
 
   it('serves chat to another machine over IPv4 and IPv6 on the same port', async () => {
@@ -267,6 +268,44 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
       c.send('exit');
       await c.waitFor((l) => l.startsWith('bye QUIT'));
     }
+  });
+
+  it('serves chat over TLS with the certificate the README made, whose key only the service group can read; a TLS download is sealed; reload keeps users', async () => {
+    const machine = m as Machine;
+    const certPem = readFileSync(join(machine.root, 'etc', 'parley', 'tls', 'cert.pem'));
+    const fingerprint = new X509Certificate(certPem).fingerprint256;
+    const ready = journal().filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; tlsFingerprint?: string }).find((p) => p.msg.startsWith('parley-server ready'));
+    expect(ready?.tlsFingerprint).toBe(fingerprint);
+    expect(inside('stat -c "%a %U %G" /etc/parley/tls/key.pem').out.trim()).toBe('640 root parley-tls');
+    const join6443 = async (nick: string, host: string): Promise<RawClient> => {
+      const socket = await new Promise<TLSSocket>((resolve, reject) => {
+        const s = tlsConnect({ host, port: 55443, ca: certPem, servername: 'chat.example.org' }, () => resolve(s));
+        s.once('error', reject);
+      });
+      expect(socket.authorized).toBe(true);
+      const c = RawClient.wrap(socket);
+      c.send(nick);
+      await c.waitFor((l) => l.startsWith('online '));
+      return c;
+    };
+    const tina = await join6443('tina', machine.v4);
+    const theo = await join6443('theo', machine.v6);
+    tina.send('broadcast,private on the wire');
+    await theo.waitFor((l) => l === 'broadcast tina :private on the wire');
+    const offer = decodeEvent(await theo.ask('download,vm-test.bin', (l) => l.startsWith('offer '))) as Extract<ServerEvent, { type: 'offer' }>;
+    expect(offer.key).toMatch(/^[0-9a-f]{64}$/u);
+    const dest = join(machine.dir, 'got-tls.bin');
+    await downloadFile({ host: machine.v6, offer, destPath: dest });
+    expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(offer.sha256);
+    inside('systemctl reload parley-server');
+    await until('the reload in the journal', () => (journal().some((l) => l.includes('SIGHUP: TLS certificate reloaded')) ? true : undefined));
+    theo.send('tina,still here after the reload');
+    await tina.waitFor((l) => l === 'private theo tina :still here after the reload');
+    expect(inside('systemctl show -p NRestarts --value parley-server').out.trim()).toBe('0');
+    tina.send('exit');
+    theo.send('exit');
+    await tina.waitFor((l) => l.startsWith('bye QUIT'));
+    await theo.waitFor((l) => l.startsWith('bye QUIT'));
   });
 
   it('answers /healthz and /metrics on the operations port, which stays on loopback', async () => {

@@ -23,6 +23,7 @@ import {
   nickKey,
   PACKET_TYPES,
   parseCommand,
+  PacketSealer,
   peekPacketType,
   peekTransferId,
   NONCE_BYTES,
@@ -506,6 +507,78 @@ const udpRoundTrip = defineTarget<UdpPacket, null>({
   describe: (packet) => canonical(packet),
 });
 
+interface SealedState {
+  readonly server: PacketSealer;
+  readonly client: PacketSealer;
+  /** A client of the same transfer holding another key (an attacker who guessed wrong). */
+  readonly stranger: PacketSealer;
+}
+
+interface SealedInput {
+  /** What the server sealed, or undefined for a datagram made from scratch. */
+  readonly original: UdpPacket | undefined;
+  readonly sealed: Buffer | undefined;
+  /** A second packet the server sealed, which the mutator may splice in (or use whole). */
+  readonly other?: { readonly packet: UdpPacket; readonly sealed: Buffer };
+  readonly bytes: Buffer;
+}
+
+/**
+ * Opening sealed packets (§5.7) on the client: the server's sealed packets of every
+ * type, mutated, and random datagrams with the sealed flag. Properties: only
+ * PACKET_* errors; a datagram that opens is byte for byte one the server sealed
+ * (any change, anywhere, fails authentication) and decodes to the packet sealed;
+ * under another key nothing opens.
+ */
+const udpSealed = defineTarget<SealedInput, SealedState>({
+  name: 'udp-sealed',
+  about: 'PacketSealer.open on sealed packets of every type: valid, mutated (every mutation of the byte mutator), random bodies with the sealed flag, and under a wrong key',
+  session() {
+    const key = Buffer.alloc(32, 7);
+    return { server: new PacketSealer(key, 'server'), client: new PacketSealer(key, 'client'), stranger: new PacketSealer(Buffer.alloc(32, 8), 'client') };
+  },
+  generate(rng, state) {
+    if (rng.chance(0.1)) {
+      const bytes = rng.bytes(rng.int(0, rng.chance(0.9) ? 300 : 1600));
+      if (bytes.length >= 4) {
+        bytes.writeUInt16BE(0x504c, 0);
+        bytes[2] = UDP_VERSION;
+        bytes[3] = 0x80 | rng.int(0, 9);
+      }
+      return { original: undefined, sealed: undefined, bytes };
+    }
+    const original = validPacket(rng);
+    const sealed = state.server.seal(original);
+    if (rng.chance(0.15)) return { original, sealed, bytes: Buffer.from(sealed) };
+    const otherPacket = validPacket(rng);
+    const other = { packet: otherPacket, sealed: state.server.seal(otherPacket) };
+    const bytes = mutateBytes(rng, sealed, { fields: [], others: [other.sealed], dictionary: DICTIONARY, maxLength: MAX_DATAGRAM_BYTES + 16 });
+    return { original, sealed, other, bytes };
+  },
+  check({ original, sealed, other, bytes }, state) {
+    try {
+      state.stranger.open(Buffer.from(bytes));
+      violation('a datagram opened under the wrong key');
+    } catch (err) {
+      expectProtocolError(err, (c) => c.startsWith('PACKET_'));
+    }
+    let opened: UdpPacket;
+    try {
+      opened = state.client.open(Buffer.from(bytes));
+    } catch (err) {
+      expectProtocolError(err, (c) => c.startsWith('PACKET_'));
+      if (sealed !== undefined && bytes.equals(sealed)) violation(`the server's own sealed packet did not open: ${(err as Error).message}`);
+      return;
+    }
+    // The mutator may splice the second sealed packet in whole: that one is genuine too.
+    const genuine = sealed !== undefined && bytes.equals(sealed) ? original : other !== undefined && bytes.equals(other.sealed) ? other.packet : undefined;
+    if (genuine === undefined) violation('a changed or made-up datagram authenticated');
+    checkPacketFields(opened);
+    if (canonical(opened) !== canonical(genuine)) violation(`opened to a different packet: ${canonical(opened)}`);
+  },
+  describe: ({ bytes }) => `hex=${hex(bytes)}`,
+});
+
 export const TARGETS: readonly AnyTarget[] = [
   lineDecoder,
   lineDecoderStream,
@@ -516,4 +589,5 @@ export const TARGETS: readonly AnyTarget[] = [
   udpAny,
   ...PACKET_TYPE_NAMES.map(packetTarget),
   udpRoundTrip,
+  udpSealed,
 ];
