@@ -129,6 +129,25 @@ describe('parley --tls, scripted', () => {
     expect(await readFile(join(home, 'parley', 'known-servers'), 'utf8')).toBe(pins);
   });
 
+  it('warns about a broken line of the known-servers file by number and still uses the good pin', async () => {
+    const { port } = await relay('selfA');
+    const home = await configHome('hostile', `\u001b[2Jjunk line here\n127.0.0.1:${port} SHA256:${certs.selfA.fingerprint}\n`);
+    const res = await online(port, [], home);
+    expect(res).toMatchObject({ code: 0, stdout: 'bob\n' });
+    expect(res.stderr).toMatch(/known-servers line 1 ignored: expected "host:port SHA256:fingerprint"/u);
+    expect(res.stderr).not.toContain('\u001b');
+  });
+
+  it('refuses to decide (exit 1, nothing sent) when the known-servers file cannot be read, rather than ignoring a pin', async () => {
+    const { relay: r, port } = await relay('selfA');
+    const home = await configHome('unreadable');
+    await mkdir(join(home, 'parley', 'known-servers'));
+    const res = await online(port, ['--fingerprint', certs.selfA.fingerprint], home);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/cannot check the certificate: .*known-servers is not a regular file/u);
+    expect(r.received).toBe('');
+  });
+
   it('says the handshake failed, exit 1, when --tls is pointed at the plain port', async () => {
     const res = await online(server.port, [], await configHome('plainport'));
     expect(res.code).toBe(1);
