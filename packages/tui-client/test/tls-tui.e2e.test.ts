@@ -100,6 +100,15 @@ describe.skipIf(!haveTmux())('parley --tls on screen: trust on first use', () =>
     await tmux.waitFor('ann', /● online │ TLS 1\.3 · pinned/u);
   });
 
+  it('trusts a certificate the --ca CA signed without a question, pins nothing, and says TLS 1.3 · CA', async () => {
+    relay.useCertificate(certs.signed);
+    await tmux.start('ann', parley(`--ca ${certs.ca.cert} --host localhost --port ${port} --nick ann`), W, H);
+    const s = await tmux.waitFor('ann', /● online │ TLS 1\.3 · CA/u);
+    expect(s).toMatch(/Welcome to Parley, ann!/u);
+    expect(s).not.toMatch(/Trust this certificate/u);
+    await expect(stat(knownFile())).rejects.toThrow(/ENOENT/u);
+  });
+
   it('no (the default, Enter) connects nowhere and pins nothing', async () => {
     await tmux.start('ann', parley(`--tls --host 127.0.0.1 --port ${port} --nick ann`), W, H);
     await tmux.waitFor('ann', /Trust this certificate and pin it\? \(y\/N\)/u);
