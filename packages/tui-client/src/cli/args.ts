@@ -65,10 +65,11 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
         '$0 send --all <text>              send a message to everyone',
         '$0 download <file>                download a file (progress on stderr)',
         '',
-        'Options can also be set in the environment: PARLEY_CLIENT_HOST, PARLEY_CLIENT_PORT, PARLEY_CLIENT_NICK,',
-        'PARLEY_CLIENT_DOWNLOAD_DIR, PARLEY_CLIENT_BELL (0 = off), PARLEY_CLIENT_LOG_FILE, PARLEY_CLIENT_TLS (1 = on),',
-        'PARLEY_CLIENT_CA, PARLEY_CLIENT_FINGERPRINT; also PARLEY_CLIENT_LOG_LEVEL',
-        '(default debug) and PARLEY_CLIENT_TERM (default xterm-256color). PARLEY_HOST/PARLEY_PORT are the server\'s.',
+        'Options can also be set in the environment: PARLEY_CLIENT_HOST, PARLEY_CLIENT_PORT,',
+        'PARLEY_CLIENT_NICK, PARLEY_CLIENT_DOWNLOAD_DIR, PARLEY_CLIENT_BELL (0 = off),',
+        'PARLEY_CLIENT_LOG_FILE, PARLEY_CLIENT_TLS (1 = on), PARLEY_CLIENT_CA, PARLEY_CLIENT_FINGERPRINT;',
+        'also PARLEY_CLIENT_LOG_LEVEL (default debug) and PARLEY_CLIENT_TERM (default xterm-256color).',
+        "PARLEY_HOST/PARLEY_PORT are the server's.",
       ].join('\n'),
     )
     .command('$0', false)
@@ -107,6 +108,14 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
       if (!(a.timeout > 0)) throw new Error('--timeout must be a positive number of seconds');
       return true;
     })
+    .epilogue(
+      [
+        'Exit codes: 0 done, 1 failed, 2 usage, 3 (--tls) the certificate is not trusted,',
+        "4 (--tls) the certificate differs from the one pinned in the known-servers file.",
+        'A self-signed server is pinned on first use on the chat screen (parley --tls), or given with',
+        '--fingerprint; pins are in $XDG_CONFIG_HOME/parley/known-servers (~/.config/parley/…).',
+      ].join('\n'),
+    )
     .strict()
     .help()
     .alias('h', 'help')
