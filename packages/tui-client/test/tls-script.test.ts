@@ -105,6 +105,16 @@ describe('parley --tls, scripted', () => {
     expect(r.received).toBe('');
   });
 
+  it('takes --host tls://host:port as --tls --host host --port port', async () => {
+    const { relay: r, port } = await relay('signed');
+    const res = await runClient(['online', '--host', `tls://localhost:${port}`, '--ca', certs.ca.cert, '--nick', 'scheme'], { env: { XDG_CONFIG_HOME: await configHome('scheme') } });
+    expect(res).toMatchObject({ code: 0, stdout: 'bob\n' });
+    expect(r.received).toMatch(/^scheme\n/u);
+    const clash = await runClient(['online', '--host', `tls://localhost:${port}`, '--port', '1']);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toMatch(/name different ports/u);
+  });
+
   it('takes --tls and --fingerprint from PARLEY_CLIENT_TLS and PARLEY_CLIENT_FINGERPRINT', async () => {
     const { port } = await relay('selfA');
     const env = { XDG_CONFIG_HOME: await configHome('env'), PARLEY_CLIENT_TLS: '1', PARLEY_CLIENT_FINGERPRINT: certs.selfA.fingerprint };

@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { parseServer } from '../net/server-address.js';
 import { parseFingerprint, type Fingerprint } from '../net/trust.js';
 import { CLIENT_ENV } from './env.js';
 
@@ -135,12 +136,24 @@ export async function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = p
   const command = (['online', 'files', 'send', 'download'].includes(first) ? first : 'chat') as ClientArgs['command'];
   const text = (a.text as string[] | undefined)?.join(' ') ?? '';
   const fingerprint = a.fingerprint === undefined ? undefined : parseFingerprint(a.fingerprint);
-  const tls = Boolean(a.tls) || a.ca !== undefined || fingerprint !== undefined;
+  // --host tls://name[:port] is --tls --host name [--port port].
+  let host = a.host;
+  let hostPort: number | undefined;
+  let tlsScheme = false;
+  if (host !== undefined && /^\s*tls:\/\//iu.test(host)) {
+    const parsed = parseServer(host, a.port ?? DEFAULT_TLS_PORT);
+    if (typeof parsed === 'string') throw new Error(`--host: ${parsed}`);
+    if (a.port !== undefined && parsed.port !== a.port) throw new Error(`--host ${host} and --port ${a.port} name different ports`);
+    host = parsed.host;
+    hostPort = parsed.port;
+    tlsScheme = true;
+  }
+  const tls = Boolean(a.tls) || tlsScheme || a.ca !== undefined || fingerprint !== undefined;
   return {
     command,
-    host: a.host,
-    port: a.port ?? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT),
-    portGiven: a.port !== undefined,
+    host,
+    port: hostPort ?? a.port ?? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT),
+    portGiven: a.port !== undefined || hostPort !== undefined,
     tls,
     ca: a.ca,
     fingerprint,
