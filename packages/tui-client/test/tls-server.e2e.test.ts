@@ -2,9 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Connection } from '../src/net/connection.js';
 import { CLIENT_BIN, runClient, SERVER_BIN, startServer, tempDir, type RunningServer } from './helpers/server.js';
 import { haveTmux, Tmux } from './helpers/tmux.js';
+import { WAIT } from './helpers/wait.js';
 
 /**
  * The client against the real parley-server with TLS: a certificate from
@@ -60,6 +62,21 @@ describe('parley --tls against parley-server --tls-port', () => {
     const r = await runClient(['online', '--tls', '--host', 'localhost', '--port', String(server.tlsPort)], { env: { XDG_CONFIG_HOME: join(work.path, 'cfg-none') } });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`SHA256:${fingerprint}`);
+  });
+
+  it('a plain client on the TLS port is told to use --tls, exit 1, and the chat connection does not retry', async () => {
+    const r = await runClient(['online', '--host', '127.0.0.1', '--port', String(server.tlsPort)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\[TLS_REQUIRED\]; connect with --tls \(or tls:\/\/127\.0\.0\.1:\d+\)/u);
+    const states: string[] = [];
+    const c = new Connection({ host: '127.0.0.1', port: server.tlsPort as number, nick: 'plainann', backoff: { initialMs: 20, maxMs: 50 } }, { onState: (s) => states.push(s) });
+    c.start();
+    try {
+      await vi.waitFor(() => expect(c.state).toBe('closed'), WAIT);
+      expect(states).toEqual(['connecting', 'naming', 'closed']);
+    } finally {
+      c.close();
+    }
   });
 
   it.skipIf(!haveTmux())('on screen: pins on first use, says TLS 1.3 · pinned, and downloads sealed', async () => {

@@ -38,6 +38,7 @@ describe('fingerprints', () => {
     expect(serverKey('Chat.Example.ORG', 55443)).toBe('chat.example.org:55443');
     expect(serverKey('::1', 55443)).toBe('[::1]:55443');
     expect(serverKey('[2001:DB8::1]', 1)).toBe('[2001:db8::1]:1');
+    expect(serverKey('chat.example.org.', 55443)).toBe('chat.example.org:55443');
   });
 });
 
@@ -172,6 +173,13 @@ describe('the known-servers file on disk', () => {
     await writeFile(path, `a.example:1 ${HEX_A}`);
     await addKnownServer(path, 'b.example:2', FP_B);
     expect((await readKnownServers(path)).entries.map((e) => e.server)).toEqual(['a.example:1', 'b.example:2']);
+  });
+
+  it('never writes a pin it would not read back (a name it cannot hold, a smuggled second line)', async () => {
+    const path = join(dir.path, 'known-servers');
+    await expect(addKnownServer(path, 'bücher.example:1', FP_A)).rejects.toThrow(/cannot pin/u);
+    await expect(addKnownServer(path, `a.example:1 ${HEX_A}\nb.example:1`, FP_A)).rejects.toThrow(/cannot pin/u);
+    expect(await readKnownServers(path)).toEqual({ entries: [], problems: [] });
   });
 
   it('refuses a file that is too big or not a file instead of treating it as empty', async () => {

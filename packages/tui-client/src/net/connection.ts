@@ -367,8 +367,10 @@ export class Connection {
     this.#connected = false;
     const bye = this.#lastBye;
     const mayRetry = this.#everConnected ? (this.#o.reconnect ?? true) : (this.#o.retryFirst ?? this.#o.reconnect ?? true);
-    const why = this.#untrusted ?? (bye ? `${bye.text} [${bye.code}]` : failure ? failure : 'connection closed');
-    if (this.#stopped || this.#quitting || !mayRetry || bye?.code === 'QUIT' || bye?.code === 'FLOOD') {
+    const hint = bye?.code === 'TLS_REQUIRED' ? `; connect with --tls (or tls://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port})` : '';
+    const why = this.#untrusted ?? (bye ? `${bye.text} [${bye.code}]${hint}` : failure ? failure : 'connection closed');
+    // Retrying cannot help after these: we quit, we flooded, or this port wants TLS (and we never switch to it by ourselves).
+    if (this.#stopped || this.#quitting || !mayRetry || bye?.code === 'QUIT' || bye?.code === 'FLOOD' || bye?.code === 'TLS_REQUIRED') {
       this.#setState('closed', why);
       return;
     }

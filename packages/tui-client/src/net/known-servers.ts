@@ -57,6 +57,9 @@ const HEADER = '# Parley known servers: one "host:port SHA256:fingerprint" per l
  * file 0600 when missing.
  */
 export async function addKnownServer(path: string, server: string, fingerprint: Fingerprint): Promise<void> {
+  // Only what the reader will read back: a pin that would be ignored must not be written (nor a second line smuggled in).
+  const line = knownServerLine(server, fingerprint);
+  if (parseKnownServers(line).entries.length !== 1) throw new KnownServersError(`cannot pin "${server}": not a host name or address the known-servers file can hold`);
   const dir = dirname(path);
   const made = await mkdir(dir, { recursive: true, mode: 0o700 });
   if (made !== undefined) await chmod(dir, 0o700); // the umask may have taken bits away
@@ -70,7 +73,7 @@ export async function addKnownServer(path: string, server: string, fingerprint: 
       await fh.read(last, 0, 1, st.size - 1);
       if (last[0] !== 0x0a) prefix = '\n';
     }
-    await fh.write(`${prefix}${knownServerLine(server, fingerprint)}\n`);
+    await fh.write(`${prefix}${line}\n`);
     if (st.size === 0) await fh.chmod(0o600);
   } finally {
     await fh.close();

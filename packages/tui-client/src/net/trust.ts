@@ -31,7 +31,8 @@ export function showFingerprint(f: Fingerprint): string {
 
 /** A server's name in the known-servers file: `host:port`, the host in lower case, an IPv6 address in brackets. */
 export function serverKey(host: string, port: number): string {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/u, '$1');
+  // A trailing dot names the same host (chat.example.org. = chat.example.org).
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/u, '$1').replace(/(?<=[^.])\.$/u, '');
   return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
 }
 
