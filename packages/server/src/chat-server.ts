@@ -51,6 +51,8 @@ export class ChatServer {
   #tcp: Server | undefined;
   #tlsTcp: Server | undefined;
   #tls: TlsCredentials | undefined;
+  /** Connections to the TLS port that have not sent their first byte yet, oldest first, with how to drop each. */
+  readonly #tlsWaiting = new Map<Socket, () => void>();
   #sweeper: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
 
@@ -200,9 +202,14 @@ export class ChatServer {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      this.#tlsWaiting.delete(socket);
       this.#limits.closed(ticket, false);
       socket.destroy();
     };
+    // Silent connections count with those waiting for a nickname: past --max-unjoined the
+    // one silent longest makes room, so many addresses cannot hold the TLS port with nothing.
+    if (this.#tlsWaiting.size >= this.options.maxUnjoined) this.#tlsWaiting.values().next().value?.();
+    this.#tlsWaiting.set(socket, giveUp);
     const timer = setTimeout(giveUp, Math.min(TLS_FIRST_BYTE_MS, this.options.joinTimeoutMs));
     timer.unref();
     socket.once('error', giveUp);
@@ -211,6 +218,7 @@ export class ChatServer {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      this.#tlsWaiting.delete(socket);
       socket.off('error', giveUp);
       socket.off('close', giveUp);
       socket.pause();

@@ -5,7 +5,6 @@ import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
 import { writeSelfSigned } from './self-signed.js';
-import { startServer } from './start.js';
 import { TlsConfigError, TlsCredentials } from './tls-credentials.js';
 
 const EXIT_USAGE = 2;
@@ -239,6 +238,8 @@ export async function main(argv: string[]): Promise<number> {
   if (ignoredEnv.length > 0) log.info({ ignored: ignoredEnv }, 'environment variables that are not server options were ignored');
   let server;
   try {
+    // Imported once the options are good: --help and a bad option need none of the server.
+    const { startServer } = await import('./start.js');
     server = await startServer(
       {
         host: args.host,

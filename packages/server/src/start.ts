@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ChatServer } from './chat-server.js';
 import type { DownloadService } from './downloads.js';
 import { FileLibrary } from './file-library.js';
-import { OpsServer } from './ops-server.js';
+import type { OpsServer } from './ops-server.js';
 import type { ChatHub } from './hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
 import { ServerStats } from './stats.js';
@@ -93,6 +93,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
       tlsPort = bound.value.port;
     }
     if (config.ops) {
+      // Loaded only with an ops port: prom-client and what it pulls in are ≈ 90 files to read at start.
+      const { OpsServer } = await import('./ops-server.js');
       ops = new OpsServer(chat, downloads);
       opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
     }

@@ -168,6 +168,27 @@ describe('chat over TLS (the built parley-server)', () => {
     expect(metrics).toContain('parley_tls_connections_total{outcome="TLSv1.3"} 2');
   });
 
+  it('silent connections to the TLS port are bounded by --max-unjoined: the one silent longest makes room', async () => {
+    const { cert, key } = selfSigned('i');
+    const r = run(['--port', '0', '--tls-port', '0', '--tls-cert', cert, '--tls-key', key, '--udp-port', '-1', '--max-unjoined', '3', '--log-format', 'json']);
+    const up = await ready(r);
+    const silent: RawClient[] = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await RawClient.connect(up.tlsPort as number);
+      opened.push(c);
+      silent.push(c);
+    }
+    // The two oldest were dropped to keep three.
+    await silent[0]?.waitClosed();
+    await silent[1]?.waitClosed();
+    // A TLS user gets in: while her handshake starts she is the newest silent one, so the oldest left makes room.
+    const alice = await tlsJoin(up.tlsPort as number, cert, 'alice');
+    await silent[2]?.waitClosed();
+    alice.client.send('online');
+    await alice.client.waitFor((l) => l === 'online 1 alice');
+    expect(silent.slice(3).map((c) => c.closed)).toEqual([false, false]);
+  });
+
   it('SIGHUP re-reads a renewed certificate: the connected user keeps chatting, new connections get the new one', async () => {
     const first = selfSigned('d');
     const live = { cert: join(work, 'live.crt'), key: join(work, 'live.key') };
