@@ -192,7 +192,11 @@ export function decideTrust(i: TrustInput): TrustDecision {
   if (i.peer.authorized) return { kind: 'trusted', basis: 'CA' };
   const why = i.peer.authorizationError ?? 'unknown verification error';
   if (why === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return refused(TRUST_REFUSALS.HOSTNAME_MISMATCH, [`the certificate of ${i.server} is signed by a trusted CA but for another host name (${why}): refused, nothing was sent.`]);
+    return refused(TRUST_REFUSALS.HOSTNAME_MISMATCH, [
+      `the certificate of ${i.server} is signed by a trusted CA but for another host name (${why}): refused, nothing was sent.`,
+      `  its fingerprint is ${showFingerprint(fp)}`,
+      'Connect with a host name the certificate is made out for, or, if the operator confirms that fingerprint, pass it with --fingerprint.',
+    ]);
   }
   if (UNKNOWN_ISSUER.has(why) && !i.customCa) {
     if (i.mayAsk) return { kind: 'ask', fingerprint: fp };
