@@ -38,6 +38,8 @@ export class ChatModel {
   state: ConnectionState = 'idle';
   /** Why the connection is in its state (e.g. "retrying in 4 s"). */
   stateDetail = '';
+  /** How the connection is protected, for the status bar: `plain`, `TLS`, `TLS 1.3 · pinned`; '' before a server is chosen. */
+  security = '';
   users: string[] = [];
   files: FileEntry[] = [];
   /** Set when the user asked for a list, so the answer is also printed. */

@@ -209,6 +209,7 @@ export function statusLine(model: ChatModel, width: number, hints = KEY_HINTS): 
   const st = STATE_LABEL[model.state] ?? { t: model.state, s: '' };
   const server: Seg[] = [{ t: ` ${displaySafe(model.server)} ` }, { t: '│' }];
   const left: Seg[] = [{ t: ' ' }, { t: displaySafe(model.me) || '-', s: ['bold'] }, { t: ' │ ' }, { t: st.t, s: [st.s, 'bold'] }];
+  if (model.security) left.push({ t: ' │ ' }, { t: model.security, s: [model.security === 'plain' ? '#d7d787-fg' : '#5fd75f-fg'] });
   if (model.stateDetail && model.state !== 'online') left.push({ t: ` (${displaySafe(model.stateDetail)})` });
   for (const t of model.transfers.active) {
     left.push({ t: ' │ ' }, { t: `↓ ${truncate(displaySafe(t.name), 16, '…')} ${percent(t.bytes, t.size)}% ${formatRate(t.rateBytesPerSec)} ETA ${formatEta(t.etaSec)}`, s: ['#5fafff-fg'] });
