@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 const rows = new Map(); // tool -> loss -> [MBps]
-const cpu = new Map(); // loss -> { client, server, 'client (dgram)', 'server (dgram)': [] } ms per MB for Parley
+const cpu = new Map(); // loss -> { client, server, 'client (dgram)', 'server (quic-bbr)', … : [] } ms per MB (Parley and QUIC rows)
 const losses = new Set();
 for (const file of process.argv.slice(2)) {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -25,10 +25,11 @@ for (const file of process.argv.slice(2)) {
       byLoss.get(loss).push(`did not finish (${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB in ${secs} s)`);
     }
     else if (typeof v.MBps === 'number') byLoss.get(loss).push(v.MBps);
-    if (tool.startsWith('parley') && extra) {
+    // Rows that carry both sides' CPU: Parley (client JSON, then the server's) and, since issue 14, QUIC.
+    if ((tool.startsWith('parley') || tool.startsWith('quic')) && extra && check !== 'CORRUPT' && typeof v.cpuUserMs === 'number') {
       const s = JSON.parse(extra);
       const mb = v.bytes / 1e6;
-      const tag = tool === 'parley' ? '' : ` (${tool.slice('parley-'.length)})`;
+      const tag = tool === 'parley' ? '' : ` (${tool.startsWith('parley-') ? tool.slice('parley-'.length) : tool})`;
       if (!cpu.has(loss)) cpu.set(loss, {});
       const c = cpu.get(loss);
       (c[`client${tag}`] ??= []).push((v.cpuUserMs + v.cpuSysMs) / mb);
@@ -61,9 +62,10 @@ for (const tool of tools) {
   console.log(`| ${tool} | ${ls.map((l) => median(byLoss.get(l) ?? [])).join(' | ')} |`);
 }
 console.log('');
-console.log(`| Parley CPU ms per MB | ${ls.map((l) => `${l} %`).join(' | ')} |`);
+console.log(`| CPU ms per MB (user + sys) | ${ls.map((l) => `${l} %`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
-for (const side of ['client', 'server', 'client (sealed)', 'server (sealed)', 'client (sealed-js)', 'server (sealed-js)', 'client (warm)', 'server (warm)', 'client (dgram)', 'server (dgram)']) {
+for (const side of ['client', 'server', 'client (sealed)', 'server (sealed)', 'client (sealed-js)', 'server (sealed-js)', 'client (warm)', 'server (warm)', 'client (dgram)', 'server (dgram)',
+  'client (quic-cubic)', 'server (quic-cubic)', 'client (quic-bbr)', 'server (quic-bbr)']) {
   if (!ls.some((l) => cpu.get(l)?.[side])) continue;
   console.log(`| ${side} | ${ls.map((l) => median(cpu.get(l)?.[side] ?? [])).join(' | ')} |`);
 }
