@@ -20,7 +20,7 @@ const pct = (n: number | undefined): string => (n === undefined || Number.isNaN(
 function cell(values: ReadonlyArray<number | undefined>, fmt: (n: number) => string): string {
   const s = spread(values);
   if (s.n === 0) return '–';
-  return s.n === 1 ? fmt(s.median) : `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+  return s.n === 1 ? fmt(s.median) : `${fmt(s.median)} (${fmt(s.min)} to ${fmt(s.max)})`;
 }
 
 /** For each pair that has both runs, f(tls) − f(plain). */
@@ -51,7 +51,7 @@ export function tlsResultsMarkdown(c: TlsComparison, meta: { args: readonly stri
   L.push(`- Machine: ${machineLine()}; load generator and server on the same two cores, loopback. Load average (1 / 5 / 15 min) ${loads(c.loadStart)} at the start, ${loads(c.loadEnd)} at the end; the machine is shared, so every run also shows the CPU other processes used in its window.`);
   L.push(`- Parley at commit ${meta.revision}: \`${c.serverCommand}\` — a plain port and a TLS port on the same process, the certificate from \`parley-server self-signed\` (ECDSA P-256).`);
   L.push(`- TLS: ${session} (node:tls defaults on both ends). Every load client verifies the certificate (it is the clients' CA) and makes a full handshake: no session is resumed.`);
-  L.push(`- ${o.runs} pairs of runs of each kind; within a pair plain and TLS run back to back, and the order alternates from pair to pair (odd pairs plain first). Medians with the range (min–max) in brackets; "TLS − plain" is the median of the per-pair differences.`);
+  L.push(`- ${o.runs} pairs of runs of each kind; within a pair plain and TLS run back to back, and the order alternates from pair to pair (odd pairs plain first). Medians with the range (lowest to highest) in brackets; "TLS − plain" is the median of the per-pair differences.`);
   L.push('');
 
   L.push(`## Chat fan-out ${o.clients} × ${o.rate} msg/s, plain and TLS on one server process`);
