@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Turns bench.sh output ("<loss> <tool> <json> …" lines) into a Markdown table of medians.
-// Usage: node summarize.mjs run.txt [more.txt …]
+// Usage: [RANGE=1] node summarize.mjs run.txt [more.txt …]   (RANGE=1: each median also shows the lowest–highest value)
 import { readFileSync } from 'node:fs';
 
 const rows = new Map(); // tool -> loss -> [MBps]
@@ -44,7 +44,7 @@ const median = (xs) => {
   const mid = Math.floor(nums.length / 2);
   const med = nums.length % 2 ? nums[mid] : (nums[mid - 1] + nums[mid]) / 2;
   const notes = [];
-  if (nums.length > 1) notes.push(`n=${nums.length}`);
+  if (nums.length > 1) notes.push(`n=${nums.length}${process.env.RANGE === '1' ? `, ${nums[0].toFixed(1)}–${nums[nums.length - 1].toFixed(1)}` : ''}`);
   if (failed.length) notes.push(`${failed.length} more: ${failed.join(', ')}`);
   return `${med.toFixed(1)}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 };
@@ -60,6 +60,26 @@ for (const tool of tools) {
   const byLoss = rows.get(tool);
   if (tool === 'nft-drops') continue;
   console.log(`| ${tool} | ${ls.map((l) => median(byLoss.get(l) ?? [])).join(' | ')} |`);
+}
+// Rows of the same run side by side: the k-th measurement of a tool against the k-th of plain Parley at the
+// same loss (bench.sh runs them back to back), so a shared machine's drift cancels out of the ratio.
+if (rows.has('parley')) {
+  const ratioTools = tools.filter((t) => t !== 'parley' && t !== 'nft-drops' && (t.startsWith('parley-') || t.startsWith('quic-')));
+  if (ratioTools.length > 0) {
+    console.log('');
+    console.log(`| ÷ plain Parley, run by run (%) | ${ls.map((l) => `${l} %`).join(' | ')} |`);
+    console.log(`|---|${ls.map(() => '--:').join('|')}|`);
+    for (const tool of ratioTools) {
+      const cells = ls.map((l) => {
+        const base = rows.get('parley').get(l) ?? [];
+        const mine = rows.get(tool).get(l) ?? [];
+        const r = [];
+        for (let k = 0; k < Math.min(base.length, mine.length); k++) if (typeof base[k] === 'number' && typeof mine[k] === 'number') r.push((100 * mine[k]) / base[k]);
+        return median(r);
+      });
+      console.log(`| ${tool} | ${cells.join(' | ')} |`);
+    }
+  }
 }
 console.log('');
 console.log(`| CPU ms per MB (user + sys) | ${ls.map((l) => `${l} %`).join(' | ')} |`);
