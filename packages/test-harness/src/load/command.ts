@@ -143,6 +143,7 @@ function writeResults(out: string, markdown: string): void {
 export async function loadCommand(a: LoadArgs): Promise<number> {
   const say = (s: string): void => void process.stdout.write(`${s}\n`);
   const results: Array<TrafficResult | IdleResult> = [];
+  if (a.tls && (a.mode === 'suite' || a.mode === 'transfer' || a.mode === 'tls')) throw new Error(`--tls is for fanout, private and idle (load ${a.mode} ${a.mode === 'tls' ? 'runs both transports itself' : 'does not use it'})`);
   say(`# ${machineLine()}`);
   if (a.mode === 'suite') {
     const started = new Date();
