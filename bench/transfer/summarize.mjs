@@ -44,6 +44,7 @@ const median = (xs) => {
   const mid = Math.floor(nums.length / 2);
   const med = nums.length % 2 ? nums[mid] : (nums[mid - 1] + nums[mid]) / 2;
   const notes = [];
+  // biome-ignore lint/suspicious/noUndeclaredEnvVars: a bench script run by hand, outside turbo.
   if (nums.length > 1) notes.push(`n=${nums.length}${process.env.RANGE === '1' ? `, ${nums[0].toFixed(1)}–${nums[nums.length - 1].toFixed(1)}` : ''}`);
   if (failed.length) notes.push(`${failed.length} more: ${failed.join(', ')}`);
   return `${med.toFixed(1)}${notes.length ? ` (${notes.join('; ')})` : ''}`;

@@ -18,7 +18,7 @@ import { tempDir } from './helpers/server.js';
 const HEX_A = 'ab'.repeat(32);
 const FP_A = parseFingerprint(HEX_A) as Fingerprint;
 const FP_B = parseFingerprint('cd'.repeat(32)) as Fingerprint;
-const COLONS_A = 'AB:'.repeat(31) + 'AB';
+const COLONS_A = `${'AB:'.repeat(31)}AB`;
 
 describe('fingerprints', () => {
   it('reads SHA256:AB:CD…, bare colon pairs and 64 hex digits in any case, all to the same canonical form', () => {
@@ -29,7 +29,7 @@ describe('fingerprints', () => {
   });
 
   it('refuses anything that is not exactly 32 bytes of hex', () => {
-    for (const text of ['', 'SHA256:', HEX_A.slice(2), `${HEX_A}ab`, `${HEX_A.slice(1)}g`, 'SHA1:' + HEX_A, `A:B${COLONS_A.slice(3)}`, `${COLONS_A}:`, HEX_A.replace('ab', 'a b')]) {
+    for (const text of ['', 'SHA256:', HEX_A.slice(2), `${HEX_A}ab`, `${HEX_A.slice(1)}g`, `SHA1:${HEX_A}`, `A:B${COLONS_A.slice(3)}`, `${COLONS_A}:`, HEX_A.replace('ab', 'a b')]) {
       expect(parseFingerprint(text), text).toBeUndefined();
     }
   });
