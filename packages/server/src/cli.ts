@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
@@ -32,7 +32,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     const value = env[envName(option)];
     if (value !== undefined) fromEnv.push(`--${option}`, value);
   }
-  return yargs([...fromEnv, ...argv])
+  const parser = yargs([...fromEnv, ...argv])
     .scriptName('parley-server')
     .usage(
       '$0 [options]\n\nStarts a Parley chat server. Every option can also be set as an environment variable (--udp-port is PARLEY_UDP_PORT) or in a JSON file given with --config ({"udp-port": 57000}). Flags win over the environment, which wins over the file.',
@@ -107,7 +107,17 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
         if (typeof a[k] !== 'string' || a[k].length === 0) throw new Error(`--${k} must be a non-empty string`);
       }
       return true;
-    })
+    });
+  return asLibraryParser(parser);
+}
+
+/**
+ * Both parsers end the same way: unknown options refused, `--help`/`-h`, no
+ * `--version`, and errors thrown instead of printed with an exit, so `main`
+ * turns them into one line and exit code 2.
+ */
+function asLibraryParser<T extends Argv<object>>(parser: T): T {
+  return parser
     .strict()
     .help()
     .alias('h', 'help')
@@ -115,7 +125,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .exitProcess(false)
     .fail((msg, err) => {
       throw err ?? new Error(msg);
-    });
+    }) as T;
 }
 
 /** Options that can be set from the environment: every option but --help. */
@@ -157,7 +167,7 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 /** `parley-server self-signed …`: its own options. */
 export function parseSelfSignedArgs(argv: string[]) {
-  return yargs(argv)
+  const parser = yargs(argv)
     .scriptName('parley-server self-signed')
     .usage(
       '$0 --cert FILE --key FILE --name HOST [--name HOST…]\n\nWrites a self-signed TLS certificate and key (ECDSA P-256, made with the openssl command) for --tls-cert/--tls-key, and prints the SHA-256 fingerprint to give to your users: `parley --tls` shows it on first connection and pins it. With a real domain, a Let\'s Encrypt certificate needs no fingerprint at all (see the README).',
@@ -170,15 +180,8 @@ export function parseSelfSignedArgs(argv: string[]) {
     .check((a) => {
       if (!Number.isInteger(a.days) || a.days < 1 || a.days > 3650) throw new Error(`--days must be 1-3650 (got ${a.days})`);
       return true;
-    })
-    .strict()
-    .help()
-    .alias('h', 'help')
-    .version(false)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
     });
+  return asLibraryParser(parser);
 }
 
 async function selfSignedMain(argv: string[]): Promise<number> {
