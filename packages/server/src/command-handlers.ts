@@ -85,6 +85,14 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     // Any line counts as a sign of life; a pong has nothing else to do.
   },
 
+  history(session) {
+    session.sendError('HISTORY_OFF', 'this server keeps no history');
+  },
+
+  ids(session) {
+    session.sendError('HISTORY_OFF', 'this server keeps no history, so its messages have no ids');
+  },
+
   cancel(session, command, ctx) {
     const id = Number(command.transferId);
     if (!ctx.downloads?.cancel(session.id, id)) {

@@ -118,7 +118,7 @@ describe('parley-server (the built binary)', () => {
     });
     const info = await ready(r);
     const alice = await RawClient.join(info.port, 'alice');
-    expect(alice.lines[0]).toMatch(/^welcome 1 alice /u);
+    expect(alice.lines[0]).toMatch(/^welcome 2 alice /u);
     const ignored = r.out.join('').split('\n').find((l) => l.includes('not server options'));
     // (The test runner may add PARLEY_* variables of its own.)
     expect(JSON.parse(ignored ?? '{}').ignored).toEqual(expect.arrayContaining(['PARLEY', 'PARLEY_', 'PARLEY_NICK', 'PARLEY_SERVER']));
