@@ -8,6 +8,7 @@ import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
 import { ServerStats } from './stats.js';
 import { TransferServer } from '@parley/udp-transfer';
 import { bindWithFallback } from './listen-address.js';
+import { SqliteStore } from './history/sqlite-store.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -24,6 +25,8 @@ export interface ServerConfig {
   readonly cluster?: { readonly url: string; readonly nodeId?: string; readonly leaseMs?: number; readonly heartbeatMs?: number };
   /** Operations endpoint (/healthz, /readyz, /metrics); undefined = off. */
   readonly ops?: { readonly host: string; readonly port: number };
+  /** Message history in an SQLite database in `dir` (`--data-dir`); undefined = off (`--history off`). Not kept by cluster nodes yet. */
+  readonly history?: { readonly dir: string; readonly maxMessages: number; readonly maxAgeMs: number; readonly privateGraceMs: number };
 }
 
 export interface StartedServer {
@@ -33,6 +36,8 @@ export interface StartedServer {
   readonly port: number;
   readonly udpPort: number | undefined;
   readonly opsPort: number | undefined;
+  /** The history store, when history is on. */
+  readonly history: SqliteStore | undefined;
   /** The address chat listens on (the configured one, or 0.0.0.0 when `::` had to fall back). */
   readonly host: string;
   close(graceMs?: number): Promise<void>;
@@ -65,7 +70,14 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
       onDelivered: (kind, n) => stats.count(stats.eventsOut, kind, n),
     });
   }
-  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats });
+  let history: SqliteStore | undefined;
+  if (config.history && config.cluster) {
+    log.warn('history is not kept in cluster mode yet (it will live in Redis Streams): this node runs without it');
+  } else if (config.history) {
+    history = new SqliteStore({ ...config.history, log: log.child({ component: 'history' }) }, Date.now());
+    history.startRetention(Date.now);
+  }
+  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history });
   let address;
   let host = config.host;
   let ops: OpsServer | undefined;
@@ -83,6 +95,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   } catch (err) {
     await chat.close(0);
     await ops?.close();
+    history?.close();
     throw err;
   }
   return {
@@ -93,9 +106,11 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     host,
     udpPort: downloads?.port,
     opsPort,
+    history,
     async close(graceMs) {
       await chat.close(graceMs);
       await ops?.close();
+      history?.close();
     },
   };
 }

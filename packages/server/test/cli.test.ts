@@ -21,7 +21,8 @@ interface Run {
 }
 
 function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // History off unless a test turns it on: no database in the working folder, no lock shared by two servers.
+  const child = spawn(process.execPath, [BIN, '--history', 'off', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const out: string[] = [];
   const err: string[] = [];
