@@ -331,12 +331,15 @@ export class Session implements HubMember {
     this.send({ type: 'welcome', version: PROTOCOL_VERSION, nick: this.nick, text: `Welcome to Parley, ${this.nick}! ${who} online.${hint} Type help for commands.` });
     if (!large) this.send({ type: 'online', nicks: online });
     const count = this.ctx.options.historyOnJoin;
-    if (this.ctx.history && count > 0) {
-      // Before any live line: nothing else is written to this session in between.
+    if (this.ctx.history) {
+      // Before any live line: nothing else is written to this session in between. With
+      // --history-on-join 0 only `history end join 0 all`: it tells a client this server keeps history.
       try {
-        sendHistory(this, this.ctx.history, { form: 'last', count }, 'join');
+        if (count > 0) sendHistory(this, this.ctx.history, { form: 'last', count }, 'join');
+        else this.send({ type: 'history-end', form: 'join', count: 0, more: false });
       } catch (err) {
         this.log.error({ err }, 'cannot read history for a new user');
+        this.send({ type: 'history-end', form: 'join', count: 0, more: false });
       }
     }
   }

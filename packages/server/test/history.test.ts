@@ -102,7 +102,8 @@ describe('history over real sockets and a real database', () => {
     const bob = await s.join('bob');
     for (let i = 1; i <= 12; i++) alice.send(`broadcast,m${i}`);
     await bob.waitFor((l) => l === 'broadcast alice :m12');
-    expect(bob.lines.some((l) => l.startsWith('history'))).toBe(false);
+    // --history-on-join 0: no replay, only the line that says this server keeps history.
+    expect(bob.lines.filter((l) => l.startsWith('history'))).toEqual(['history end join 0 all']);
     const last = await ask(bob, 'history,5');
     expect(last.texts).toEqual(['alice:m8', 'alice:m9', 'alice:m10', 'alice:m11', 'alice:m12']);
     expect(last.end).toEqual({ type: 'history-end', form: 'last', count: 5, more: true });
