@@ -5,6 +5,7 @@
 //   bench/transfer/ENCRYPTED.md sealed (ChaCha20-Poly1305) downloads against plain ones
 //   bench/cluster/RESULTS.md    several nodes on Redis vs one node in memory
 //   bench/hardening/RESULTS.md  issue 13's limits: partial lines, address floods, their cost
+//   bench/history/RESULTS.md    issue 15: history on beside off, catching up, store size and rate
 //   bench/fuzz/RESULTS.md       npm run fuzz: the protocol decoders under 10⁶ inputs each
 // Run: node bench/compose.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ const sections = [
   ['Encrypted downloads: sealed against plain', 'bench/transfer/ENCRYPTED.md'],
   ['Several nodes on Redis', 'bench/cluster/RESULTS.md'],
   ['Hardening: what the limits hold and cost', 'bench/hardening/RESULTS.md'],
+  ['History: storing every message', 'bench/history/RESULTS.md'],
   ['Fuzzing', 'bench/fuzz/RESULTS.md'],
 ];
 
