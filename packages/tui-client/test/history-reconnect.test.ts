@@ -1,69 +1,16 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChatModel, EARLIER_MARKER, MISSED_MARKER } from '../src/model/chat-model.js';
 import { Connection } from '../src/net/connection.js';
+import { CuttableRelay } from './helpers/relay.js';
 import { startServer, tempDir, type RunningServer } from './helpers/server.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** A TCP relay to the server that can cut every connection through it and refuse new ones for a while. */
-class CuttableRelay {
-  readonly #server: Server;
-  readonly #pairs = new Set<Socket>();
-  #refusing = false;
-  cuts = 0;
-  refused = 0;
-  port = 0;
-
-  constructor(target: number) {
-    this.#server = createServer((client) => {
-      if (this.#refusing) {
-        this.refused += 1;
-        client.destroy();
-        return;
-      }
-      const upstream = connect({ port: target, host: '127.0.0.1' });
-      this.#pairs.add(client).add(upstream);
-      client.pipe(upstream).pipe(client);
-      const drop = (): void => {
-        client.destroy();
-        upstream.destroy();
-        this.#pairs.delete(client);
-        this.#pairs.delete(upstream);
-      };
-      client.on('close', drop).on('error', drop);
-      upstream.on('close', drop).on('error', drop);
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as { port: number }).port;
-  }
-
-  /** Drops every relayed connection at once and turns new ones away until `restore()`. */
-  cut(): void {
-    this.#refusing = true;
-    this.cuts += this.#pairs.size / 2;
-    for (const s of this.#pairs) s.destroy();
-    this.#pairs.clear();
-  }
-
-  restore(): void {
-    this.#refusing = false;
-  }
-
-  close(): Promise<void> {
-    for (const s of this.#pairs) s.destroy();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 /** The client's model and connection, wired as the terminal app wires them. */
 function client(port: number, nick: string): { model: ChatModel; conn: Connection } {
