@@ -58,6 +58,8 @@ export class HistorySync {
   /** Messages of the next `after` answer that are the plain lines already shown. */
   #reconcile = 0;
   #idsOn = false;
+  /** Our own `ids,on` is unanswered: a HISTORY_OFF now answers it, not the user. */
+  #askedIds = false;
 
   get phase(): HistoryPhase {
     return this.#phase;
@@ -85,6 +87,7 @@ export class HistorySync {
     this.#plainShown = 0;
     this.#reconcile = 0;
     this.#idsOn = false;
+    this.#askedIds = true;
     const ids: Command = { type: 'ids', on: true };
     if (rejoined && this.#lastId !== undefined) {
       this.#phase = HistoryPhase.CatchingUp;
@@ -132,6 +135,7 @@ export class HistorySync {
         return { kind: 'live-stamped' };
       }
       case 'ids':
+        this.#askedIds = false;
         this.#idsOn = event.on;
         // Lines shown between welcome and now came without ids: learn them, so a later catch-up does not show them twice.
         if (event.on && this.#plainShown > 0 && this.#phase === HistoryPhase.Live && this.#lastId !== undefined) {
@@ -141,9 +145,14 @@ export class HistorySync {
         }
         this.#plainShown = 0;
         return { kind: 'live' };
-      case 'error':
-        if (event.code === 'HISTORY_OFF') this.#phase = HistoryPhase.Off;
-        return { kind: 'live' };
+      case 'error': {
+        if (event.code !== 'HISTORY_OFF') return { kind: 'live' };
+        this.#phase = HistoryPhase.Off;
+        // The answer to the client's own ids,on (a cluster node keeps no history): nothing for the user.
+        const ours = this.#askedIds;
+        this.#askedIds = false;
+        return ours ? { kind: 'skip' } : { kind: 'live' };
+      }
       default:
         return { kind: 'live' };
     }
