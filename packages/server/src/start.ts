@@ -89,7 +89,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
       (err) => log.warn({ err }, 'no IPv6 on this machine: chat listens on 0.0.0.0 (IPv4 only)'),
     ));
     if (config.ops) {
-      ops = new OpsServer(chat, downloads);
+      ops = new OpsServer(chat, downloads, history);
       opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
     }
   } catch (err) {

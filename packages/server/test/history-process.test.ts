@@ -15,6 +15,7 @@ afterEach(async () => {
 interface Running {
   readonly child: ChildProcess;
   readonly port: number;
+  readonly opsPort: number | string;
   readonly exit: Promise<number | null>;
 }
 
@@ -37,13 +38,13 @@ async function server(dataDir: string, extra: string[] = []): Promise<Running> {
     () => {
       const line = out.split('\n').find((l) => l.includes('parley-server ready'));
       if (!line) throw new Error(`not ready: ${out}`);
-      return (JSON.parse(line) as { port: number }).port;
+      return JSON.parse(line) as { port: number; opsPort: number | string };
     },
     { timeout: 10_000, interval: 25 },
   );
   exitedEarly.catch(() => undefined);
-  const port = await Promise.race([ready, exitedEarly]);
-  return { child, port, exit };
+  const { port, opsPort } = await Promise.race([ready, exitedEarly]);
+  return { child, port, opsPort, exit };
 }
 
 async function join_(port: number, nick: string): Promise<RawClient> {
@@ -56,13 +57,16 @@ describe('history in the real parley-server process', () => {
   it('keeps every message anyone saw through kill -9 and a restart, privates for their parties only', async () => {
     const data = await mkdtemp(join(tmpdir(), 'parley-data-'));
     cleanups.push(() => rm(data, { recursive: true, force: true }));
-    const first = await server(data);
+    const first = await server(data, ['--ops-port', '0']);
     const alice = await join_(first.port, 'alice');
     const bob = await join_(first.port, 'bob');
     for (let i = 1; i <= 30; i++) alice.send(`broadcast,line ${i}`);
     alice.send('bob,just between us');
     await bob.waitFor((l) => l === 'private alice bob :just between us');
     expect(bob.lines.filter((l) => l.startsWith('broadcast alice :line '))).toHaveLength(30);
+    const metrics = await (await fetch(`http://127.0.0.1:${first.opsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^parley_history_stored_total 31$/mu);
+    expect(metrics).toMatch(/^parley_history_commit_failures_total 0$/mu);
     first.child.kill('SIGKILL');
     expect(await first.exit).toBe(null);
 

@@ -23,6 +23,15 @@ export interface StoredMessage extends MessageStamp {
   readonly text: string;
 }
 
+export interface HistoryStats {
+  /** Messages committed since start. */
+  readonly stored: number;
+  /** Commits that failed (their messages were delivered but not kept). */
+  readonly commitFailures: number;
+  /** Messages deleted by retention since start. */
+  readonly trimmed: number;
+}
+
 /** Whose history: a nickname key and its current tenure. Sees every broadcast and the privates of this tenure. */
 export interface Viewer {
   readonly key: string;
@@ -58,6 +67,8 @@ export interface MessageStore {
   /** The current tenure of a nickname that is held now (undefined when nobody holds it). */
   tenureOf(key: string): number | undefined;
   endTenure(key: string, now: number): void;
+  /** Counters for /metrics. */
+  stats?(): HistoryStats;
   /** Deletes at most `batch` messages past the retention limits; returns how many. */
   trim(now: number, batch?: number): number;
   close(): void;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'libsql';
 import type { Logger } from 'pino';
 import { formatMessageTime, protocolError, type HistoryQuery, type MessageStamp } from '@parley/protocol';
-import type { HistoryPage, MessageStore, NewMessage, StoredMessage, Viewer } from './message-store.js';
+import type { HistoryPage, HistoryStats, MessageStore, NewMessage, StoredMessage, Viewer } from './message-store.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface SqliteStoreOptions {
@@ -107,6 +107,9 @@ export class SqliteStore implements MessageStore {
   readonly #commit: () => void;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
+  #stored = 0;
+  #commitFailures = 0;
+  #trimmed = 0;
 
   constructor(options: SqliteStoreOptions, now: number) {
     this.#options = options;
@@ -163,7 +166,9 @@ export class SqliteStore implements MessageStore {
     if ((this.#pending.length === 0 && this.#pendingTenures.size === 0) || this.#closed) return;
     try {
       this.#commit();
+      this.#stored += this.#pending.length;
     } catch (err) {
+      this.#commitFailures += 1;
       // Chat goes on without them: losing history is better than losing the conversation.
       this.#options.log.error({ err, messages: this.#pending.length }, 'could not store messages');
     }
@@ -226,6 +231,7 @@ export class SqliteStore implements MessageStore {
     const nth = this.#nthNewest.get(this.#options.maxMessages) as [number] | undefined;
     if (nth) deleted += this.#trimUpTo.run(nth[0], batch).changes;
     if (this.#options.maxAgeMs > 0) deleted += this.#trimOlder.run(now - this.#options.maxAgeMs, batch).changes;
+    this.#trimmed += deleted;
     return deleted;
   }
 
@@ -250,7 +256,11 @@ export class SqliteStore implements MessageStore {
     this.#timer.unref();
   }
 
-  /** Bytes of the database and its WAL. */
+  stats(): HistoryStats {
+    return { stored: this.#stored, commitFailures: this.#commitFailures, trimmed: this.#trimmed };
+  }
+
+  /** The database file. */
   get path(): string {
     return join(this.#options.dir, HISTORY_FILE);
   }
