@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 /** Another user, in plain TCP, as nc would be. */
-async function talker(port: number, nick: string): Promise<{ say(text: string): void; lines: string[] }> {
+async function talker(port: number, nick: string): Promise<{ say(text: string): void; send(line: string): void; lines: string[] }> {
   const lines: string[] = [];
   const socket: Socket = await new Promise((resolve, reject) => {
     const s = connect({ port, host: '127.0.0.1' }, () => resolve(s));
@@ -28,12 +28,39 @@ async function talker(port: number, nick: string): Promise<{ say(text: string): 
     lines.push(...parts);
   });
   socket.write(`${nick}\n`);
-  return { say: (text) => socket.write(`broadcast,${text}\n`), lines };
+  return { say: (text) => socket.write(`broadcast,${text}\n`), send: (line) => socket.write(`${line}\n`), lines };
 }
 
 const count = (screen: string, text: string): number => screen.split(text).length - 1;
 
 describe.skipIf(!haveTmux())('the terminal client and history, in tmux against a real server', () => {
+  it('shows the history on join dimmed above "— earlier —", and PgUp at the top loads the page before', async () => {
+    const files = await tempDir('parley-files-');
+    const data = await mkdtemp(join(tmpdir(), 'parley-data-'));
+    const server = await startServer(files.path, { extra: ['--history', 'on', '--data-dir', data, '--history-on-join', '2'] });
+    cleanups.push(async () => {
+      await server.stop();
+      await files.remove();
+      await rm(data, { recursive: true, force: true });
+    });
+    const tmux = new Tmux();
+    cleanups.push(() => tmux.kill());
+    const ann = await talker(server.port, 'ann');
+    for (let i = 1; i <= 5; i++) ann.say(`old ${i}`);
+    // Synced: all five are stored once ann's own history answer has them.
+    ann.send('history');
+    await expect.poll(() => ann.lines.includes('history end last 5 all'), { timeout: 5000 }).toBe(true);
+    await tmux.start('bob', `${process.execPath} ${CLIENT_BIN} --host 127.0.0.1 --port ${server.port} --nick bob`, 100, 40);
+    let s = await tmux.waitFor('bob', /— earlier —/u);
+    expect([count(s, 'old 1'), count(s, 'old 2'), count(s, 'old 3'), count(s, 'old 4'), count(s, 'old 5')]).toEqual([0, 0, 0, 1, 1]);
+    expect(s.indexOf('old 5')).toBeLessThan(s.indexOf('— earlier —'));
+    await tmux.keys('bob', 'PPage');
+    s = await tmux.waitFor('bob', /old 1/u);
+    expect([1, 2, 3, 4, 5].map((i) => count(s, `old ${i}`))).toEqual([1, 1, 1, 1, 1]);
+    const order = [1, 2, 3, 4, 5].map((i) => s.indexOf(`old ${i}`));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
+
   it('shows what was said while its connection was cut exactly once, after "— missed while away —"', async () => {
     const files = await tempDir('parley-files-');
     const data = await mkdtemp(join(tmpdir(), 'parley-data-'));
