@@ -95,6 +95,21 @@ describe('the SQLite message store (real database files)', () => {
     expect(texts(s.query({ key: 'b', tenure: 2 }, { form: 'last', count: 50 }, 1e6, size))).toEqual(['m5', 'm6']);
   });
 
+  it('migrates a database of schema 1 to the current schema and keeps its messages', () => {
+    const db = new Database(join(dir, 'history.db'));
+    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version (version) VALUES (1);');
+    db.exec(MIGRATIONS[0] as string);
+    db.prepare("INSERT INTO messages (ts, kind, sender, sender_key, sender_tenure, text) VALUES (1, 0, 'old', 'old', 1, 'from schema 1')").run();
+    db.close();
+    const s = open();
+    expect(texts(s.query({ key: 'b', tenure: 2 }, { form: 'last', count: 50 }, 1e6, size))).toEqual(['from schema 1']);
+    s.close();
+    const check = new Database(join(dir, 'history.db'));
+    expect(check.prepare('SELECT version FROM schema_version').raw(true).get()).toEqual([MIGRATIONS.length]);
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'messages_public'").raw(true).get()).toEqual(['messages_public']);
+    check.close();
+  });
+
   it('records its schema version and refuses a database from a newer server', () => {
     open().close();
     const db = new Database(join(dir, 'history.db'));

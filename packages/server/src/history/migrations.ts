@@ -28,4 +28,6 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
    INSERT INTO counters (name, value) VALUES ('tenure', 0);`,
+  // 2: broadcasts through their own index, so a history answer never walks other people's privates.
+  `CREATE INDEX messages_public ON messages (id) WHERE kind = 0;`,
 ];

@@ -72,7 +72,21 @@ interface TenureRow {
 }
 
 const COLUMNS = 'id, ts, kind, sender, recipient, text';
-const VISIBLE = '(kind = 0 OR (sender_key = @key AND sender_tenure = @tenure) OR (recipient_key = @key AND recipient_tenure = @tenure))';
+/**
+ * The messages a viewer may see, nearest to a point first: the broadcasts, the privates it sent
+ * and those it received in its tenure, each read through its own index and merged. (One scan
+ * with an OR would walk past every private message of other people: a store holding mostly
+ * those would make every answer slow.) `where` bounds the id; `order` is DESC or ASC.
+ */
+function visible(where: string, order: 'ASC' | 'DESC'): string {
+  const part = (filter: string): string => `SELECT id FROM (SELECT id FROM messages WHERE ${filter} ${where} ORDER BY id ${order} LIMIT @limit)`;
+  const ids = [
+    part('kind = 0'),
+    part('kind = 1 AND sender_key = @key AND sender_tenure = @tenure'),
+    part('kind = 1 AND recipient_key = @key AND recipient_tenure = @tenure'),
+  ].join(' UNION ');
+  return `SELECT ${COLUMNS} FROM messages WHERE id IN (${ids}) ORDER BY id ${order} LIMIT @limit`;
+}
 
 /**
  * Messages in an embedded SQLite database (libsql: better-sqlite3's API,
@@ -139,9 +153,9 @@ export class SqliteStore implements MessageStore {
     );
     this.#saveTenureSeq = db.prepare("UPDATE counters SET value = ? WHERE name = 'tenure'");
     this.#readTenure = db.prepare('SELECT tenure, released_at FROM nick_tenures WHERE key = ?').raw(true);
-    this.#last = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE ${VISIBLE} ORDER BY id DESC LIMIT @limit`).raw(true);
-    this.#before = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id < @id AND ${VISIBLE} ORDER BY id DESC LIMIT @limit`).raw(true);
-    this.#after = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id > @id AND ${VISIBLE} ORDER BY id ASC LIMIT @limit`).raw(true);
+    this.#last = db.prepare(visible('', 'DESC')).raw(true);
+    this.#before = db.prepare(visible('AND id < @id', 'DESC')).raw(true);
+    this.#after = db.prepare(visible('AND id > @id', 'ASC')).raw(true);
     this.#nthNewest = db.prepare('SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?').raw(true);
     this.#trimUpTo = db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE id <= ? ORDER BY id LIMIT ?)');
     this.#trimOlder = db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE ts < ? ORDER BY ts LIMIT ?)');
