@@ -72,6 +72,8 @@ interface TenureRow {
 }
 
 const COLUMNS = 'id, ts, kind, sender, recipient, text';
+/** Rows per INSERT statement (10 values each: far below SQLite's 32 766 parameters). */
+const INSERT_ROWS = 32;
 /**
  * The messages a viewer may see, nearest to a point first: the broadcasts, the privates it sent
  * and those it received in its tenure, each read through its own index and merged. (One scan
@@ -108,7 +110,8 @@ export class SqliteStore implements MessageStore {
   readonly #pendingTenures = new Map<string, TenureRow>();
   /** Nicknames held now and their tenures. */
   readonly #held = new Map<string, number>();
-  readonly #insert: Database.Statement;
+  /** INSERT statements for 1…INSERT_ROWS rows at once, made on first use (each call crosses into native code once). */
+  readonly #inserts: Database.Statement[] = [];
   readonly #upsertTenure: Database.Statement;
   readonly #saveTenureSeq: Database.Statement;
   readonly #readTenure: Database.Statement;
@@ -122,6 +125,9 @@ export class SqliteStore implements MessageStore {
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
   #stored = 0;
+  /** The last time formatted, and its millisecond: messages of one millisecond share the string. */
+  #timeMs = Number.NaN;
+  #timeText = '';
   #commitFailures = 0;
   #trimmed = 0;
 
@@ -145,9 +151,6 @@ export class SqliteStore implements MessageStore {
     const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").raw(true).get() as [number] | undefined;
     this.#nextId = (seq?.[0] ?? 0) + 1;
     this.#tenureSeq = (db.prepare("SELECT value FROM counters WHERE name = 'tenure'").raw(true).get() as [number])[0];
-    this.#insert = db.prepare(
-      'INSERT INTO messages (id, ts, kind, sender, sender_key, sender_tenure, recipient, recipient_key, recipient_tenure, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
     this.#upsertTenure = db.prepare(
       'INSERT INTO nick_tenures (key, tenure, released_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET tenure = excluded.tenure, released_at = excluded.released_at',
     );
@@ -160,7 +163,8 @@ export class SqliteStore implements MessageStore {
     this.#trimUpTo = db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE id <= ? ORDER BY id LIMIT ?)');
     this.#trimOlder = db.prepare('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE ts < ? ORDER BY ts LIMIT ?)');
     this.#commit = db.transaction(() => {
-      for (const row of this.#pending) this.#insert.run(...row);
+      this.#insertPending();
+      if (this.#pendingTenures.size === 0) return;
       for (const [key, t] of this.#pendingTenures) this.#upsertTenure.run(key, t.tenure, t.released);
       this.#saveTenureSeq.run(this.#tenureSeq);
     });
@@ -173,13 +177,19 @@ export class SqliteStore implements MessageStore {
     } else {
       this.#pending.push([id, now, 1, message.from, message.fromKey, message.fromTenure, message.to, message.toKey, message.toTenure, message.text]);
     }
-    return { id: String(id), time: formatMessageTime(now) };
+    if (now !== this.#timeMs) {
+      this.#timeMs = now;
+      this.#timeText = formatMessageTime(now);
+    }
+    return { id: String(id), time: this.#timeText };
   }
 
   commitPending(): void {
     if ((this.#pending.length === 0 && this.#pendingTenures.size === 0) || this.#closed) return;
     try {
-      this.#commit();
+      // One INSERT is a transaction of its own: BEGIN and COMMIT around it would double the calls into SQLite.
+      if (this.#pendingTenures.size === 0 && this.#pending.length <= INSERT_ROWS) this.#insertPending();
+      else this.#commit();
       this.#stored += this.#pending.length;
     } catch (err) {
       this.#commitFailures += 1;
@@ -286,6 +296,28 @@ export class SqliteStore implements MessageStore {
     this.#closed = true;
     this.#db.close();
     unlockFolder(this.#options.dir);
+  }
+
+  #insertPending(): void {
+    const rows = this.#pending;
+    for (let at = 0; at < rows.length; at += INSERT_ROWS) {
+      const n = Math.min(INSERT_ROWS, rows.length - at);
+      const params: unknown[] = [];
+      for (let i = at; i < at + n; i++) params.push(...(rows[i] as Staged));
+      this.#insertRows(n).run(...params);
+    }
+  }
+
+  #insertRows(n: number): Database.Statement {
+    let statement = this.#inserts[n];
+    if (!statement) {
+      const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+      statement = this.#db.prepare(
+        `INSERT INTO messages (id, ts, kind, sender, sender_key, sender_tenure, recipient, recipient_key, recipient_tenure, text) VALUES ${Array.from({ length: n }, () => row).join(', ')}`,
+      );
+      this.#inserts[n] = statement;
+    }
+    return statement;
   }
 
   #readStoredTenure(key: string): TenureRow | undefined {
