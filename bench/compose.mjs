@@ -6,6 +6,7 @@
 //   bench/tls/RESULTS.md        parley-harness load tls: chat fan-out and joins over TLS beside plain TCP
 //   bench/cluster/RESULTS.md    several nodes on Redis vs one node in memory
 //   bench/hardening/RESULTS.md  issue 13's limits: partial lines, address floods, their cost
+//   bench/history/RESULTS.md    issue 15: history on beside off, catching up, store size and rate
 //   bench/fuzz/RESULTS.md       npm run fuzz: the protocol decoders under 10⁶ inputs each
 // Run: node bench/compose.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ const sections = [
   ['Chat over TLS against plain TCP', 'bench/tls/RESULTS.md'],
   ['Several nodes on Redis', 'bench/cluster/RESULTS.md'],
   ['Hardening: what the limits hold and cost', 'bench/hardening/RESULTS.md'],
+  ['History: storing every message', 'bench/history/RESULTS.md'],
   ['Fuzzing', 'bench/fuzz/RESULTS.md'],
 ];
 

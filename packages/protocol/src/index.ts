@@ -5,5 +5,6 @@ export * from './nickname.js';
 export * from './text.js';
 export * from './commands.js';
 export * from './events.js';
+export * from './history.js';
 export * from './udp/index.js';
 export { skeleton } from './confusables.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
+import { HISTORY_MAX_PAGE } from '@parley/protocol';
 import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
@@ -67,6 +68,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
     .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
     .option('shutdown-timeout', { type: 'number', default: D.shutdownTimeoutMs / 1000, describe: 'seconds given to clients to go on SIGTERM/SIGINT' })
+    .option('history', { type: 'string', default: 'on', choices: ['on', 'off'], describe: 'keep messages, replay them on join and answer the history command (off: nothing is stored)' })
+    .option('data-dir', { type: 'string', default: 'data', describe: 'folder of the history database (history.db); created if missing' })
+    .option('history-on-join', { type: 'number', default: D.historyOnJoin, describe: 'messages replayed to a user who joins (0: none, at most 500)' })
+    .option('history-max-messages', { type: 'number', default: 1_000_000, describe: 'keep at most this many messages (the oldest are deleted first)' })
+    .option('history-max-days', { type: 'number', default: 30, describe: 'delete messages older than this many days (0: no age limit)' })
+    .option('history-private-grace', { type: 'number', default: 600, describe: 'seconds a nickname may be away and still see its earlier private messages; after that the next user of the nickname does not' })
     .option('cluster', { type: 'string', describe: 'redis://host:port — run as one node of a cluster sharing users through Redis (default: single node, in memory)' })
     .option('node-id', { type: 'string', describe: 'this node\'s name in the cluster (default: host name and pid)' })
     .option('cluster-lease', { type: 'number', default: 5, describe: 'seconds a node\'s nick leases last without a heartbeat (a dead node\'s users leave within lease + heartbeat)' })
@@ -101,9 +108,16 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       } catch (err) {
         throw new Error(`--trusted-addresses: ${(err as Error).message}`);
       }
+      const j = a['history-on-join'];
+      if (!Number.isInteger(j) || j < 0 || j > HISTORY_MAX_PAGE) throw new Error(`--history-on-join must be 0 to ${HISTORY_MAX_PAGE} (got ${j})`);
+      const m = a['history-max-messages'];
+      if (!Number.isInteger(m) || m < 1) throw new Error(`--history-max-messages must be a positive whole number (got ${m})`);
+      for (const k of ['history-max-days', 'history-private-grace'] as const) {
+        if (!Number.isFinite(a[k]) || a[k] < 0) throw new Error(`--${k} must be 0 or more (got ${a[k]})`);
+      }
       const o = a['ops-port'];
       if (!Number.isInteger(o) || o < -1 || o > 65535) throw new Error(`--ops-port must be -1, 0 or a port number (got ${o})`);
-      for (const k of ['host', 'files-dir', 'ops-host'] as const) {
+      for (const k of ['host', 'files-dir', 'ops-host', 'data-dir'] as const) {
         if (typeof a[k] !== 'string' || a[k].length === 0) throw new Error(`--${k} must be a non-empty string`);
       }
       return true;
@@ -133,7 +147,7 @@ export const ENV_OPTIONS = [
   'config', 'host', 'port', 'tls-port', 'tls-cert', 'tls-key', 'tls-only', 'udp-host', 'udp-port', 'downloads-per-user', 'downloads-per-address', 'max-downloads', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
   'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
   'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'trusted-addresses',
-  'shutdown-timeout', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
+  'shutdown-timeout', 'history', 'data-dir', 'history-on-join', 'history-max-messages', 'history-max-days', 'history-private-grace', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
 ] as const;
 
 /** `127.0.0.0/8, ::1` → its entries; "" → none. */
@@ -272,7 +286,17 @@ export async function main(argv: string[]): Promise<number> {
           trustedAddresses: trustedList(args['trusted-addresses']),
           maxQueuedBytes: args['send-queue-bytes'],
           shutdownTimeoutMs: args['shutdown-timeout'] * 1000,
+          historyOnJoin: args['history-on-join'],
         },
+        history:
+          args.history === 'on'
+            ? {
+                dir: resolve(args['data-dir']),
+                maxMessages: args['history-max-messages'],
+                maxAgeMs: args['history-max-days'] * 86_400_000,
+                privateGraceMs: args['history-private-grace'] * 1000,
+              }
+            : undefined,
         ops: args['ops-port'] >= 0 ? { host: args['ops-host'], port: args['ops-port'] } : undefined,
         cluster: args.cluster
           ? { url: args.cluster, nodeId: args['node-id'], leaseMs: args['cluster-lease'] * 1000, heartbeatMs: args['cluster-heartbeat'] * 1000 }
@@ -299,6 +323,7 @@ export async function main(argv: string[]): Promise<number> {
       udpPort: server.udpPort ?? 'off',
       opsPort: server.opsPort ?? 'off',
       filesDir: server.files.root,
+      history: server.history?.path ?? 'off',
       cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off',
       pid: process.pid,
     },

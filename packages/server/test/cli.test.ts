@@ -11,7 +11,8 @@ afterEach(killServers);
 type Run = ServerRun;
 
 function run(args: string[], env: Record<string, string> = {}): Run {
-  return runServer(args, { env: { ...process.env, ...env } });
+  // History off unless a test turns it on: no database in the working folder, no lock shared by two servers.
+  return runServer(['--history', 'off', ...args], { env: { ...process.env, ...env } });
 }
 
 /** Waits for the JSON log line that says the server is ready; returns it. */
@@ -101,7 +102,7 @@ describe('parley-server (the built binary)', () => {
     });
     const info = await ready(r);
     const alice = await RawClient.join(info.port, 'alice');
-    expect(alice.lines[0]).toMatch(/^welcome 1 alice /u);
+    expect(alice.lines[0]).toMatch(/^welcome 2 alice /u);
     const ignored = r.out.join('').split('\n').find((l) => l.includes('not server options'));
     // (The test runner may add PARLEY_* variables of its own.)
     expect(JSON.parse(ignored ?? '{}').ignored).toEqual(expect.arrayContaining(['PARLEY', 'PARLEY_', 'PARLEY_NICK', 'PARLEY_SERVER']));

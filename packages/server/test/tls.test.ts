@@ -29,7 +29,8 @@ afterAll(async () => {
 type Run = ServerRun;
 
 function run(args: string[], cwd = work): Run {
-  return runServer(args, { cwd, env: { PATH: process.env.PATH ?? '' } });
+  // History off: several servers share the working folder here, and a data folder takes one server.
+  return runServer(['--history', 'off', ...args], { cwd, env: { PATH: process.env.PATH ?? '' } });
 }
 
 interface Ready {

@@ -62,6 +62,8 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
   // ---- drawing ------------------------------------------------------------
   let drawTimer: NodeJS.Timeout | undefined;
   let lastDrawnId = 0;
+  /** The oldest message is in sight (PgUp then asks the server for earlier ones). */
+  let atTop = true;
   const draw = (): void => {
     drawTimer = undefined;
     const L = ui.layout;
@@ -76,6 +78,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
     }
     lastDrawnId = newest;
     const conv = view.window(model.messages.all, L.convo.width, L.convo.height, model.me);
+    atTop = !conv.above;
     ui.set(ui.convo, conv.lines);
     ui.convo.setLabel(view.offset > 0 ? ` Parley — scrolled up (PgDn: newer) ` : ` Parley `);
     if (L.side) {
@@ -150,6 +153,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
           if (event.type === 'info' && conn?.state === 'naming') return;
           const effects = model.apply(event);
           if (effects.bell && args.bell) ui.bell();
+          if (effects.send) c.send(effects.send);
           if (event.type === 'error') downloads?.refused(event.code);
           if (event.type === 'offer' && downloads) {
             // Only an offer for a download the user asked for starts; any other is shown and ignored.
@@ -168,6 +172,8 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
             input.clear();
           }
           if (rejoined) note(`reconnected as ${joined}`);
+          // Protocol 2: ids on; after a reconnect, everything after the last message seen.
+          for (const command of model.history.joined(model.serverVersion, rejoined)) c.send(command);
           conn?.send({ type: 'files' });
           redraw();
         },
@@ -375,9 +381,13 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
         return;
       case 'downloadSelected':
         return downloadSelected();
-      case 'page':
+      case 'page': {
+        // PgUp with the oldest line already in sight: ask the server for the page before it.
+        const older = action.direction > 0 && atTop ? model.history.older() : undefined;
+        if (older) conn?.send(older);
         view.scroll(action.direction * Math.max(1, ui.layout.convo.height - 1));
         return;
+      }
       case 'repaint':
         ui.screen.realloc();
         return;

@@ -67,7 +67,9 @@ function head(m: Message, me: string): { segs: Seg[]; style: readonly string[] }
 
 /** One message as wrapped lines of `width` cells, continuation lines indented under the text. */
 export function messageLines(m: Message, width: number, me = ''): Line[] {
-  const { segs, style } = head(m, me);
+  const { segs, style: own } = head(m, me);
+  // Replayed history is dimmed: read before, or said before we came.
+  const style = m.earlier ? [DIM] : own;
   const headW = lineWidth(segs);
   const indent = headW <= width / 2 ? headW : Math.min(6, Math.floor(width / 4));
   const text = displaySafe(m.text);

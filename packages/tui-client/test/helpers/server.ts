@@ -64,7 +64,7 @@ function launch(args: string[]): Promise<{ child: ChildProcess; port: number; ud
  * --udp-port -1 and `udpPort` is undefined).
  */
 export async function startServer(filesDir: string, opts: { port?: number; extra?: string[] } = {}): Promise<RunningServer> {
-  const base = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--files-dir', filesDir, '--log-format', 'json', ...(opts.extra ?? [])];
+  const base = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--files-dir', filesDir, '--log-format', 'json', '--history', 'off', ...(opts.extra ?? [])];
   let started;
   try {
     started = await launch([...base, '--udp-port', '0']);
