@@ -9,8 +9,14 @@ let out: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'harness-cli-'));
   out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((out += String(s)), true));
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
   vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));
 });
 afterEach(async () => {

@@ -145,7 +145,10 @@ export async function startNgircd(): Promise<LoadTarget> {
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (output += s));
   let exited = false;
-  const exit = new Promise<void>((res) => child.once('exit', () => ((exited = true), res())));
+  const exit = new Promise<void>((res) => child.once('exit', () => {
+      exited = true;
+      res();
+    }));
   const deadline = Date.now() + NGIRCD_READY_TIMEOUT_MS;
   for (;;) {
     if (exited) throw new Error(`ngircd exited before it listened:\n${output}`);

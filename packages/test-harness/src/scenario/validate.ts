@@ -139,7 +139,10 @@ function readClients(raw: unknown, nodes: number, problems: Problems): Map<strin
     clients.set(cname, { name: cname, nicks: members, single: spec.count === undefined, autoPong: spec.pong, node });
   };
   if (Array.isArray(raw)) {
-    raw.forEach((c, i) => (typeof c === 'string' ? add(c, undefined) : problems.add(`clients[${i}]`, 'must be a client name')));
+    for (const [i, c] of raw.entries()) {
+      if (typeof c === 'string') add(c, undefined);
+      else problems.add(`clients[${i}]`, 'must be a client name');
+    }
   } else if (isObject(raw)) {
     for (const [cname, spec] of Object.entries(raw)) add(cname, spec);
   } else {
@@ -212,7 +215,7 @@ function checkStep(step: Step, ctx: StepContext): void {
   }
   switch (step.action) {
     case 'send':
-      if (step.payload.kind === 'lines') step.payload.lines.forEach((l) => placeholders(l, 'line'));
+      if (step.payload.kind === 'lines') for (const l of step.payload.lines) placeholders(l, 'line');
       break;
     case 'expect':
     case 'expect-absent':
@@ -247,7 +250,7 @@ function checkSynced(checked: readonly string[], here: string, ctx: StepContext)
   }
   const covered = (c: string): boolean => {
     const group = ctx.clients.get(c);
-    return synced.has(c) || (group !== undefined && group.nicks.every((n) => synced.has(n)));
+    return synced.has(c) || (group?.nicks.every((n) => synced.has(n)) ?? false);
   };
   const missing = checked.filter((c) => !covered(c));
   if (missing.length > 0) {

@@ -70,7 +70,9 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
       fingerprint: args.fingerprint,
       interactive: false,
       knownFile: knownServersPath(),
-      onFileProblems: (lines) => lines.forEach((l) => say(`warning: ${l}`)),
+      onFileProblems: (lines) => {
+        for (const l of lines) say(`warning: ${l}`);
+      },
     });
   }
   const conn = new Connection(
@@ -197,7 +199,7 @@ async function scriptedDownload(
     download: io.download ?? (downloadFile as unknown as DownloadFn),
     onChange: () => {
       const t = offer && transfers.get(offer.id);
-      if (!t || t.state !== 'active') return;
+      if (t?.state !== 'active') return;
       const now = Date.now();
       if (!tty && now - lastPrint < 1000 && t.bytes < t.size) return;
       lastPrint = now;

@@ -28,7 +28,7 @@ export function mentions(text: string, nick: string): boolean {
   if (!nick) return false;
   const key = nickKey(nick);
   const words = nickKey(text).split(/[^\p{L}\p{M}\p{N}_\-.[\]{}|^`]+/u);
-  return words.some((w) => w === key || w.replace(/[.\-]+$/u, '') === key);
+  return words.some((w) => w === key || w.replace(/[.-]+$/u, '') === key);
 }
 
 /**

@@ -45,7 +45,7 @@ export class Completer {
     const word = before.slice(start);
     const candidates = candidatesFor(before.slice(0, start), word, ctx);
     if (candidates.length === 0) return false;
-    const cycle: Cycle = { line: before.slice(0, start) + '\u0000' + after, start, candidates, index: 0, produced: '' };
+    const cycle: Cycle = { line: `${before.slice(0, start)}\u0000${after}`, start, candidates, index: 0, produced: '' };
     this.#cycle = cycle;
     this.#apply(input, cycle);
     return true;

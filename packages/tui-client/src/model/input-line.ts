@@ -43,7 +43,6 @@ export class InputLine {
 
   insert(text: string): void {
     // A paste may bring line breaks and control characters: keep it one line.
-    // eslint-disable-next-line no-control-regex
     const clean = [...text.replace(/\r\n|\r|\n/gu, ' ').replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/gu, '')];
     if (clean.length === 0) return;
     this.#chars.splice(this.#cursor, 0, ...clean);

@@ -8,7 +8,6 @@
  */
 
 // C0 controls (TAB is allowed), DEL, C1 controls (U+0080–U+009F: 0x9B is a one-byte CSI).
-// eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/gu;
 /**
  * Bidi marks, embeddings, overrides and isolates (U+061C, U+200E–200F,
@@ -17,7 +16,6 @@ const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/gu;
  */
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 /** Either of the above, for a yes/no check. */
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 /** `text` without control characters (except TAB) and bidi controls. Nothing else changes. */

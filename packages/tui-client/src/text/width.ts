@@ -9,7 +9,9 @@ import { terminalSafe } from './terminal-safe.js';
  */
 
 // ZWJ, variation selectors, skin-tone modifiers, tag characters, BOM (control and bidi characters go in terminalSafe).
-const JOINERS = /[\u200b-\u200d\u2060-\u2064\ufe00-\ufe0f\ufeff]|\u{1f3fb}|\u{1f3fc}|\u{1f3fd}|\u{1f3fe}|\u{1f3ff}|[\u{e0000}-\u{e007f}]/gu;
+// Variation selectors are their own alternative: in a class after another code point they read as one
+// character (Biome's noMisleadingCharacterClass), though each is matched alone either way.
+const JOINERS = /[\u200b-\u200d\u2060-\u2064\ufeff]|[\ufe00-\ufe0f]|\u{1f3fb}|\u{1f3fc}|\u{1f3fd}|\u{1f3fe}|\u{1f3ff}|[\u{e0000}-\u{e007f}]/gu;
 const COMBINING = /^\p{M}$/u;
 
 /** Makes `text` safe to draw: NFC, tabs as spaces, then `terminalSafe` (no control or bidi characters), no emoji joiners. */

@@ -60,12 +60,13 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
   const finished = new Promise<number>((r) => (finish = r));
 
   // ---- drawing ------------------------------------------------------------
-  let drawTimer: NodeJS.Timeout | undefined;
+  /** A draw is scheduled: changes within 16 ms share one render. */
+  let drawPending = false;
   let lastDrawnId = 0;
   /** The oldest message is in sight (PgUp then asks the server for earlier ones). */
   let atTop = true;
   const draw = (): void => {
-    drawTimer = undefined;
+    drawPending = false;
     const L = ui.layout;
     // Too narrow for the side panels: the files list is printed instead (see F3).
     if (!L.side && keys.mode === MODES.files) keys = withMode(keys, MODES.chat);
@@ -93,7 +94,9 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
     ui.screen.render();
   };
   const redraw = (): void => {
-    drawTimer ??= setTimeout(draw, 16);
+    if (drawPending) return;
+    drawPending = true;
+    setTimeout(draw, 16);
   };
   const promptText = (): string => promptFor(keys.mode, { me: model.me || nick || '?', downloads: model.transfers.active.length });
   const note = (text: string): void => {
@@ -129,7 +132,17 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
     });
     note(`connecting to ${host}:${port}${tls ? ' with TLS' : ''} as ${nick}…`);
     const settings = tls
-      ? tlsSettings({ host, port, ca: opts.ca, fingerprint: args.fingerprint, interactive: true, knownFile, onFileProblems: (lines) => lines.forEach((l) => fail(`warning: ${l}`)) })
+      ? tlsSettings({
+          host,
+          port,
+          ca: opts.ca,
+          fingerprint: args.fingerprint,
+          interactive: true,
+          knownFile,
+          onFileProblems: (lines) => {
+            for (const l of lines) fail(`warning: ${l}`);
+          },
+        })
       : undefined;
     const c: Connection = new Connection(
       { host, port, nick, tls: settings },
@@ -232,7 +245,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
 
   // ---- actions --------------------------------------------------------------
   const send = (command: Command): boolean => {
-    if (!conn || conn.state !== 'online') {
+    if (conn?.state !== 'online') {
       fail('not connected: nothing was sent (your text is still in the input)');
       return false;
     }
@@ -240,7 +253,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
   };
   /** Asks the server for `file`, remembering the request so that its offer (and only its offer) is accepted. */
   const requestDownload = (file: string): boolean => {
-    if (!conn || conn.state !== 'online' || !downloads) return send({ type: 'download', file });
+    if (conn?.state !== 'online' || !downloads) return send({ type: 'download', file });
     const refusal = downloads.request(file);
     if (refusal) {
       fail(refusal);
