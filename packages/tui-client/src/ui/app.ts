@@ -1,3 +1,13 @@
+/*
+ * Why this is about 480 lines: it is the one place where the client's pure
+ * parts meet blessed and the socket. keys.ts decides what a key does (a pure,
+ * unit-tested reducer), model/ holds the state, render.ts turns it into lines,
+ * net/ and transfer/ talk to the server; what is left here is carrying out
+ * their decisions, and its four sections (drawing, connection, actions, keys)
+ * read and write the same session variables (conn, downloads, keys, host, nick,
+ * pendingTrust). The seam for a later split is the connection section: a
+ * session object owning conn/downloads/outage that the actions call.
+ */
 import { resolve } from 'node:path';
 import { checkNickname, type Command } from '@parley/protocol';
 import { downloadFile } from '@parley/udp-transfer';
