@@ -1,3 +1,4 @@
+import { encodeAccountCommand, isAccountWord, parseAccountCommand, type AccountCommand } from './account-commands.js';
 import { protocolError, type ParleyProtocolError } from './errors.js';
 import { checkNickname, nickKey } from './nickname.js';
 import { checkMessageText } from './text.js';
@@ -17,7 +18,9 @@ export type Command =
   | { readonly type: 'exit' }
   | { readonly type: 'help' }
   | { readonly type: 'pong'; readonly token: string }
-  | { readonly type: 'cancel'; readonly transferId: string };
+  | { readonly type: 'cancel'; readonly transferId: string }
+  /** Accounts and moderation (PROTOCOL.md §2.4). */
+  | AccountCommand;
 
 export type CommandType = Command['type'];
 
@@ -56,11 +59,14 @@ export function parseCommand(line: string): ParsedCommand {
     if (word.length === 0) return { ok: true, command: null };
     const bare = BARE[word.toLowerCase()];
     if (bare) return { ok: true, command: bare };
+    const lower = word.toLowerCase();
+    if (isAccountWord(lower)) return parseAccountCommand(lower, undefined);
     return fail(protocolError('UNKNOWN_COMMAND', `unknown command "${clip(word)}": ${HINT}`));
   }
   const head = line.slice(0, comma).trim();
   const rest = line.slice(comma + 1);
   const word = head.toLowerCase();
+  if (isAccountWord(word)) return parseAccountCommand(word, rest);
   switch (word) {
     case 'broadcast':
       return withText(rest, (text) => ({ type: 'broadcast', text }));
@@ -113,6 +119,8 @@ export function encodeCommand(command: Command): string {
     case 'exit':
     case 'help':
       return command.type;
+    default:
+      return encodeAccountCommand(command);
   }
 }
 
