@@ -2,9 +2,11 @@
 // Regenerates docs/BENCHMARKS.md from the result files each benchmark writes:
 //   bench/load/RESULTS.md       parley-harness load: chat fan-out, private, idle, vs ngIRCd
 //   bench/transfer/RESULTS.md   bench/transfer: UDP downloads vs TCP, TFTP, KCP, QUIC
-//   bench/transfer/ENCRYPTED.md sealed (ChaCha20-Poly1305) downloads against plain ones
+//   bench/transfer/ENCRYPTED.md sealed (ChaCha20-Poly1305) downloads against plain ones and QUIC
+//   bench/tls/RESULTS.md        parley-harness load tls: chat fan-out and joins over TLS beside plain TCP
 //   bench/cluster/RESULTS.md    several nodes on Redis vs one node in memory
 //   bench/hardening/RESULTS.md  issue 13's limits: partial lines, address floods, their cost
+//   bench/history/RESULTS.md    issue 15: history on beside off, catching up, store size and rate
 //   bench/fuzz/RESULTS.md       npm run fuzz: the protocol decoders under 10⁶ inputs each
 // Run: node bench/compose.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,8 +18,10 @@ const sections = [
   ['Chat load: Parley against ngIRCd', 'bench/load/RESULTS.md'],
   ['File transfer: Parley UDP against TCP, TFTP, KCP and QUIC', 'bench/transfer/RESULTS.md'],
   ['Encrypted downloads: sealed against plain', 'bench/transfer/ENCRYPTED.md'],
+  ['Chat over TLS against plain TCP', 'bench/tls/RESULTS.md'],
   ['Several nodes on Redis', 'bench/cluster/RESULTS.md'],
   ['Hardening: what the limits hold and cost', 'bench/hardening/RESULTS.md'],
+  ['History: storing every message', 'bench/history/RESULTS.md'],
   ['Fuzzing', 'bench/fuzz/RESULTS.md'],
 ];
 

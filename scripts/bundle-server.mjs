@@ -36,6 +36,7 @@ mkdirSync(join(out, 'bin'), { recursive: true });
 writeFileSync(
   join(out, 'bin', 'parley-server'),
   '#!/bin/sh\n# Starts the Parley server with Node.js >= 20.19 (PARLEY_NODE=/path/to/node to choose one).\n' +
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell line; ${PARLEY_NODE:-node} is the shell's.
     'exec "${PARLEY_NODE:-node}" "$(dirname "$(readlink -f "$0")")/../dist/bin.js" "$@"\n',
 );
 chmodSync(join(out, 'bin', 'parley-server'), 0o755);

@@ -32,6 +32,7 @@ const child = spawnSync(process.execPath, [vitest, 'run', 'test/fuzz/fuzz.test.t
     PARLEY_FUZZ_RUNS: runs,
     PARLEY_FUZZ_SEED: seed,
     PARLEY_FUZZ_REPORT: report,
+    // biome-ignore lint/suspicious/noUndeclaredEnvVars: the fuzzer runs outside turbo; the user's NODE_OPTIONS pass through.
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim(),
   },
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The whole test suite, as the README and CI run it: install (pinned pnpm via
-// npx), build and typecheck every package, run every package's vitest suite,
-// and end with one line: `tests: N passed, M failed`.
+// npx), build and typecheck every package, lint (Biome, biome.jsonc), run every
+// package's vitest suite, and end with one line: `tests: N passed, M failed`.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ function step(name, args, env = {}) {
 
 let ok = step('install', ['install', '--frozen-lockfile', '--prefer-offline']);
 ok = ok && step('build + typecheck', ['exec', 'turbo', 'run', 'build', 'typecheck', '--output-logs=errors-only']);
+ok = ok && step('lint', ['exec', 'biome', 'lint', '--error-on-warnings']);
 
 rmSync(reportDir, { recursive: true, force: true });
 mkdirSync(reportDir, { recursive: true });

@@ -13,11 +13,9 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 
 const N = Number(process.argv[2] ?? 200);
 const LINE = Number(process.argv[3] ?? 4000);
-const BIN = fileURLToPath(new URL('../../packages/server/dist/bin.js', import.meta.url));
 
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/u.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -28,6 +28,8 @@ timed() {
     echo "$1 $2 $(rate "$4" "$5") $(check "$6")"
   fi
 }
+# user,sys CPU ms a running process has used so far (/proc/<pid>/stat fields 14 and 15, 10 ms ticks)
+cpu_ms() { awk '{ sub(/^.*\) /, ""); printf "%d,%d", $12 * 10, $13 * 10 }' "/proc/$1/stat" 2>/dev/null || echo 0,0; }
 # wait (≤ 5 s) until something listens on <proto t|u> <port> in namespace <ns>
 listening() { i=0; while [ $i -lt 50 ] && ! ip netns exec "$1" ss -Hln"$2" "sport = :$3" | grep -q .; do sleep 0.1; i=$((i + 1)); done; }
 QUIC_SERVER=${QUIC_SERVER:-gtlsserver}; QUIC_CLIENT=${QUIC_CLIENT:-gtlsclient}   # ngtcp2 examples (GnuTLS build in Debian)
@@ -140,6 +142,7 @@ for loss in $LOSSES; do
 
     # 6. QUIC (ngtcp2 example server and client, HTTP/3 GET of file.bin from $tmp), CUBIC and
     # BBR on both ends (the server's controller is the one that matters: it sends the data). $LIMIT s limit.
+    # CPU: the client's from GNU time, the server's from /proc/<pid>/stat around the download (10 ms ticks).
     if [ $quic = 1 ]; then
       port=45020
       for cc in cubic bbr; do
@@ -147,12 +150,20 @@ for loss in $LOSSES; do
         qs=$!
         listening pl-srv u $port
         rm -rf "$tmp/dl"; mkdir "$tmp/dl"
+        qs0=$(cpu_ms $qs)
         t0=$(date +%s.%N)
-        $C timeout $LIMIT "$QUIC_CLIENT" -q --cc=$cc --exit-on-all-streams-close --download="$tmp/dl" \
+        $C timeout $LIMIT /usr/bin/time -o "$tmp/quic.time" -f '%U %S' "$QUIC_CLIENT" -q --cc=$cc --exit-on-all-streams-close --download="$tmp/dl" \
           $SRV $port "https://$SRV:$port/file.bin" > /dev/null 2>&1
         rc=$?; t1=$(date +%s.%N)
+        qs1=$(cpu_ms $qs)   # the server's CPU while it served this one download (before it is stopped)
         kill $qs 2>/dev/null; wait $qs 2>/dev/null
-        timed "$loss" quic-$cc $rc $t0 $t1 "$tmp/dl/file.bin" $LIMIT
+        if [ $rc -eq 124 ]; then
+          timed "$loss" quic-$cc $rc $t0 $t1 "$tmp/dl/file.bin" $LIMIT
+        else
+          # the same two JSON objects as the Parley rows: client (rate, bytes, CPU), then server CPU
+          set -- $(tail -1 "$tmp/quic.time") $qs0 $qs1
+          echo "$loss quic-$cc $(rate "$t0" "$t1" | sed "s/}\$/,\"bytes\":$((MB * 1048576)),\"cpuUserMs\":$(awk "BEGIN{print $1*1000}"),\"cpuSysMs\":$(awk "BEGIN{print $2*1000}")}/") {\"cpuUserMs\":$(( ${4%,*} - ${3%,*} )),\"cpuSysMs\":$(( ${4#*,} - ${3#*,} ))} $(check "$tmp/dl/file.bin")"
+        fi
         port=$((port + 1))
       done
     fi

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Turns bench.sh output ("<loss> <tool> <json> …" lines) into a Markdown table of medians.
-// Usage: node summarize.mjs run.txt [more.txt …]
+// Usage: [RANGE=1] node summarize.mjs run.txt [more.txt …]   (RANGE=1: each median also shows the lowest–highest value)
 import { readFileSync } from 'node:fs';
 
 const rows = new Map(); // tool -> loss -> [MBps]
-const cpu = new Map(); // loss -> { client, server, 'client (dgram)', 'server (dgram)': [] } ms per MB for Parley
+const cpu = new Map(); // loss -> { client, server, 'client (dgram)', 'server (quic-bbr)', … : [] } ms per MB (Parley and QUIC rows)
 const losses = new Set();
 for (const file of process.argv.slice(2)) {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -25,10 +25,11 @@ for (const file of process.argv.slice(2)) {
       byLoss.get(loss).push(`did not finish (${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB in ${secs} s)`);
     }
     else if (typeof v.MBps === 'number') byLoss.get(loss).push(v.MBps);
-    if (tool.startsWith('parley') && extra) {
+    // Rows that carry both sides' CPU: Parley (client JSON, then the server's) and, since issue 14, QUIC.
+    if ((tool.startsWith('parley') || tool.startsWith('quic')) && extra && check !== 'CORRUPT' && typeof v.cpuUserMs === 'number') {
       const s = JSON.parse(extra);
       const mb = v.bytes / 1e6;
-      const tag = tool === 'parley' ? '' : ` (${tool.slice('parley-'.length)})`;
+      const tag = tool === 'parley' ? '' : ` (${tool.startsWith('parley-') ? tool.slice('parley-'.length) : tool})`;
       if (!cpu.has(loss)) cpu.set(loss, {});
       const c = cpu.get(loss);
       (c[`client${tag}`] ??= []).push((v.cpuUserMs + v.cpuSysMs) / mb);
@@ -43,7 +44,8 @@ const median = (xs) => {
   const mid = Math.floor(nums.length / 2);
   const med = nums.length % 2 ? nums[mid] : (nums[mid - 1] + nums[mid]) / 2;
   const notes = [];
-  if (nums.length > 1) notes.push(`n=${nums.length}`);
+  // biome-ignore lint/suspicious/noUndeclaredEnvVars: a bench script run by hand, outside turbo.
+  if (nums.length > 1) notes.push(`n=${nums.length}${process.env.RANGE === '1' ? `, ${nums[0].toFixed(1)}–${nums[nums.length - 1].toFixed(1)}` : ''}`);
   if (failed.length) notes.push(`${failed.length} more: ${failed.join(', ')}`);
   return `${med.toFixed(1)}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 };
@@ -60,10 +62,31 @@ for (const tool of tools) {
   if (tool === 'nft-drops') continue;
   console.log(`| ${tool} | ${ls.map((l) => median(byLoss.get(l) ?? [])).join(' | ')} |`);
 }
+// Rows of the same run side by side: the k-th measurement of a tool against the k-th of plain Parley at the
+// same loss (bench.sh runs them back to back), so a shared machine's drift cancels out of the ratio.
+if (rows.has('parley')) {
+  const ratioTools = tools.filter((t) => t !== 'parley' && t !== 'nft-drops' && (t.startsWith('parley-') || t.startsWith('quic-')));
+  if (ratioTools.length > 0) {
+    console.log('');
+    console.log(`| ÷ plain Parley, run by run (%) | ${ls.map((l) => `${l} %`).join(' | ')} |`);
+    console.log(`|---|${ls.map(() => '--:').join('|')}|`);
+    for (const tool of ratioTools) {
+      const cells = ls.map((l) => {
+        const base = rows.get('parley').get(l) ?? [];
+        const mine = rows.get(tool).get(l) ?? [];
+        const r = [];
+        for (let k = 0; k < Math.min(base.length, mine.length); k++) if (typeof base[k] === 'number' && typeof mine[k] === 'number') r.push((100 * mine[k]) / base[k]);
+        return median(r);
+      });
+      console.log(`| ${tool} | ${cells.join(' | ')} |`);
+    }
+  }
+}
 console.log('');
-console.log(`| Parley CPU ms per MB | ${ls.map((l) => `${l} %`).join(' | ')} |`);
+console.log(`| CPU ms per MB (user + sys) | ${ls.map((l) => `${l} %`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
-for (const side of ['client', 'server', 'client (sealed)', 'server (sealed)', 'client (sealed-js)', 'server (sealed-js)', 'client (warm)', 'server (warm)', 'client (dgram)', 'server (dgram)']) {
+for (const side of ['client', 'server', 'client (sealed)', 'server (sealed)', 'client (sealed-js)', 'server (sealed-js)', 'client (warm)', 'server (warm)', 'client (dgram)', 'server (dgram)',
+  'client (quic-cubic)', 'server (quic-cubic)', 'client (quic-bbr)', 'server (quic-bbr)']) {
   if (!ls.some((l) => cpu.get(l)?.[side])) continue;
   console.log(`| ${side} | ${ls.map((l) => median(cpu.get(l)?.[side] ?? [])).join(' | ')} |`);
 }

@@ -2,6 +2,7 @@ import { encodeAccountCommand, isAccountWord, parseAccountCommand, type AccountC
 import { protocolError, type ParleyProtocolError } from './errors.js';
 import { checkNickname, nickKey } from './nickname.js';
 import { checkMessageText } from './text.js';
+import { HISTORY_DEFAULT_PAGE, HISTORY_MAX_PAGE, isMessageId, type HistoryQuery } from './history.js';
 
 /**
  * What a client can ask of the server after it has sent its nickname. The
@@ -19,6 +20,10 @@ export type Command =
   | { readonly type: 'help' }
   | { readonly type: 'pong'; readonly token: string }
   | { readonly type: 'cancel'; readonly transferId: string }
+  /** Protocol 2: earlier messages (PROTOCOL.md §2.3). */
+  | { readonly type: 'history'; readonly query: HistoryQuery }
+  /** Protocol 2: ids and times on this connection's live messages, on or off. */
+  | { readonly type: 'ids'; readonly on: boolean }
   /** Accounts and moderation (PROTOCOL.md §2.4). */
   | AccountCommand;
 
@@ -37,8 +42,10 @@ const BARE: Readonly<Record<string, Command>> = {
   quit: { type: 'exit' },
   help: { type: 'help' },
   pong: { type: 'pong', token: '' },
+  history: { type: 'history', query: { form: 'last', count: HISTORY_DEFAULT_PAGE } },
 };
 
+const HISTORY_USAGE = 'history,<count> | history,before,<id>[,<count>] | history,after,<id>[,<count>]';
 const HINT = 'type broadcast,<text> to talk to everyone, <nick>,<text> to talk to one user, help for all commands';
 
 function fail(error: ParleyProtocolError): ParsedCommand {
@@ -59,6 +66,7 @@ export function parseCommand(line: string): ParsedCommand {
     if (word.length === 0) return { ok: true, command: null };
     const bare = BARE[word.toLowerCase()];
     if (bare) return { ok: true, command: bare };
+    if (word.toLowerCase() === 'ids') return fail(protocolError('BAD_ARGUMENTS', 'ids takes on or off: ids,on'));
     const lower = word.toLowerCase();
     if (isAccountWord(lower)) return parseAccountCommand(lower, undefined);
     return fail(protocolError('UNKNOWN_COMMAND', `unknown command "${clip(word)}": ${HINT}`));
@@ -84,6 +92,13 @@ export function parseCommand(line: string): ParsedCommand {
       }
       return { ok: true, command: { type: 'cancel', transferId } };
     }
+    case 'history':
+      return parseHistory(rest);
+    case 'ids': {
+      const value = rest.trim().toLowerCase();
+      if (value !== 'on' && value !== 'off') return fail(protocolError('BAD_ARGUMENTS', 'ids takes on or off: ids,on'));
+      return { ok: true, command: { type: 'ids', on: value === 'on' } };
+    }
     case 'online':
     case 'files':
     case 'exit':
@@ -101,6 +116,36 @@ export function parseCommand(line: string): ParsedCommand {
   return withText(rest, (text) => ({ type: 'private', to: nick.nick, text }));
 }
 
+/** `history,…` after the first comma: `<count>`, `before,<id>[,<count>]` or `after,<id>[,<count>]`. */
+function parseHistory(rest: string): ParsedCommand {
+  const parts = rest.split(',').map((p) => p.trim());
+  const usage = (why: string): ParsedCommand => fail(protocolError('BAD_ARGUMENTS', `${why}; use ${HISTORY_USAGE}`));
+  const first = (parts[0] ?? '').toLowerCase();
+  if (first !== 'before' && first !== 'after') {
+    if (parts.length !== 1) return usage('history takes a count, or before/after and a message id');
+    const count = parseCount(first);
+    return typeof count === 'number' ? { ok: true, command: { type: 'history', query: { form: 'last', count } } } : usage(count);
+  }
+  if (parts.length < 2 || parts.length > 3) return usage(`history,${first} needs a message id and at most a count`);
+  const id = parts[1] as string;
+  if (!isMessageId(id)) return usage(`"${clip(id)}" is not a message id`);
+  let count = first === 'after' ? HISTORY_MAX_PAGE : HISTORY_DEFAULT_PAGE;
+  if (parts.length === 3) {
+    const c = parseCount(parts[2] as string);
+    if (typeof c !== 'number') return usage(c);
+    count = c;
+  }
+  return { ok: true, command: { type: 'history', query: { form: first, id, count } } };
+}
+
+/** A count of messages, 1 to HISTORY_MAX_PAGE; otherwise why not. */
+function parseCount(text: string): number | string {
+  if (!/^[0-9]{1,9}$/u.test(text)) return `"${clip(text)}" is not a count of messages`;
+  const n = Number(text);
+  if (n < 1 || n > HISTORY_MAX_PAGE) return `the count must be 1 to ${HISTORY_MAX_PAGE} (got ${n}); page with history,before,<id>`;
+  return n;
+}
+
 /** Writes a command as a line (without LF) in the same grammar. */
 export function encodeCommand(command: Command): string {
   switch (command.type) {
@@ -114,6 +159,12 @@ export function encodeCommand(command: Command): string {
       return command.token ? `pong,${command.token}` : 'pong';
     case 'cancel':
       return `cancel,${command.transferId}`;
+    case 'history': {
+      const q = command.query;
+      return q.form === 'last' ? `history,${q.count}` : `history,${q.form},${q.id},${q.count}`;
+    }
+    case 'ids':
+      return `ids,${command.on ? 'on' : 'off'}`;
     case 'online':
     case 'files':
     case 'exit':

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   BAD_TEXT: 'message contains control or bidirectional formatting characters',
   UNKNOWN_USER: 'no such user is online',
   RATE_LIMITED: 'too many messages; slow down',
+  HISTORY_OFF: 'this server keeps no history',
   // Files
   FILE_NAME_INVALID: 'file name is not allowed',
   FILE_NOT_FOUND: 'no such file',
@@ -57,7 +58,7 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export function isErrorCode(value: string): value is ErrorCode {
-  return Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
+  return Object.hasOwn(ERROR_CODES, value);
 }
 
 /** The one error type the protocol package throws or returns. */

@@ -1,5 +1,6 @@
 import { isErrorCode, protocolError, type ErrorCode } from './errors.js';
 import { decodeArg, encodeArg } from './text.js';
+import { HISTORY_FORMS, isMessageId, isMessageTime, type HistoryForm, type MessageStamp } from './history.js';
 
 /** Why a user left, as everyone else is told. */
 export const LEAVE_REASONS = ['quit', 'disconnected', 'timeout', 'kicked', 'shutdown'] as const;
@@ -11,6 +12,15 @@ export interface FileEntry {
 }
 
 /**
+ * A chat message. `id` and `time` are there on a history replay, and on live
+ * messages to a connection that sent `ids,on` (protocol 2); otherwise absent,
+ * and the line is what it always was.
+ */
+export type MessageEvent =
+  | { readonly type: 'broadcast'; readonly from: string; readonly text: string; readonly id?: string; readonly time?: string }
+  | { readonly type: 'private'; readonly from: string; readonly to: string; readonly text: string; readonly id?: string; readonly time?: string };
+
+/**
  * Everything the server says. Each event is one line:
  * `<kind> <arg> <arg> … [:<free text>]` — readable in `nc`, parseable
  * without guessing. Arguments never contain spaces (see `encodeArg`).
@@ -20,8 +30,15 @@ export type ServerEvent =
   | { readonly type: 'online'; readonly nicks: readonly string[] }
   | { readonly type: 'joined'; readonly nick: string }
   | { readonly type: 'left'; readonly nick: string; readonly reason: LeaveReason }
-  | { readonly type: 'broadcast'; readonly from: string; readonly text: string }
-  | { readonly type: 'private'; readonly from: string; readonly to: string; readonly text: string }
+  | MessageEvent
+  /** A stored message replayed: clients show it as history (no bell, no notification). */
+  | { readonly type: 'history'; readonly message: MessageEvent & MessageStamp }
+  /** Ends a history answer: how many messages it carried and whether the cap cut it short (`more`). */
+  | { readonly type: 'history-end'; readonly form: HistoryForm; readonly count: number; readonly more: boolean }
+  /** To a connection with ids on: the message it just sent was stored under this id. */
+  | { readonly type: 'sent'; readonly id: string; readonly time: string }
+  /** Answer to `ids,on` / `ids,off`. */
+  | { readonly type: 'ids'; readonly on: boolean }
   | { readonly type: 'files'; readonly files: readonly FileEntry[] }
   | {
       readonly type: 'offer';
@@ -56,9 +73,16 @@ export function encodeEvent(event: ServerEvent): string {
     case 'left':
       return `left ${event.nick} ${event.reason}`;
     case 'broadcast':
-      return `broadcast ${event.from} :${event.text}`;
     case 'private':
-      return `private ${event.from} ${event.to} :${event.text}`;
+      return encodeMessage(event);
+    case 'history':
+      return `history ${encodeMessage(event.message)}`;
+    case 'history-end':
+      return `history end ${event.form} ${event.count} ${event.more ? 'more' : 'all'}`;
+    case 'sent':
+      return `sent ${event.id} ${event.time}`;
+    case 'ids':
+      return `ids ${event.on ? 'on' : 'off'}`;
     case 'files': {
       let line = `files ${event.files.length}`;
       for (const f of event.files) line += ` ${encodeArg(f.name)} ${f.size}`;
@@ -75,6 +99,14 @@ export function encodeEvent(event: ServerEvent): string {
     case 'info':
       return `info :${event.text}`;
   }
+}
+
+/** `broadcast <from> [<id> <time>] :<text>`, `private <from> <to> [<id> <time>] :<text>`. */
+function encodeMessage(event: MessageEvent): string {
+  const stamp = event.id !== undefined && event.time !== undefined ? ` ${event.id} ${event.time}` : '';
+  return event.type === 'broadcast'
+    ? `broadcast ${event.from}${stamp} :${event.text}`
+    : `private ${event.from} ${event.to}${stamp} :${event.text}`;
 }
 
 /** Encodes an event as the bytes to write (with LF). */
@@ -113,6 +145,27 @@ function needTrailing(line: string, trailing: string | undefined): string {
   return trailing;
 }
 
+function messageId(line: string, value: string | undefined): string {
+  if (value === undefined || !isMessageId(value)) bad(line, 'bad message id');
+  return value;
+}
+
+function messageTime(line: string, value: string | undefined): string {
+  if (value === undefined || !isMessageTime(value)) bad(line, 'bad message time');
+  return value;
+}
+
+/** A broadcast (1 argument, or 3 with id and time) or a private message (2, or 4). */
+function decodeMessage(line: string, kind: string, args: readonly string[], trailing: string | undefined): MessageEvent {
+  const names = kind === 'broadcast' ? 1 : kind === 'private' ? 2 : bad(line, 'unknown message kind');
+  if (args.length !== names && args.length !== names + 2) bad(line, `expected ${names} or ${names + 2} argument(s), got ${args.length}`);
+  const text = needTrailing(line, trailing);
+  const stamp = args.length === names ? {} : { id: messageId(line, args[names]), time: messageTime(line, args[names + 1]) };
+  return kind === 'broadcast'
+    ? { type: 'broadcast', from: word(line, args[0]), text, ...stamp }
+    : { type: 'private', from: word(line, args[0]), to: word(line, args[1]), text, ...stamp };
+}
+
 /**
  * Parses one line from the server. Throws `ParleyProtocolError` with code
  * `BAD_EVENT` for anything that is not an event; a client should ignore
@@ -147,11 +200,29 @@ export function decodeEvent(line: string): ServerEvent {
       return { type: 'left', nick: word(line, args[0]), reason };
     }
     case 'broadcast':
-      expectArgs(line, args, 1);
-      return { type: 'broadcast', from: word(line, args[0]), text: needTrailing(line, trailing) };
     case 'private':
+      return decodeMessage(line, kind, args, trailing);
+    case 'history': {
+      if (args[0] === 'end') {
+        expectArgs(line, args, 4);
+        if (trailing !== undefined) bad(line, 'unexpected text');
+        const form = args[1] as HistoryForm;
+        if (!HISTORY_FORMS.includes(form)) bad(line, 'unknown history form');
+        if (args[3] !== 'more' && args[3] !== 'all') bad(line, 'expected more or all');
+        return { type: 'history-end', form, count: count(line, args[2]), more: args[3] === 'more' };
+      }
+      const message = decodeMessage(line, args[0] ?? '', args.slice(1), trailing);
+      if (message.id === undefined || message.time === undefined) bad(line, 'a history message needs an id and a time');
+      return { type: 'history', message: { ...message, id: message.id, time: message.time } };
+    }
+    case 'sent':
       expectArgs(line, args, 2);
-      return { type: 'private', from: word(line, args[0]), to: word(line, args[1]), text: needTrailing(line, trailing) };
+      if (trailing !== undefined) bad(line, 'unexpected text');
+      return { type: 'sent', id: messageId(line, args[0]), time: messageTime(line, args[1]) };
+    case 'ids':
+      expectArgs(line, args, 1);
+      if (trailing !== undefined || (args[0] !== 'on' && args[0] !== 'off')) bad(line, 'expected ids on or ids off');
+      return { type: 'ids', on: args[0] === 'on' };
     case 'files': {
       const n = count(line, args[0]);
       if (trailing !== undefined || args.length !== 2 * n + 1) bad(line, 'files count does not match');

@@ -6,5 +6,6 @@ export * from './text.js';
 export * from './commands.js';
 export * from './account-commands.js';
 export * from './events.js';
+export * from './history.js';
 export * from './udp/index.js';
 export { skeleton } from './confusables.js';

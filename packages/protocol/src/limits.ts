@@ -4,4 +4,5 @@ export const DEFAULT_MAX_LINE_BYTES = 4096;
 export const DEFAULT_MAX_EVENT_LINE_BYTES = 1024 * 1024;
 export const NICK_MAX_LENGTH = 24;
 export const FILE_NAME_MAX_BYTES = 255;
-export const PROTOCOL_VERSION = 1;
+/** 2: `history` and `ids` commands, message ids and times (PROTOCOL.md §6). */
+export const PROTOCOL_VERSION = 2;

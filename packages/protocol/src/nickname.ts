@@ -9,7 +9,9 @@ import { protocolError, type ParleyProtocolError } from './errors.js';
 export const RESERVED_NICKS: ReadonlySet<string> = new Set([
   'broadcast', 'online', 'files', 'download', 'exit', 'quit', 'help', 'ping', 'pong',
   'cancel', 'all', 'everyone', 'server', 'parley', 'admin', 'system', 'me', 'msg',
-  // Protocol 2: accounts and moderation (account-commands.ts, ACCOUNT_WORDS)
+  // Protocol 2
+  'history', 'ids',
+  // Accounts and moderation (account-commands.ts, ACCOUNT_WORDS)
   'register', 'login', 'password', 'unregister', 'kick', 'ban', 'unban', 'bans',
 ]);
 

@@ -7,7 +7,6 @@ import { protocolError, type ParleyProtocolError } from './errors.js';
  * U+202A–U+202E; the isolates U+2066–U+2069): they reorder what is drawn
  * after them, so `evil\u202Etxt.exe` is shown as `evilexe.txt` (CVE-2021-42574).
  */
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 /** Checks message text a user sends to others: not empty, no control characters. */
@@ -30,7 +29,6 @@ export function hasControlCharacters(text: string): boolean {
  * written with those bytes percent-encoded (`my%20photo.jpg`), so the common
  * case stays readable in `nc`. An empty argument is `-`.
  */
-// eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /[\u0000-\u0020%\u007f-\u009f]|^:/u;
 
 export function encodeArg(value: string): string {

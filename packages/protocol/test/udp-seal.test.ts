@@ -69,7 +69,7 @@ describe('sealed UDP packets (encrypted transfers)', () => {
 
   it('carries no plaintext: the payload is not in the sealed DATA packet', () => {
     const { server } = ends();
-    const payload = Buffer.from('A'.repeat(64) + 'the secret file bytes');
+    const payload = Buffer.from(`${'A'.repeat(64)}the secret file bytes`);
     const sealed = server.seal({ type: 'data', transferId: 1, packetNumber: 0, chunk: 0, payload });
     expect(sealed.includes(payload.subarray(0, 16))).toBe(false);
     expect(sealed.includes(payload.subarray(64, 80))).toBe(false);

@@ -9,6 +9,7 @@ import type { DownloadService } from './downloads.js';
 import type { FileLibrary } from './file-library.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { ChatHub } from './hub.js';
+import type { MessageStore } from './history/message-store.js';
 import { InMemoryHub } from './memory-hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
 import { Session } from './session.js';
@@ -28,6 +29,8 @@ export interface ChatServerDeps {
   readonly log: Logger;
   readonly hub?: ChatHub;
   readonly downloads?: DownloadService;
+  /** Where messages are kept (the caller opens and closes it); none = no history. */
+  readonly history?: MessageStore;
   readonly options?: Partial<ChatOptions>;
   readonly now?: () => number;
   /** Counters to fill (so a hub made before the server can report into them). */
@@ -63,10 +66,11 @@ export class ChatServer {
       hub: deps.hub ?? new InMemoryHub(this.options.announceLimit, (kind, n) => this.stats.count(this.stats.eventsOut, kind, n)),
       files: deps.files,
       downloads: deps.downloads,
+      history: deps.history,
       options: this.options,
       log: deps.log,
       stats: this.stats,
-      scheduler: new FlushScheduler(),
+      scheduler: new FlushScheduler({}, deps.history ? () => deps.history?.commitPending() : undefined),
       now: deps.now ?? Date.now,
       closing: false,
     };

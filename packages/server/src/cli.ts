@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
+import { HISTORY_MAX_PAGE } from '@parley/protocol';
 import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
 import { writeSelfSigned } from './self-signed.js';
-import { startServer } from './start.js';
 import { TlsConfigError, TlsCredentials } from './tls-credentials.js';
 
 const EXIT_USAGE = 2;
@@ -33,7 +33,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     const value = env[envName(option)];
     if (value !== undefined) fromEnv.push(`--${option}`, value);
   }
-  return yargs([...fromEnv, ...argv])
+  const parser = yargs([...fromEnv, ...argv])
     .scriptName('parley-server')
     .usage(
       '$0 [options]\n\nStarts a Parley chat server. Every option can also be set as an environment variable (--udp-port is PARLEY_UDP_PORT) or in a JSON file given with --config ({"udp-port": 57000}). Flags win over the environment, which wins over the file.',
@@ -68,6 +68,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
     .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
     .option('shutdown-timeout', { type: 'number', default: D.shutdownTimeoutMs / 1000, describe: 'seconds given to clients to go on SIGTERM/SIGINT' })
+    .option('history', { type: 'string', default: 'on', choices: ['on', 'off'], describe: 'keep messages, replay them on join and answer the history command (off: nothing is stored)' })
+    .option('data-dir', { type: 'string', default: 'data', describe: 'folder of the history database (history.db); created if missing' })
+    .option('history-on-join', { type: 'number', default: D.historyOnJoin, describe: 'messages replayed to a user who joins (0: none, at most 500)' })
+    .option('history-max-messages', { type: 'number', default: 1_000_000, describe: 'keep at most this many messages (the oldest are deleted first)' })
+    .option('history-max-days', { type: 'number', default: 30, describe: 'delete messages older than this many days (0: no age limit)' })
+    .option('history-private-grace', { type: 'number', default: 600, describe: 'seconds a nickname may be away and still see its earlier private messages; after that the next user of the nickname does not' })
     .option('cluster', { type: 'string', describe: 'redis://host:port — run as one node of a cluster sharing users through Redis (default: single node, in memory)' })
     .option('node-id', { type: 'string', describe: 'this node\'s name in the cluster (default: host name and pid)' })
     .option('cluster-lease', { type: 'number', default: 5, describe: 'seconds a node\'s nick leases last without a heartbeat (a dead node\'s users leave within lease + heartbeat)' })
@@ -102,13 +108,30 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       } catch (err) {
         throw new Error(`--trusted-addresses: ${(err as Error).message}`);
       }
+      const j = a['history-on-join'];
+      if (!Number.isInteger(j) || j < 0 || j > HISTORY_MAX_PAGE) throw new Error(`--history-on-join must be 0 to ${HISTORY_MAX_PAGE} (got ${j})`);
+      const m = a['history-max-messages'];
+      if (!Number.isInteger(m) || m < 1) throw new Error(`--history-max-messages must be a positive whole number (got ${m})`);
+      for (const k of ['history-max-days', 'history-private-grace'] as const) {
+        if (!Number.isFinite(a[k]) || a[k] < 0) throw new Error(`--${k} must be 0 or more (got ${a[k]})`);
+      }
       const o = a['ops-port'];
       if (!Number.isInteger(o) || o < -1 || o > 65535) throw new Error(`--ops-port must be -1, 0 or a port number (got ${o})`);
-      for (const k of ['host', 'files-dir', 'ops-host'] as const) {
+      for (const k of ['host', 'files-dir', 'ops-host', 'data-dir'] as const) {
         if (typeof a[k] !== 'string' || a[k].length === 0) throw new Error(`--${k} must be a non-empty string`);
       }
       return true;
-    })
+    });
+  return asLibraryParser(parser);
+}
+
+/**
+ * Both parsers end the same way: unknown options refused, `--help`/`-h`, no
+ * `--version`, and errors thrown instead of printed with an exit, so `main`
+ * turns them into one line and exit code 2.
+ */
+function asLibraryParser<T extends Argv<object>>(parser: T): T {
+  return parser
     .strict()
     .help()
     .alias('h', 'help')
@@ -116,7 +139,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .exitProcess(false)
     .fail((msg, err) => {
       throw err ?? new Error(msg);
-    });
+    }) as T;
 }
 
 /** Options that can be set from the environment: every option but --help. */
@@ -124,7 +147,7 @@ export const ENV_OPTIONS = [
   'config', 'host', 'port', 'tls-port', 'tls-cert', 'tls-key', 'tls-only', 'udp-host', 'udp-port', 'downloads-per-user', 'downloads-per-address', 'max-downloads', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
   'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
   'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'trusted-addresses',
-  'shutdown-timeout', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
+  'shutdown-timeout', 'history', 'data-dir', 'history-on-join', 'history-max-messages', 'history-max-days', 'history-private-grace', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
 ] as const;
 
 /** `127.0.0.0/8, ::1` → its entries; "" → none. */
@@ -158,7 +181,7 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 /** `parley-server self-signed …`: its own options. */
 export function parseSelfSignedArgs(argv: string[]) {
-  return yargs(argv)
+  const parser = yargs(argv)
     .scriptName('parley-server self-signed')
     .usage(
       '$0 --cert FILE --key FILE --name HOST [--name HOST…]\n\nWrites a self-signed TLS certificate and key (ECDSA P-256, made with the openssl command) for --tls-cert/--tls-key, and prints the SHA-256 fingerprint to give to your users: `parley --tls` shows it on first connection and pins it. With a real domain, a Let\'s Encrypt certificate needs no fingerprint at all (see the README).',
@@ -171,15 +194,8 @@ export function parseSelfSignedArgs(argv: string[]) {
     .check((a) => {
       if (!Number.isInteger(a.days) || a.days < 1 || a.days > 3650) throw new Error(`--days must be 1-3650 (got ${a.days})`);
       return true;
-    })
-    .strict()
-    .help()
-    .alias('h', 'help')
-    .version(false)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
     });
+  return asLibraryParser(parser);
 }
 
 async function selfSignedMain(argv: string[]): Promise<number> {
@@ -239,6 +255,8 @@ export async function main(argv: string[]): Promise<number> {
   if (ignoredEnv.length > 0) log.info({ ignored: ignoredEnv }, 'environment variables that are not server options were ignored');
   let server;
   try {
+    // Imported once the options are good: --help and a bad option need none of the server.
+    const { startServer } = await import('./start.js');
     server = await startServer(
       {
         host: args.host,
@@ -268,7 +286,17 @@ export async function main(argv: string[]): Promise<number> {
           trustedAddresses: trustedList(args['trusted-addresses']),
           maxQueuedBytes: args['send-queue-bytes'],
           shutdownTimeoutMs: args['shutdown-timeout'] * 1000,
+          historyOnJoin: args['history-on-join'],
         },
+        history:
+          args.history === 'on'
+            ? {
+                dir: resolve(args['data-dir']),
+                maxMessages: args['history-max-messages'],
+                maxAgeMs: args['history-max-days'] * 86_400_000,
+                privateGraceMs: args['history-private-grace'] * 1000,
+              }
+            : undefined,
         ops: args['ops-port'] >= 0 ? { host: args['ops-host'], port: args['ops-port'] } : undefined,
         cluster: args.cluster
           ? { url: args.cluster, nodeId: args['node-id'], leaseMs: args['cluster-lease'] * 1000, heartbeatMs: args['cluster-heartbeat'] * 1000 }
@@ -295,6 +323,7 @@ export async function main(argv: string[]): Promise<number> {
       udpPort: server.udpPort ?? 'off',
       opsPort: server.opsPort ?? 'off',
       filesDir: server.files.root,
+      history: server.history?.path ?? 'off',
       cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off',
       pid: process.pid,
     },

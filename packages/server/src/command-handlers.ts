@@ -1,6 +1,8 @@
-import { ParleyProtocolError, type Command } from '@parley/protocol';
+import { nickKey, ParleyProtocolError, type Command, type MessageStamp } from '@parley/protocol';
 import type { ServerContext } from './context.js';
 import { offerInput } from './downloads.js';
+import { sendHistory } from './history/replay.js';
+import type { HubMember } from './hub.js';
 import type { Session } from './session.js';
 
 /** A handler answers now, or returns a promise; lines after it wait until it settles. */
@@ -13,26 +15,43 @@ const HELP = [
   '  online             who is online',
   '  files              the files you can download',
   '  download,<file>    download a file (the transfer needs a Parley client)',
+  '  history            the last 50 messages (history,<n> for n; history,before,<id> to page back)',
   '  exit               leave the chat',
 ];
 
 const handlers: { [T in Command['type']]: Handler<T> } = {
   broadcast(session, command, ctx) {
-    ctx.hub.broadcast(session, { type: 'broadcast', from: session.nick, text: command.text });
+    // Stored first (staged now, committed before any socket is written), then delivered.
+    const stamp = ctx.history?.append({ kind: 'broadcast', from: session.nick, fromKey: session.key, fromTenure: session.tenure, text: command.text }, ctx.now());
+    ctx.hub.broadcast(session, { type: 'broadcast', from: session.nick, text: command.text }, stamp);
+    if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
   },
 
   private(session, command, ctx) {
     const unknown = (): void =>
       session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
-    const delivered = ctx.hub.privateMessage(session, command.to, command.text);
+    const history = ctx.history;
+    let stamp: MessageStamp | undefined;
+    // Stored once the recipient is found, before its copy is delivered; a message to nobody is not stored.
+    const store = history
+      ? (recipient: HubMember): MessageStamp => {
+          const toKey = nickKey(recipient.nick);
+          const message = { kind: 'private', from: session.nick, fromKey: session.key, fromTenure: session.tenure, to: recipient.nick, toKey, toTenure: history.tenureOf(toKey) ?? 0, text: command.text } as const;
+          stamp = history.append(message, ctx.now());
+          return stamp;
+        }
+      : undefined;
+    const done = (ok: boolean): void => {
+      if (!ok) unknown();
+      else if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
+    };
+    const delivered = ctx.hub.privateMessage(session, command.to, command.text, store);
     if (!(delivered instanceof Promise)) {
-      if (!delivered) unknown();
+      done(delivered);
       return undefined;
     }
     return delivered.then(
-      (ok) => {
-        if (!ok) unknown();
-      },
+      done,
       (err: unknown) => {
         session.log.error({ err }, 'private message delivery failed');
         unknown();
@@ -86,6 +105,25 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
 
   pong() {
     // Any line counts as a sign of life; a pong has nothing else to do.
+  },
+
+  history(session, command, ctx) {
+    if (!ctx.history) return session.sendError('HISTORY_OFF', 'this server keeps no history');
+    try {
+      sendHistory(session, ctx.history, command.query, command.query.form);
+    } catch (err) {
+      if (err instanceof ParleyProtocolError) return session.reject(err);
+      session.log.error({ err }, 'cannot read history');
+      session.sendError('HISTORY_OFF', 'the history cannot be read right now');
+    }
+    return undefined;
+  },
+
+  ids(session, command, ctx) {
+    if (!ctx.history) return session.sendError('HISTORY_OFF', 'this server keeps no history, so its messages have no ids');
+    session.ids = command.on;
+    session.send({ type: 'ids', on: command.on });
+    return undefined;
   },
 
   cancel(session, command, ctx) {

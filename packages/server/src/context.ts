@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ChatHub } from './hub.js';
+import type { MessageStore } from './history/message-store.js';
 import type { DownloadService } from './downloads.js';
 import type { FileLibrary } from './file-library.js';
 import type { FlushScheduler } from './flush-scheduler.js';
@@ -11,6 +12,8 @@ export interface ServerContext {
   readonly hub: ChatHub;
   readonly files: FileLibrary;
   readonly downloads: DownloadService | undefined;
+  /** Where messages are kept; undefined = no history (`--history off`, or a cluster node). */
+  readonly history: MessageStore | undefined;
   readonly options: ChatOptions;
   readonly log: Logger;
   readonly stats: ServerStats;

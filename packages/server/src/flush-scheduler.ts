@@ -39,7 +39,14 @@ export class FlushScheduler {
   #lazy: Flushable[] = [];
   #lazyScheduled = false;
 
-  constructor(options: Partial<FlushSchedulerOptions> = {}) {
+  /**
+   * `beforeWrite` runs before any connection writes (the history store commits
+   * the messages of this turn there, so no copy is sent before it is stored).
+   */
+  constructor(
+    options: Partial<FlushSchedulerOptions> = {},
+    readonly beforeWrite: () => void = () => undefined,
+  ) {
     this.#options = { ...DEFAULTS, ...options };
   }
 

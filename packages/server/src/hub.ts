@@ -1,4 +1,4 @@
-import type { ErrorCode, LeaveReason, ServerEvent } from '@parley/protocol';
+import type { ErrorCode, LeaveReason, MessageStamp, ServerEvent } from '@parley/protocol';
 
 /** A value now, or later (the Redis hub answers later; the in-memory hub now). */
 export type MaybePromise<T> = T | Promise<T>;
@@ -15,6 +15,8 @@ export interface HubMember {
    * with others; it is never reordered with the user's other frames.
    */
   deliver(frame: Buffer, lazy?: boolean): void;
+  /** The user sent `ids,on`: give it messages with their id and time. */
+  readonly ids?: boolean;
   /** Ends this user's session (a cluster hub found its nick taken elsewhere after an outage). */
   evict?(code: ErrorCode, text: string): void;
 }
@@ -38,10 +40,13 @@ export interface ChatHub {
   release(member: HubMember, reason: LeaveReason, announce?: boolean): MaybePromise<void>;
   /** Everyone online, sorted case-insensitively. */
   online(): MaybePromise<readonly string[]>;
-  /** Delivers `event` to every member but `from`. */
-  broadcast(from: HubMember, event: ServerEvent): void;
-  /** Delivers a private message to the member called `to` (any case); false when nobody of that name is online. */
-  privateMessage(from: HubMember, to: string, text: string): MaybePromise<boolean>;
+  /** Delivers `event` to every member but `from`; with `stamp`, members with `ids` get the message with its id and time. */
+  broadcast(from: HubMember, event: ServerEvent, stamp?: MessageStamp): void;
+  /**
+   * Delivers a private message to the member called `to` (any case); false when nobody of that name is online.
+   * `store(recipient)` is called once the recipient is found and before it is delivered (it stores the message, returning its stamp).
+   */
+  privateMessage(from: HubMember, to: string, text: string, store?: (recipient: HubMember) => MessageStamp | undefined): MaybePromise<boolean>;
   /** Number of members on this node. */
   readonly localCount: number;
   close(): MaybePromise<void>;

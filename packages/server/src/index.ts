@@ -7,4 +7,6 @@ export type { DownloadService } from './downloads.js';
 export { createLogger, type LogFormat } from './logger.js';
 export { ServerStats } from './stats.js';
 export { Session, SessionState } from './session.js';
+export type { MessageStore, NewMessage, StoredMessage, Viewer, HistoryPage } from './history/message-store.js';
+export { SqliteStore, HISTORY_FILE, type SqliteStoreOptions } from './history/sqlite-store.js';
 export { startServer, type StartedServer, type ServerConfig } from './start.js';

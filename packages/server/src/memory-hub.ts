@@ -1,4 +1,4 @@
-import { eventFrame, nickFold, nickKey, type LeaveReason, type ServerEvent } from '@parley/protocol';
+import { eventFrame, nickFold, nickKey, type LeaveReason, type MessageStamp, type ServerEvent } from '@parley/protocol';
 import type { ChatHub, ClaimResult, HubMember } from './hub.js';
 
 interface Entry {
@@ -66,23 +66,28 @@ export class InMemoryHub implements ChatHub {
     return this.#nicks;
   }
 
-  broadcast(from: HubMember, event: ServerEvent): void {
+  broadcast(from: HubMember, event: ServerEvent, stamp?: MessageStamp): void {
     if (this.#members.size === 0) return;
     const frame = eventFrame(event);
     const lazy = event.type === 'joined' || event.type === 'left';
+    // Encoded once too, on first use: for members that asked for ids.
+    let stamped: Buffer | undefined;
     let n = 0;
     for (const { member } of this.#members.values()) {
       if (member === from) continue;
-      member.deliver(frame, lazy);
+      if (stamp && member.ids) member.deliver((stamped ??= eventFrame({ ...event, ...stamp } as ServerEvent)), lazy);
+      else member.deliver(frame, lazy);
       n += 1;
     }
     this.onDelivered(event.type, n);
   }
 
-  privateMessage(from: HubMember, to: string, text: string): boolean {
+  privateMessage(from: HubMember, to: string, text: string, store?: (recipient: HubMember) => MessageStamp | undefined): boolean {
     const entry = this.#members.get(nickKey(to));
     if (!entry) return false;
-    entry.member.deliver(eventFrame({ type: 'private', from: from.nick, to: entry.member.nick, text }));
+    const stamp = store?.(entry.member);
+    const ids = stamp && entry.member.ids ? stamp : {};
+    entry.member.deliver(eventFrame({ type: 'private', from: from.nick, to: entry.member.nick, text, ...ids }));
     this.onDelivered('private', 1);
     return true;
   }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ChatServer } from './chat-server.js';
 import type { DownloadService } from './downloads.js';
+import type { HistoryStats } from './history/message-store.js';
 
 /**
  * The operations endpoint: `/healthz` (the process answers), `/readyz` (it
@@ -16,6 +17,7 @@ export class OpsServer {
   constructor(
     private readonly chat: ChatServer,
     private readonly downloads: DownloadService | undefined,
+    history?: { stats(): HistoryStats },
   ) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
@@ -55,6 +57,11 @@ export class OpsServer {
     total('parley_transfer_sent_bytes_total', 'File bytes sent over UDP (retransmissions included)', () => dl()?.bytesSent ?? 0);
     total('parley_transfer_retransmissions_total', 'UDP data packets sent again', () => dl()?.retransmissions ?? 0);
     gauge('parley_transfer_batched_io', '1 when file data leaves in batches of datagrams (the native addon), 0 when one datagram per call', () => (dl()?.io === 'batched' ? 1 : 0));
+    if (history) {
+      total('parley_history_stored_total', 'Messages stored in the history since start', () => history.stats().stored);
+      total('parley_history_commit_failures_total', 'History commits that failed (their messages were delivered, not kept)', () => history.stats().commitFailures);
+      total('parley_history_trimmed_total', 'Messages deleted by history retention since start', () => history.stats().trimmed);
+    }
     byLabel('parley_udp_dropped_total', 'UDP packets dropped, by reason', 'reason', () => Object.entries(dl()?.dropped ?? {}));
   }
 

@@ -40,6 +40,8 @@ export interface ChatOptions {
   readonly announceLimit: number;
   /** Time (ms) given to clients and transfers to finish on shutdown. */
   readonly shutdownTimeoutMs: number;
+  /** Stored messages replayed to a user who joins (0 = none; at most HISTORY_MAX_PAGE). Needs a history store. */
+  readonly historyOnJoin: number;
 }
 
 export const DEFAULT_CHAT_OPTIONS: ChatOptions = {
@@ -59,4 +61,5 @@ export const DEFAULT_CHAT_OPTIONS: ChatOptions = {
   drainTimeoutMs: 30_000,
   shutdownTimeoutMs: 5_000,
   announceLimit: 500,
+  historyOnJoin: 50,
 };

@@ -66,6 +66,7 @@ export class Outbox implements Flushable {
     this.#lazyMarked = false;
     const queue = this.#queue;
     if (queue.length === 0 || this.stream.destroyed) return;
+    this.scheduler.beforeWrite();
     this.#queue = this.#spare ?? [];
     this.#spare = undefined;
     this.onWritten(this.#queuedBytes);

@@ -4,6 +4,7 @@ import {
   checkNickname,
   eventFrame,
   nickFold,
+  nickKey,
   LineDecoder,
   parseCommand,
   PROTOCOL_VERSION,
@@ -14,6 +15,8 @@ import {
   type ServerEvent,
 } from '@parley/protocol';
 import { handleCommand } from './command-handlers.js';
+import type { Viewer } from './history/message-store.js';
+import { sendHistory } from './history/replay.js';
 import type { ServerContext } from './context.js';
 import type { ClaimResult, HubMember } from './hub.js';
 import { Outbox } from './outbox.js';
@@ -40,6 +43,12 @@ const PROMPT_DELAY_MS = 150;
 /** One client connection: its nickname, its guards, and the lines it sends. */
 export class Session implements HubMember {
   nick = '';
+  /** `nickKey(nick)` once joined. */
+  key = '';
+  /** This user's tenure of the nickname (private messages in history are per tenure); 0 without history. */
+  tenure = 0;
+  /** The client sent `ids,on`: live messages carry id and time. */
+  ids = false;
   #state: SessionState = SessionState.Naming;
   readonly #decoder: LineDecoder;
   readonly #outbox: Outbox;
@@ -114,6 +123,11 @@ export class Session implements HubMember {
   get remote(): string {
     if (typeof this.#remote !== 'string') this.#remote = this.#remote();
     return this.#remote;
+  }
+
+  /** Whose history this session sees. */
+  get viewer(): Viewer {
+    return { key: this.key, tenure: this.tenure };
   }
 
   get log(): Logger {
@@ -290,6 +304,8 @@ export class Session implements HubMember {
       return undefined;
     }
     this.#state = SessionState.Joined;
+    this.key = nickKey(this.nick);
+    if (this.ctx.history) this.tenure = this.ctx.history.beginTenure(this.key, this.ctx.now());
     this.onJoined(this);
     this.#logger = undefined;
     if (this.ctx.log.isLevelEnabled('info')) this.log.info('joined');
@@ -316,6 +332,18 @@ export class Session implements HubMember {
     const hint = large ? ' This is a large room: joins and leaves are not announced; type online for the list.' : '';
     this.send({ type: 'welcome', version: PROTOCOL_VERSION, nick: this.nick, text: `Welcome to Parley, ${this.nick}! ${who} online.${hint} Type help for commands.` });
     if (!large) this.send({ type: 'online', nicks: online });
+    const count = this.ctx.options.historyOnJoin;
+    if (this.ctx.history) {
+      // Before any live line: nothing else is written to this session in between. With
+      // --history-on-join 0 only `history end join 0 all`: it tells a client this server keeps history.
+      try {
+        if (count > 0) sendHistory(this, this.ctx.history, { form: 'last', count }, 'join');
+        else this.send({ type: 'history-end', form: 'join', count: 0, more: false });
+      } catch (err) {
+        this.log.error({ err }, 'cannot read history for a new user');
+        this.send({ type: 'history-end', form: 'join', count: 0, more: false });
+      }
+    }
   }
 
   /**
@@ -341,7 +369,10 @@ export class Session implements HubMember {
     this.#outbox.dispose();
     this.#decoder.reset();
     if (was === SessionState.Joined || was === SessionState.Joining) {
-      if (was === SessionState.Joined) this.log.info({ reason }, 'left');
+      if (was === SessionState.Joined) {
+        this.log.info({ reason }, 'left');
+        this.ctx.history?.endTenure(this.key, this.ctx.now());
+      }
       void Promise.resolve(this.ctx.hub.release(this, reason, !this.ctx.closing)).catch((err: unknown) =>
         this.log.error({ err }, 'hub could not release the nickname'),
       );

@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import { ChatServer } from './chat-server.js';
 import type { DownloadService } from './downloads.js';
 import { FileLibrary } from './file-library.js';
-import { OpsServer } from './ops-server.js';
+import type { OpsServer } from './ops-server.js';
 import type { ChatHub } from './hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
 import { ServerStats } from './stats.js';
 import { TransferServer } from '@parley/udp-transfer';
 import { bindWithFallback } from './listen-address.js';
 import type { TlsCredentials } from './tls-credentials.js';
+import { SqliteStore } from './history/sqlite-store.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -28,6 +29,8 @@ export interface ServerConfig {
   readonly cluster?: { readonly url: string; readonly nodeId?: string; readonly leaseMs?: number; readonly heartbeatMs?: number };
   /** Operations endpoint (/healthz, /readyz, /metrics); undefined = off. */
   readonly ops?: { readonly host: string; readonly port: number };
+  /** Message history in an SQLite database in `dir` (`--data-dir`); undefined = off (`--history off`). Not kept by cluster nodes yet. */
+  readonly history?: { readonly dir: string; readonly maxMessages: number; readonly maxAgeMs: number; readonly privateGraceMs: number };
 }
 
 export interface StartedServer {
@@ -40,6 +43,8 @@ export interface StartedServer {
   readonly tlsPort: number | undefined;
   readonly udpPort: number | undefined;
   readonly opsPort: number | undefined;
+  /** The history store, when history is on. */
+  readonly history: SqliteStore | undefined;
   /** The address chat listens on (the configured one, or 0.0.0.0 when `::` had to fall back). */
   readonly host: string;
   close(graceMs?: number): Promise<void>;
@@ -72,7 +77,14 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
       onDelivered: (kind, n) => stats.count(stats.eventsOut, kind, n),
     });
   }
-  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats });
+  let history: SqliteStore | undefined;
+  if (config.history && config.cluster) {
+    log.warn('history is not kept in cluster mode yet (it will live in Redis Streams): this node runs without it');
+  } else if (config.history) {
+    history = new SqliteStore({ ...config.history, log: log.child({ component: 'history' }) }, Date.now());
+    history.startRetention(Date.now);
+  }
+  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history });
   let port: number | undefined;
   let tlsPort: number | undefined;
   let host = config.host;
@@ -93,12 +105,15 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
       tlsPort = bound.value.port;
     }
     if (config.ops) {
-      ops = new OpsServer(chat, downloads);
+      // Loaded only with an ops port: prom-client and what it pulls in are ≈ 90 files to read at start.
+      const { OpsServer } = await import('./ops-server.js');
+      ops = new OpsServer(chat, downloads, history);
       opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
     }
   } catch (err) {
     await chat.close(0);
     await ops?.close();
+    history?.close();
     throw err;
   }
   return {
@@ -110,9 +125,11 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     host,
     udpPort: downloads?.port,
     opsPort,
+    history,
     async close(graceMs) {
       await chat.close(graceMs);
       await ops?.close();
+      history?.close();
     },
   };
 }

@@ -78,7 +78,7 @@ function peer(port: number, from: string): Promise<Peer> {
 async function join(port: number, from: string, nick: string): Promise<Peer> {
   const p = await peer(port, from);
   p.send(nick);
-  await p.waitFor((l) => l.startsWith(`welcome 1 ${nick} `));
+  await p.waitFor((l) => l.startsWith(`welcome 2 ${nick} `));
   return p;
 }
 
@@ -130,7 +130,7 @@ describe('per-address connection limits (over TCP)', () => {
     // The younger ones are still there: one of them can still join.
     const last = flood[flood.length - 1]!;
     last.send('dave');
-    await last.waitFor((l) => l.startsWith('welcome 1 dave '));
+    await last.waitFor((l) => l.startsWith('welcome 2 dave '));
     expect(flood.slice(21).filter((p) => p.lines.some(isBye))).toEqual([]);
     expect(t.server.connections).toBe(20);
   });

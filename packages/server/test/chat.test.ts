@@ -16,7 +16,7 @@ describe('joining', () => {
     await alice.waitFor((l) => l.startsWith('info :') && l.includes('nickname'));
     alice.send('alice');
     const welcome = await alice.waitFor((l) => l.startsWith('welcome '));
-    expect(decodeEvent(welcome)).toMatchObject({ type: 'welcome', version: 1, nick: 'alice' });
+    expect(decodeEvent(welcome)).toMatchObject({ type: 'welcome', version: 2, nick: 'alice' });
     expect(await alice.waitFor((l) => l.startsWith('online '))).toBe('online 1 alice');
     const bob = await t.join('bob');
     expect(bob.lines).toContain('online 2 alice bob');
@@ -41,7 +41,7 @@ describe('joining', () => {
     const imposter = await t.connect();
     const err = await imposter.ask('ALICE', isError('NICK_TAKEN'));
     expect(err).toBe('error NICK_TAKEN :nickname "ALICE" is taken (1 user online). Send another nickname.');
-    await imposter.ask('alice2', (l) => l.startsWith('welcome 1 alice2 '));
+    await imposter.ask('alice2', (l) => l.startsWith('welcome 2 alice2 '));
     // Nothing but the error came between: no online list before login.
     expect(imposter.lines.filter((l) => !l.startsWith('info '))).toEqual([err, imposter.lines.find((l) => l.startsWith('welcome ')), 'online 2 alice alice2']);
     await alice.waitFor((l) => l === 'joined alice2');
@@ -145,7 +145,7 @@ describe('chatting in the original grammar', () => {
     alice.close();
     await bob.waitFor((l) => l === 'left alice disconnected');
     const again = await t.join('alice');
-    expect(again.lines.some((l) => l.startsWith('welcome 1 alice '))).toBe(true);
+    expect(again.lines.some((l) => l.startsWith('welcome 2 alice '))).toBe(true);
   });
 });
 

@@ -1,34 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV_OPTIONS, envName, parseArgs } from '../src/cli.js';
 import { RawClient } from './helpers.js';
+import { killServers, runServer, type ServerRun } from './server-process.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
+afterEach(killServers);
 
-interface Run {
-  child: ChildProcess;
-  out: string[];
-  err: string[];
-  exit: Promise<number | null>;
-}
+type Run = ServerRun;
 
 function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const out: string[] = [];
-  const err: string[] = [];
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => out.push(d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => err.push(d));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out, err, exit };
+  // History off unless a test turns it on: no database in the working folder, no lock shared by two servers.
+  return runServer(['--history', 'off', ...args], { env: { ...process.env, ...env } });
 }
 
 /** Waits for the JSON log line that says the server is ready; returns it. */
@@ -118,7 +102,7 @@ describe('parley-server (the built binary)', () => {
     });
     const info = await ready(r);
     const alice = await RawClient.join(info.port, 'alice');
-    expect(alice.lines[0]).toMatch(/^welcome 1 alice /u);
+    expect(alice.lines[0]).toMatch(/^welcome 2 alice /u);
     const ignored = r.out.join('').split('\n').find((l) => l.includes('not server options'));
     // (The test runner may add PARLEY_* variables of its own.)
     expect(JSON.parse(ignored ?? '{}').ignored).toEqual(expect.arrayContaining(['PARLEY', 'PARLEY_', 'PARLEY_NICK', 'PARLEY_SERVER']));

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { ParleyProtocolError, type ErrorCode } from '@parley/protocol';
 import type { HubMember } from '../src/hub.js';
-import { createRedisHub, RedisHub, type ClusterHub } from '../src/cluster/index.js';
+import { Redis } from 'ioredis';
+import { createRedisHub, LinkPhase, RedisHub, type ClusterHub } from '../src/cluster/index.js';
 import { freePort, startRedisServer, type RedisProcess } from '@parley/test-support';
 
 /** The Redis hub on its own: outages, partitions and lost leases, with fake members. */
@@ -159,6 +160,31 @@ describe('Redis hub', () => {
     expect(a.localCount).toBe(0);
     expect(bobOnB.evicted).toBeUndefined();
     expect(await a.online()).toEqual(['Bob', 'watcher']);
+  });
+
+  it('after Redis lost its data, admits new users only once a lease has passed on its clock (no real waiting)', async () => {
+    const redis = await redisServer();
+    let offset = 0;
+    // A lease of a minute: on the real clock the grace would outlast the test.
+    const lease = 60_000;
+    const h = await createRedisHub({ url: redis.url, log: silent, nodeId: 'clocked', leaseMs: lease, heartbeatMs: HEARTBEAT_MS, now: () => Date.now() + offset });
+    cleanups.push(async () => {
+      await h.close();
+    });
+    const alice = new Member('c1', 'alice');
+    expect(await h.claim(alice)).toEqual({ ok: true });
+    const admin = new Redis(redis.url);
+    cleanups.push(async () => void admin.disconnect());
+    await admin.flushall();
+    await expect.poll(() => h.healthy, { message: 'the node notices it was dropped and waits', timeout: 8000 }).toBe(false);
+    expect(h.phase).toBe(LinkPhase.Linked);
+    expect(Object.values(await admin.hgetall('{parley}:online'))).toEqual(['clocked alice']);
+    const err: unknown = await Promise.resolve(h.claim(new Member('c2', 'bob'))).catch((e: unknown) => e);
+    expect((err as ParleyProtocolError).code).toBe('PARLEY_ERR_CLUSTER_UNAVAILABLE');
+    offset += lease;
+    await expect.poll(() => h.healthy, { message: 'one lease later on its clock, it admits again', timeout: 3000 }).toBe(true);
+    expect(await h.claim(new Member('c3', 'bob'))).toEqual({ ok: true });
+    expect(alice.evicted).toBeUndefined();
   });
 
   it('sends the releases it could not send during an outage once Redis is back', async () => {

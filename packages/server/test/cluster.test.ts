@@ -56,7 +56,7 @@ async function startNode(nodeId: string, options: Partial<ChatOptions> = {}): Pr
     async join(nick) {
       const c = await RawClient.join(port, nick);
       clients.push(c);
-      expect(c.lines.some((l) => l.startsWith(`welcome 1 ${nick} `))).toBe(true);
+      expect(c.lines.some((l) => l.startsWith(`welcome 2 ${nick} `))).toBe(true);
       return c;
     },
     async tryJoin(nick) {
@@ -149,7 +149,7 @@ describe('several nodes are one chat', () => {
         await c.waitFor((l) => l === 'broadcast bob :chatter');
         expect(bob.closed).toBe(false);
         const first = c.lines.findIndex((l) => !l.startsWith('info '));
-        expect(c.lines[first]).toMatch(new RegExp(`^welcome 1 ${nick} `, 'u'));
+        expect(c.lines[first]).toMatch(new RegExp(`^welcome 2 ${nick} `, 'u'));
         expect(c.lines[first + 1]).toMatch(/^online /u);
       }
     } finally {

@@ -22,7 +22,7 @@ describe('look-alike and invisible nicknames (over TCP)', () => {
     for (const nick of ['Alice', 'ａｌｉｃｅ']) {
       expect(await mallory.ask(nick, isError('NICK_TAKEN'))).toBe(`error NICK_TAKEN :nickname "${nick}" is taken (1 user online). Send another nickname.`);
     }
-    await mallory.ask('mallory', (l) => l.startsWith('welcome 1 mallory '));
+    await mallory.ask('mallory', (l) => l.startsWith('welcome 2 mallory '));
     await alice.waitFor((l) => l === 'joined mallory');
     expect(await alice.ask('online', (l) => l.startsWith('online '))).toBe('online 2 alice mallory');
     // mallory never got an online list before joining.

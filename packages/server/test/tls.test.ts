@@ -1,18 +1,17 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeEvent, peekPacketType } from '@parley/protocol';
 import { downloadFile } from '@parley/udp-transfer';
 import { RawClient } from './helpers.js';
+import { killServers, runServer, SERVER_BIN, type ServerRun } from './server-process.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const children: ChildProcess[] = [];
+const BIN = SERVER_BIN;
 const opened: Array<{ close(): void }> = [];
 let work: string;
 
@@ -21,28 +20,17 @@ beforeAll(async () => {
 });
 afterEach(() => {
   for (const c of opened.splice(0)) c.close();
-  for (const c of children.splice(0)) c.kill('SIGKILL');
+  killServers();
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-interface Run {
-  child: ChildProcess;
-  out: string[];
-  err: string[];
-  exit: Promise<number | null>;
-}
+type Run = ServerRun;
 
 function run(args: string[], cwd = work): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const out: string[] = [];
-  const err: string[] = [];
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => out.push(d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => err.push(d));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out, err, exit };
+  // History off: several servers share the working folder here, and a data folder takes one server.
+  return runServer(['--history', 'off', ...args], { cwd, env: { PATH: process.env.PATH ?? '' } });
 }
 
 interface Ready {

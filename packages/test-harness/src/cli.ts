@@ -90,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
       'load runs: fan-out, private, idle (Parley and, with --dialect irc, an IRC server)',
       (y) =>
         y
-          .positional('mode', { choices: ['fanout', 'private', 'idle', 'transfer', 'suite'] as const, demandOption: true, describe: 'transfer: --clients concurrent UDP downloads (Parley only); suite: the whole side-by-side matrix (Parley and ngIRCd), written with --out' })
+          .positional('mode', { choices: ['fanout', 'private', 'idle', 'transfer', 'suite', 'tls'] as const, demandOption: true, describe: 'transfer: --clients concurrent UDP downloads (Parley only); suite: the whole side-by-side matrix (Parley and ngIRCd), written with --out; tls: fan-out 200 × 8 and 10 000 joins over plain TCP and TLS, --runs pairs, written with --out' })
           .option('clients', { alias: 'c', type: 'number', default: 10, describe: 'clients connected' })
           .option('rate', { alias: 'r', type: 'number', default: 10, describe: 'messages per second each sender sends' })
           .option('senders', { type: 'number', describe: 'how many clients send (default: all)' })
@@ -107,11 +107,15 @@ export async function main(argv: string[]): Promise<number> {
           .option('cpu-prof', { type: 'string', describe: 'spawned parley-server: write a V8 CPU profile into this folder' })
           .option('file-mb', { type: 'number', default: 20, describe: 'transfer: size of the file every client downloads, in MB' })
           .option('nick', { type: 'boolean', default: true, describe: 'idle: clients send a nickname and join (IRC: NICK/USER); --no-nick: TCP connections only' })
+          .option('tls', { type: 'boolean', default: false, describe: 'fanout/private/idle: connect over TLS (a spawned server gets a self-signed certificate; with --target, give --ca)' })
+          .option('ca', { type: 'string', describe: '--tls with --target: PEM certificate or CA to verify the server against' })
+          .option('runs', { type: 'number', default: 3, describe: 'tls mode: pairs of runs (plain and TLS, order alternating) of each kind' })
           .option('connect-concurrency', { type: 'number', default: 256, describe: 'idle mode: connections opened at once' })
           .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
           .example('$0 load fanout -c 200 -r 8 --dialect both', 'fan-out, Parley then ngIRCd')
           .example('$0 load idle -c 10000', '10 000 idle Parley clients: memory per client, time to connect')
-          .example('$0 load suite --dialect both --out bench/load/RESULTS.md', 'the whole comparison'),
+          .example('$0 load suite --dialect both --out bench/load/RESULTS.md', 'the whole comparison')
+          .example('$0 load tls --runs 5 --out bench/tls/RESULTS.md', 'chat over TLS beside plain TCP (issue 14)'),
       async (a) => {
         code = await loadCommand(a as unknown as LoadArgs);
       },

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const a = JSON.parse(process.argv[2] ?? '{}') as ChildArgs;
   const c = await LineClient.connect({ host: a.host, port: a.port });
   c.sendLine(a.nick);
-  await c.next((l) => l.startsWith(`welcome 1 ${a.nick} `), 5000, 'welcome');
+  await c.next((l) => l.startsWith(`welcome 2 ${a.nick} `), 5000, 'welcome');
   c.sendLine(`download,${a.file}`);
   const line = await c.next((l) => l.startsWith('offer ') || l.startsWith('error '), 10_000, 'an offer');
   const ev = decodeEvent(line);

@@ -102,6 +102,8 @@ export class ServerProcess {
       '--udp-port', String(this.options.udpPort ?? 0),
       '--files-dir', this.options.filesDir,
       '--log-format', 'json',
+      // No history database in the working folder unless a caller asks for one (`args` come later and win).
+      '--history', 'off',
       ...(this.options.args ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.options.cwd });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Prints the README screenshot: a real server, three people in tmux on a
-// private socket, a download in progress; then `tmux capture-pane -p` of ann's
-// screen. Needs tmux and a built server and client.
+// Prints the README screenshot: a real server with TLS (a `parley-server
+// self-signed` certificate, pinned in each client's known-servers file), three
+// people in tmux on a private socket, a download in progress; then `tmux
+// capture-pane -p` of ann's screen. Needs tmux and a built server and client.
 //   node scripts/screenshot.mjs > /tmp/screen.txt
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,12 +21,16 @@ writeFileSync(join(files, 'holiday-photos.zip'), randomBytes(120_000_000));
 writeFileSync(join(files, 'photo.jpg'), randomBytes(2_400_000));
 writeFileSync(join(files, 'notes.txt'), 'Parley notes\n');
 
-const server = spawn(process.execPath, [serverBin, '--host', '127.0.0.1', '--port', '0', '--udp-port', '0', '--files-dir', files, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const cert = join(work, 'cert.pem');
+const key = join(work, 'key.pem');
+const made = execFileSync(process.execPath, [serverBin, 'self-signed', '--cert', cert, '--key', key, '--name', '127.0.0.1'], { encoding: 'utf8' });
+const fingerprint = /SHA256 fingerprint: ([0-9A-F:]+)/u.exec(made)[1];
+const server = spawn(process.execPath, [serverBin, '--host', '127.0.0.1', '--port', '-1', '--tls-port', '0', '--tls-cert', cert, '--tls-key', key, '--udp-port', '0', '--files-dir', files, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise((resolve, reject) => {
   let out = '';
   server.stdout.on('data', (d) => {
     out += d;
-    const m = /"port":(\d+),"udpPort"/u.exec(out);
+    const m = /"tlsPort":(\d+)/u.exec(out);
     if (m) resolve(Number(m[1]));
   });
   server.once('exit', () => reject(new Error(`server exited:\n${out}`)));
@@ -34,7 +39,10 @@ const port = await new Promise((resolve, reject) => {
 const sock = `parley-shot-${process.pid}`;
 const tmux = (...a) => execFileSync('tmux', ['-u', '-L', sock, '-f', '/dev/null', ...a], { encoding: 'utf8' });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const client = (nick) => `${process.execPath} ${clientBin} --host 127.0.0.1 --port ${port} --nick ${nick} --download-dir ${join(work, 'dl')} --no-bell`;
+// As if each person had answered y to the first-use question.
+execFileSync('mkdir', ['-p', join(work, 'cfg', 'parley')]);
+writeFileSync(join(work, 'cfg', 'parley', 'known-servers'), `127.0.0.1:${port} SHA256:${fingerprint}\n`);
+const client = (nick) => `XDG_CONFIG_HOME=${join(work, 'cfg')} ${process.execPath} ${clientBin} --tls --host 127.0.0.1 --port ${port} --nick ${nick} --download-dir ${join(work, 'dl')} --no-bell`;
 const say = async (who, text) => {
   tmux('send-keys', '-t', who, '-l', text);
   tmux('send-keys', '-t', who, 'Enter');

@@ -98,6 +98,23 @@ describe('input modes: the key reducer', () => {
     expect(press(MODES.chat, [key('f10'), key('f2')]).actions).toEqual([]);
   });
 
+  it('asks about an unknown certificate with no as the default: only y pins, n / Enter / Esc refuse, nothing is typed', () => {
+    expect(press(MODES.trust, [char('y')]).actions).toEqual([{ type: 'trust', accept: true }]);
+    expect(press(MODES.trust, [char('Y')]).actions).toEqual([{ type: 'trust', accept: true }]);
+    for (const k of [char('n'), char('N'), key('return'), key('linefeed'), key('escape')]) expect(press(MODES.trust, [k]).actions).toEqual([{ type: 'trust', accept: false }]);
+    const typed = press(MODES.trust, [char('x'), char('e'), char('s'), key('tab'), key('backspace'), key('f3'), key('up')]);
+    expect(typed.actions).toEqual([]);
+    expect(typed.state.mode).toBe(MODES.trust);
+    expect(promptFor(MODES.trust, { me: 'ann', downloads: 0 })).toBe('Trust this certificate and pin it? (y/N) ');
+  });
+
+  it('F10 in the certificate question asks to quit, and n comes back to the question (y there quits, it does not pin)', () => {
+    const asked = press(MODES.trust, [key('f10')]);
+    expect(asked.state.mode).toBe(MODES.confirm);
+    expect(press(MODES.trust, [key('f10'), char('n')]).state.mode).toBe(MODES.trust);
+    expect(press(MODES.trust, [key('f10'), char('y')]).actions).toEqual([{ type: 'quit' }]);
+  });
+
   it('prompts for what each mode wants, counting the downloads a quit would stop', () => {
     expect(promptFor(MODES.host, { me: '', downloads: 0 })).toBe('Server address (blank = this machine): ');
     expect(promptFor(MODES.chat, { me: 'ann', downloads: 0 })).toBe('[ann] ');

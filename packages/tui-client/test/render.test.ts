@@ -80,6 +80,18 @@ describe('drawing panels, status and input', () => {
     for (const w of [20, 40, 50]) expect(textWidth(lineText(statusLine(m, w)))).toBe(w);
   });
 
+  it('says in the status bar whether the connection is encrypted, and how the certificate was trusted', () => {
+    const m = new ChatModel();
+    m.server = 'chat.example:55443';
+    m.me = 'ann';
+    m.setState('online');
+    m.security = 'TLS 1.3 · pinned';
+    expect(lineText(statusLine(m, 120))).toMatch(/chat\.example:55443 │ ann │ ● online │ TLS 1\.3 · pinned +F2/u);
+    m.security = 'plain';
+    expect(lineText(statusLine(m, 120))).toMatch(/● online │ plain +F2/u);
+    for (const w of [20, 40, 50]) expect(textWidth(lineText(statusLine(m, w)))).toBe(w);
+  });
+
   it('draws the input with its cursor, scrolled to keep the cursor visible', () => {
     const input = new InputLine();
     input.insert('hello 世界');
@@ -104,11 +116,16 @@ describe('blessed markup', () => {
 
 describe('the server prompt', () => {
   it('reads host, host:port and [v6]:port; blank is this machine', () => {
-    expect(parseServer('', 55000)).toEqual({ host: '127.0.0.1', port: 55000 });
-    expect(parseServer('chat.lan:6000', 55000)).toEqual({ host: 'chat.lan', port: 6000 });
-    expect(parseServer('[::1]:7', 55000)).toEqual({ host: '::1', port: 7 });
-    expect(parseServer('::1', 55000)).toEqual({ host: '::1', port: 55000 });
+    expect(parseServer('', 55000)).toEqual({ host: '127.0.0.1', port: 55000, tls: false });
+    expect(parseServer('chat.lan:6000', 55000)).toEqual({ host: 'chat.lan', port: 6000, tls: false });
+    expect(parseServer('[::1]:7', 55000)).toEqual({ host: '::1', port: 7, tls: false });
+    expect(parseServer('::1', 55000)).toEqual({ host: '::1', port: 55000, tls: false });
     expect(typeof parseServer('a b', 55000)).toBe('string');
     expect(typeof parseServer('h:99999', 55000)).toBe('string');
+    // tls:// asks for TLS, with its own default port; other schemes are refused, not dialled as plain.
+    expect(parseServer('tls://chat.lan', 55000, 55443)).toEqual({ host: 'chat.lan', port: 55443, tls: true });
+    expect(parseServer('TLS://[::1]:6697/', 55000, 55443)).toEqual({ host: '::1', port: 6697, tls: true });
+    expect(parseServer('tls://', 55000, 55443)).toEqual({ host: '127.0.0.1', port: 55443, tls: true });
+    expect(parseServer('https://chat.lan', 55000, 55443)).toMatch(/only address scheme is tls:\/\//u);
   });
 });

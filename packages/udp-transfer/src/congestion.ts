@@ -86,7 +86,6 @@ export class BbrLite {
   private readonly bwSamples = new Float64Array(BW_WINDOW_ROUNDS);
   private bwCount = 0;
   private bwNewest = 0;
-  private round = 0;
   private nextRoundDelivered = 0;
   private roundStart = false;
   private fullBw = 0;
@@ -190,7 +189,6 @@ export class BbrLite {
       this.roundStart = false;
       if (newest.delivered >= this.nextRoundDelivered) {
         this.nextRoundDelivered = this.delivered;
-        this.round++;
         this.roundStart = true;
         this.updateLossRate();
       }

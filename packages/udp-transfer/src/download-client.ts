@@ -1,7 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
 import dgram from 'node:dgram';
-import { createReadStream } from 'node:fs';
-import { open, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import {
@@ -21,86 +19,16 @@ import { BatchReceiver } from './batch-io.js';
 import { loadNativeAead } from './native-aead.js';
 import { WakeTimer, monotonicNow } from './clock.js';
 import { Receiver } from './receiver.js';
+import { openPartialFile, verifyAndRename, type PartialFile } from './partial-file.js';
+
+import type { DownloadOptions, DownloadResult } from './download-types.js';
+
+export { partialPath } from './partial-file.js';
+export type { DownloadOffer, DownloadOptions, DownloadProgress, DownloadResult } from './download-types.js';
 import { emptyObjectArray } from './arrays.js';
-
-export interface DownloadProgress {
-  /** Bytes on disk, including a resumed prefix. */
-  bytes: number;
-  total: number;
-  /** Average over this session. */
-  rateBytesPerSec: number;
-  /** Seconds left at that rate (Infinity before any data). */
-  etaSec: number;
-}
-
-/** The fields of the TCP `offer` event. */
-export interface DownloadOffer {
-  readonly id: number;
-  readonly name: string;
-  readonly size: number;
-  readonly sha256: string;
-  readonly token: string;
-  readonly udpPort?: number;
-  /**
-   * The transfer key (64 hex digits), present on an encrypted offer: every UDP
-   * packet is then sealed with it, and nothing unsealed is accepted.
-   */
-  readonly key?: string;
-}
-
-export interface DownloadOptions {
-  readonly host: string;
-  /** Server UDP port; defaults to `offer.udpPort`. */
-  readonly port?: number;
-  readonly offer: DownloadOffer;
-  readonly destPath: string;
-  /** Chunk payload bytes. Default 1452, or 1440 on an encrypted offer (1472-byte datagrams either way). */
-  readonly payloadSize?: number;
-  readonly onProgress?: (p: DownloadProgress) => void;
-  readonly signal?: AbortSignal;
-  /** Continue a partial temp file from an earlier attempt. Default true. */
-  readonly resume?: boolean;
-  /** Give up when the server sends nothing for this long. Default 10 s. */
-  readonly idleTimeoutMs?: number;
-  /** Receive window in chunks. Default 4096. */
-  readonly window?: number;
-  /**
-   * Keep answering repeated ENDs this long after the END handshake. Default 1 s (in the
-   * background). With a linger the download resolves as soon as every byte is on disk
-   * and verified, and the socket stays open until the sender's END arrives (at most
-   * `idleTimeoutMs`); with 0 it resolves only after the END and closes the socket at once.
-   */
-  readonly lingerMs?: number;
-  /** Milliseconds between progress callbacks. Default 100. */
-  readonly progressIntervalMs?: number;
-  /**
-   * Read datagrams in batches (recvmmsg) through the optional native addon when
-   * it is built. Default true; false, or PARLEY_UDP_BATCH=0, reads one per callback.
-   */
-  readonly batchIo?: boolean;
-}
-
-export interface DownloadResult {
-  path: string;
-  bytes: number;
-  sha256: string;
-  /** Datagrams dropped unread because they did not authenticate (encrypted offers; always 0 otherwise). */
-  unauthenticated: number;
-}
 
 /** In-order bytes gathered before one file write while data is still arriving. */
 const WRITE_BATCH_BYTES = 256 * 1024;
-
-/** The partial file for a download: next to the destination, named after the content hash. */
-export function partialPath(destPath: string, sha256: string): string {
-  return `${destPath}.${sha256.slice(0, 16).toLowerCase()}.part`;
-}
-
-async function hashPrefix(path: string, bytes: number, hash: Hash): Promise<void> {
-  if (bytes === 0) return;
-  const stream = createReadStream(path, { start: 0, end: bytes - 1 });
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-}
 
 /**
  * Downloads one offered file over UDP. Writes `<dest>.<sha16>.part`, renames it
@@ -148,39 +76,6 @@ async function resolveServer(host: string): Promise<string> {
   return isIP(host) !== 0 ? host : (await lookup(host)).address;
 }
 
-/** The partial file, open for writing at `onDisk`, with the hash of what it already holds. */
-interface PartialFile {
-  readonly temp: string;
-  readonly file: FileHandle;
-  readonly hash: Hash;
-  /** First chunk to ask for. */
-  readonly resumeFrom: number;
-  /** Bytes already in the file (whole chunks of an earlier attempt). */
-  readonly onDisk: number;
-}
-
-/** Opens `<dest>.<sha16>.part`; with `resume`, keeps the whole chunks of an earlier attempt and hashes them again. */
-async function openPartialFile(destPath: string, offer: DownloadOffer, payloadSize: number, resume: boolean): Promise<PartialFile> {
-  const temp = partialPath(destPath, offer.sha256);
-  const hash = createHash('sha256');
-  const totalChunks = Math.ceil(offer.size / payloadSize);
-  let resumeFrom = 0;
-  if (resume) {
-    const existing = await stat(temp).catch(() => undefined);
-    if (existing !== undefined && existing.isFile() && existing.size <= offer.size) {
-      resumeFrom = Math.min(totalChunks, Math.floor(existing.size / payloadSize));
-      if (existing.size === offer.size) resumeFrom = totalChunks;
-    }
-  }
-  const onDisk = Math.min(offer.size, resumeFrom * payloadSize);
-  if (resumeFrom > 0) {
-    await truncate(temp, onDisk);
-    await hashPrefix(temp, onDisk, hash);
-    return { temp, file: await open(temp, 'r+'), hash, resumeFrom, onDisk };
-  }
-  return { temp, file: await open(temp, 'w'), hash, resumeFrom, onDisk };
-}
-
 /** A UDP socket connected to the server (it then hears only the server). Closes `file` if it cannot. */
 async function connectSocket(address: string, port: number, file: FileHandle): Promise<dgram.Socket> {
   const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4' });
@@ -203,18 +98,6 @@ async function connectSocket(address: string, port: number, file: FileHandle): P
     throw err;
   }
   return socket;
-}
-
-/** Checks the SHA-256 of the complete partial file and renames it into place; deletes it on a mismatch (TRANSFER_CORRUPT). */
-async function verifyAndRename(part: PartialFile, offer: DownloadOffer, destPath: string): Promise<string> {
-  await part.file.close();
-  const digest = part.hash.digest('hex');
-  if (digest !== offer.sha256.toLowerCase()) {
-    await unlink(part.temp).catch(() => {});
-    throw protocolError('TRANSFER_CORRUPT', `SHA-256 of ${offer.name} is ${digest}, the offer said ${offer.sha256}; nothing was kept`);
-  }
-  await rename(part.temp, destPath);
-  return digest;
 }
 
 /**

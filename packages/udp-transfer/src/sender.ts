@@ -1,3 +1,14 @@
+/*
+ * Why this is one file (about 530 lines): the sending half of a transfer is one
+ * state machine whose parts share their state on every ACK and every `poll`:
+ * the packet history (`sent`), the per-chunk ring of ACKED/QUEUED flags and
+ * `sndUna`, loss detection (RFC 9002 §6.1, packet and time thresholds), the
+ * probe timeout and the END handshake. Each reads and writes the others' fields
+ * in the same loop, so a split would pass half the object to each part on the
+ * per-packet path this file is tuned for (see `ChunkSource`). What stands
+ * alone already does: congestion and pacing (congestion.ts), the RTT estimate
+ * (rtt.ts), ranges (range-set.ts), packet encoding (@parley/protocol).
+ */
 import { timingSafeEqual } from 'node:crypto';
 import {
   DATA_HEADER_BYTES,

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PAYLOAD_BYTES } from '@parley/protocol';
 import { partialPath, type TransferServer } from '../src/index.js';
 import { fileSha256, makeFile, makeTempDir, waitFor, type TempDir } from './helpers/files.js';
-import { LossyRelay } from './helpers/relay.js';
+import { LossyRelay } from '@parley/test-support';
 import { download, offerFile, rawHandshake, startServer } from './helpers/setup.js';
 
 let dir: TempDir;
@@ -154,7 +154,7 @@ describe('integrity and resume', () => {
     server = await startServer();
     const files = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => makeFile(dir.path, `c${i}.bin`, 200_000 + i * 1000)));
     const results = await Promise.all(files.map((f, i) => download(server.port, offerFile(server, f, `user-${i % 2}`), dir.path)));
-    results.forEach((r, i) => expect(r.sha256).toBe(files[i]!.sha256));
+    for (const [i, r] of results.entries()) expect(r.sha256).toBe(files[i]!.sha256);
     await waitFor(() => server.stats().active === 0, 'all transfers to finish');
   });
 

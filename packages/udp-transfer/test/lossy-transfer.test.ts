@@ -1,24 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_PAYLOAD_BYTES } from '@parley/protocol';
-import type { TransferServer } from '../src/index.js';
-import { fileSha256, makeFile, makeTempDir, waitFor, type TempDir } from './helpers/files.js';
-import { LossyRelay } from './helpers/relay.js';
+import { fileSha256, makeFile, waitFor } from './helpers/files.js';
+import { LossyRelay } from '@parley/test-support';
+import { useTransferFixture } from './helpers/transfer-fixture.js';
 import { BATCH_AVAILABLE, download, offerFile, startServer } from './helpers/setup.js';
 
-let dir: TempDir;
-let server: TransferServer;
-let relay: LossyRelay | undefined;
-
-beforeEach(async () => {
-  dir = await makeTempDir();
-  server = await startServer();
-});
-afterEach(async () => {
-  await relay?.close();
-  relay = undefined;
-  await server.close(0);
-  await dir.remove();
-});
+const t = useTransferFixture();
 
 const SIZES = [
   ['0 B', 0],
@@ -47,17 +34,17 @@ const IO_MODES = [
 describe.each(IO_MODES)('through a relay with %s loss each way, reordering and duplication (%s I/O, %s packets)', (loss, io, packets) => {
   it.skipIf(io === 'batched' && !BATCH_AVAILABLE)('delivers 0 B, 1 B, one payload, one payload + 1 and 10 MB byte-identical, all at once', async () => {
     if (io === 'dgram') {
-      await server.close(0);
-      server = await startServer({ batchIo: false });
+      await t.server.close(0);
+      t.server = await startServer({ batchIo: false });
     }
-    expect(server.stats().io).toBe(io);
-    const files = await Promise.all(SIZES.map(([, size], i) => makeFile(dir.path, `f${i}.bin`, size)));
-    relay = await LossyRelay.start({
-      targetPort: server.port, loss, reorder: 0.02, duplicate: 0.02, delayMs: 1, jitterMs: 1, seed: 1 + loss * 100,
+    expect(t.server.stats().io).toBe(io);
+    const files = await Promise.all(SIZES.map(([, size], i) => makeFile(t.dir.path, `f${i}.bin`, size)));
+    t.relay = await LossyRelay.start({
+      targetPort: t.server.port, loss, reorder: 0.02, duplicate: 0.02, delayMs: 1, jitterMs: 1, seed: 1 + loss * 100,
     });
     const results = await Promise.all(
       files.map((f, i) =>
-        download(relay!.port, offerFile(server, f, `session-${i}`, { encrypt: packets === 'sealed' }), dir.path, { batchIo: io === 'batched' }),
+        download(t.relay!.port, offerFile(t.server, f, `session-${i}`, { encrypt: packets === 'sealed' }), t.dir.path, { batchIo: io === 'batched' }),
       ),
     );
     for (const [i, f] of files.entries()) {
@@ -66,49 +53,49 @@ describe.each(IO_MODES)('through a relay with %s loss each way, reordering and d
       expect(results[i]!.bytes).toBe(f.size);
     }
     // The impairments really happened.
-    const c = relay.counts;
+    const c = t.relay.counts;
     if (loss > 0) {
       expect(c.dropped).toBeGreaterThan(0);
-      expect(server.stats().retransmissions).toBeGreaterThan(0);
+      expect(t.server.stats().retransmissions).toBeGreaterThan(0);
     }
     expect(c.reordered).toBeGreaterThan(0);
     if (packets === 'sealed') expect(results.every((r) => r.unauthenticated === 0)).toBe(true);
     expect(c.duplicated).toBeGreaterThan(0);
-    await waitFor(() => server.stats().active === 0, 'the server to free every transfer');
+    await waitFor(() => t.server.stats().active === 0, 'the server to free every transfer');
   });
 });
 
 describe('targeted impairments', () => {
   it('retransmits when every 7th DATA packet is dropped', async () => {
-    const f = await makeFile(dir.path, 'nth.bin', 300_000);
-    relay = await LossyRelay.start({ targetPort: server.port, dropEveryNthData: 7 });
-    const res = await download(relay.port, offerFile(server, f), dir.path);
+    const f = await makeFile(t.dir.path, 'nth.bin', 300_000);
+    t.relay = await LossyRelay.start({ targetPort: t.server.port, dropEveryNthData: 7 });
+    const res = await download(t.relay.port, offerFile(t.server, f), t.dir.path);
     expect(res.sha256).toBe(f.sha256);
-    expect(relay.counts.nthDropped).toBeGreaterThanOrEqual(Math.floor(Math.ceil(f.size / DEFAULT_PAYLOAD_BYTES) / 7));
-    expect(server.stats().retransmissions).toBeGreaterThanOrEqual(relay.counts.nthDropped);
+    expect(t.relay.counts.nthDropped).toBeGreaterThanOrEqual(Math.floor(Math.ceil(f.size / DEFAULT_PAYLOAD_BYTES) / 7));
+    expect(t.server.stats().retransmissions).toBeGreaterThanOrEqual(t.relay.counts.nthDropped);
   });
 
   it('finishes the END handshake when the first END packets are dropped', async () => {
-    const f = await makeFile(dir.path, 'end.bin', 50_000);
-    relay = await LossyRelay.start({ targetPort: server.port, dropFirstEnds: 2 });
-    const res = await download(relay.port, offerFile(server, f), dir.path);
+    const f = await makeFile(t.dir.path, 'end.bin', 50_000);
+    t.relay = await LossyRelay.start({ targetPort: t.server.port, dropFirstEnds: 2 });
+    const res = await download(t.relay.port, offerFile(t.server, f), t.dir.path);
     expect(res.sha256).toBe(f.sha256);
     // The download resolves once every byte is verified; its socket answers the END later.
-    await waitFor(() => server.stats().active === 0, 'the server to see END_ACK');
-    expect(relay.counts.endsDropped).toBe(2);
-    expect(relay.counts.byType['end']).toBeGreaterThanOrEqual(3);
-    expect(relay.counts.byType['end-ack']).toBeGreaterThanOrEqual(1);
+    await waitFor(() => t.server.stats().active === 0, 'the server to see END_ACK');
+    expect(t.relay.counts.endsDropped).toBe(2);
+    expect(t.relay.counts.byType['end']).toBeGreaterThanOrEqual(3);
+    expect(t.relay.counts.byType['end-ack']).toBeGreaterThanOrEqual(1);
   });
 
   it('resolves the download with every byte even when no END ever arrives', async () => {
-    const f = await makeFile(dir.path, 'no-end.bin', 50_000);
-    relay = await LossyRelay.start({ targetPort: server.port, dropFirstEnds: 1_000 });
-    const res = await download(relay.port, offerFile(server, f), dir.path);
+    const f = await makeFile(t.dir.path, 'no-end.bin', 50_000);
+    t.relay = await LossyRelay.start({ targetPort: t.server.port, dropFirstEnds: 1_000 });
+    const res = await download(t.relay.port, offerFile(t.server, f), t.dir.path);
     expect(res.sha256).toBe(f.sha256);
     expect(await fileSha256(res.path)).toBe(f.sha256);
     // The server retries END a few times, then stops: every chunk was acknowledged.
-    await waitFor(() => server.stats().active === 0, 'the server to give up on END_ACK');
-    expect(relay.counts.endsDropped).toBeGreaterThanOrEqual(3);
-    expect(relay.counts.byType['end-ack'] ?? 0).toBe(0);
+    await waitFor(() => t.server.stats().active === 0, 'the server to give up on END_ACK');
+    expect(t.relay.counts.endsDropped).toBeGreaterThanOrEqual(3);
+    expect(t.relay.counts.byType['end-ack'] ?? 0).toBe(0);
   });
 });

@@ -35,7 +35,9 @@ import {
   UDP_MAGIC,
   UDP_VERSION,
 } from './constants.js';
-import { TYPE_NAMES, decodeFields, encodePacket, type DecodeOptions, type UdpPacket } from './packet.js';
+import { decodeFields } from './packet-decode.js';
+import { encodePacket } from './packet-encode.js';
+import { TYPE_NAMES, type DecodeOptions, type UdpPacket } from './packet-types.js';
 
 /** Which end of the transfer a sealer belongs to. */
 export type SealRole = 'server' | 'client';

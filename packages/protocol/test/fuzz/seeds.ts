@@ -48,6 +48,7 @@ const UNICODE_NICK_CHARS = ['é', 'ü', 'ñ', 'ß', 'ø', 'Ω', 'ж', 'я', '日
 export const DICTIONARY: readonly Buffer[] = [
   '\n', '\r\n', '\r', ',', ' :', ':', ' ', '%', '%2', '%zz', '%20', '-', 'broadcast,', 'download,', 'pong,', 'cancel,', 'online',
   'files', 'exit', 'help', 'welcome 1 ', 'offer ', 'error ', 'bye ', 'files 1 ', 'online 2 ',
+  'history', 'history,before,', 'history,after,', 'ids,on', 'history broadcast ', 'history end join ', 'sent ', '2026-12-06T16:05:03.123Z',
 ].map((s) => Buffer.from(s, 'latin1')).concat(
   [[0xc3], [0xc3, 0x28], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf0, 0x9f], [0xf0, 0x9f, 0x98, 0x80], [0xc0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xef, 0xbb, 0xbf], [0xff]].map((b) => Buffer.from(b)),
 );
@@ -113,7 +114,11 @@ function mutateNickLike(rng: Rng, nick: string): string {
 export function validCommandLine(rng: Rng): string {
   const pad = (): string => (rng.chance(0.1) ? ' ' : '');
   const text = (): string => randomLineText(rng, 60).replace(/[\u0000-\u001f\u007f-\u009f]/gu, '') || 'hi';
-  switch (rng.below(9)) {
+  switch (rng.below(11)) {
+    case 9:
+      return rng.pick([`history`, `history,${rng.int(1, 500)}`, `history,before,${rng.u32()}`, `history,After,${rng.u32()}-${rng.below(9)},${rng.int(1, 500)}`]);
+    case 10:
+      return `${pad()}ids${pad()},${rng.pick(['on', 'off', 'ON'])}`;
     case 0:
       return `${pad()}broadcast${pad()},${text()}`;
     case 1:
@@ -170,7 +175,16 @@ function safeInt(rng: Rng): number {
 export function validEvent(rng: Rng): ServerEvent {
   const text = (): string => randomLineText(rng, 80);
   const fileName = (): string => (rng.chance(0.1) ? rng.pick(['', '-', ':x', '%41', 'a b', '%']) : randomLineText(rng, 30));
-  switch (rng.below(12)) {
+  const stamp = (): { id: string; time: string } => ({ id: rng.chance(0.5) ? String(rng.u32()) : `${rng.u32()}-${rng.below(10)}`, time: new Date(rng.below(4_000_000_000_000)).toISOString() });
+  switch (rng.below(16)) {
+    case 12:
+      return { type: 'broadcast', from: validNick(rng), text: text(), ...stamp() };
+    case 13:
+      return { type: 'history', message: rng.chance(0.5) ? { type: 'broadcast', from: validNick(rng), text: text(), ...stamp() } : { type: 'private', from: validNick(rng), to: validNick(rng), text: text(), ...stamp() } };
+    case 14:
+      return { type: 'history-end', form: rng.pick(['join', 'last', 'before', 'after'] as const), count: rng.below(501), more: rng.chance(0.5) };
+    case 15:
+      return rng.chance(0.5) ? { type: 'sent', ...stamp() } : { type: 'ids', on: rng.chance(0.5) };
     case 0:
       return { type: 'welcome', version: rng.below(5), nick: validNick(rng), text: text() };
     case 1:

@@ -1,11 +1,14 @@
-import type { Logger } from 'pino';
 import type { ChatHub } from '../hub.js';
+import type { LinkPhase } from './link-state.js';
+import type { RedisHubOptions } from './options.js';
 import { RedisHub } from './redis-hub.js';
 
-export { RedisHub, DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS, type RedisHubOptions } from './redis-hub.js';
+export { RedisHub } from './redis-hub.js';
+export { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS, type RedisHubOptions } from './options.js';
+export { LinkPhase } from './link-state.js';
 
 /** A hub that is one node of a cluster: `healthy` is false while it cannot reach Redis. */
-export type ClusterHub = ChatHub & { readonly healthy: boolean; readonly nodeId: string };
+export type ClusterHub = ChatHub & { readonly healthy: boolean; readonly nodeId: string; readonly phase: LinkPhase };
 
 /**
  * Connects to Redis at `url` and returns this node's hub. Resolves once the
@@ -14,17 +17,7 @@ export type ClusterHub = ChatHub & { readonly healthy: boolean; readonly nodeId:
  * by itself when Redis answers. Load this module with `import()` so that a
  * single-node server never loads ioredis.
  */
-export async function createRedisHub(options: {
-  url: string;
-  log: Logger;
-  nodeId?: string;
-  leaseMs?: number;
-  heartbeatMs?: number;
-  /** As `ChatOptions.announceLimit`: joins and leaves are announced only while fewer users are online. */
-  announceLimit?: number;
-  /** Metrics: `n` copies of an event of `kind` were queued for this node's users. */
-  onDelivered?: (kind: string, count: number) => void;
-}): Promise<ClusterHub> {
+export async function createRedisHub(options: RedisHubOptions): Promise<ClusterHub> {
   const hub = new RedisHub(options);
   let timer: NodeJS.Timeout | undefined;
   const waited = await Promise.race([

@@ -79,3 +79,9 @@ function str(v: unknown): v is string {
 function seq(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v);
 }
+
+/** The event kind of an encoded event: its first word. */
+export function frameKind(frame: Buffer): string {
+  const sp = frame.indexOf(0x20);
+  return frame.toString('latin1', 0, sp < 0 ? Math.max(0, frame.length - 1) : sp);
+}

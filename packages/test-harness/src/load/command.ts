@@ -1,13 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseTarget } from '../target.js';
 import type { Dialect } from './pool.js';
 import { formatIdle, formatTraffic, machineLine, resultsMarkdown, serverRevision, type SuiteRow } from './report.js';
 import { runIdle, runTraffic, type IdleResult, type TrafficResult } from './runs.js';
-import { startNgircd, startParley, type LoadTarget } from './servers.js';
+import { overTls, startNgircd, startParley, type LoadTarget } from './servers.js';
+import { runTlsComparison } from './tls-compare.js';
+import { tlsResultsMarkdown } from './tls-report.js';
 import { formatTransfer, runTransfer } from './transfer.js';
 
 export interface LoadArgs {
-  readonly mode: 'fanout' | 'private' | 'idle' | 'transfer' | 'suite';
+  readonly mode: 'fanout' | 'private' | 'idle' | 'transfer' | 'suite' | 'tls';
   readonly clients: number;
   readonly rate: number;
   readonly senders: number | undefined;
@@ -26,15 +29,26 @@ export interface LoadArgs {
   readonly quick: boolean;
   readonly nick: boolean;
   readonly fileMb: number;
+  /** Connect over TLS (a spawned server gets a self-signed certificate; with --target, --ca is the certificate to trust). */
+  readonly tls: boolean;
+  readonly ca: string | undefined;
+  /** tls mode: pairs of runs (plain and TLS) of each kind. */
+  readonly runs: number;
 }
 
 async function withTarget<T>(dialect: Dialect, a: LoadArgs, fn: (t: LoadTarget) => Promise<T>): Promise<T> {
   let target: LoadTarget;
+  if (a.tls && dialect === 'irc') throw new Error('--tls: the load generator speaks TLS to Parley only');
   if (a.target) {
     const { host, port } = parseTarget(a.target);
-    target = { name: `${dialect} at ${a.target}`, dialect, host, port, pid: a.serverPid, command: `--target ${a.target}`, stop: async () => undefined };
+    if (a.tls && !a.ca) throw new Error('--tls with --target needs --ca FILE: the certificate (or CA) the server is verified against');
+    const tls = a.tls ? { tls: { ca: readFileSync(a.ca as string) } } : {};
+    target = { name: `${dialect}${a.tls ? ' TLS' : ''} at ${a.target}`, dialect, host, port, pid: a.serverPid, command: `--target ${a.target}`, ...tls, stop: async () => undefined };
   } else if (dialect === 'irc') target = await startNgircd();
-  else target = await startParley({ bin: a.server, extraArgs: a.serverArg, cpuProfDir: a.cpuProf });
+  else if (a.tls) {
+    const server = await startParley({ bin: a.server, extraArgs: a.serverArg, cpuProfDir: a.cpuProf, tls: true });
+    target = { ...overTls(server), stop: () => server.stop() };
+  } else target = await startParley({ bin: a.server, extraArgs: a.serverArg, cpuProfDir: a.cpuProf });
   try {
     return await fn(target);
   } finally {
@@ -113,28 +127,58 @@ async function suite(a: LoadArgs, say: (s: string) => void): Promise<SuiteRow[]>
   return rows;
 }
 
+/** Writes generated Markdown to `out`, keeping the hand-written notes below FINDINGS_MARKER of the file it replaces. */
+function writeResults(out: string, markdown: string): void {
+  let notes = '';
+  try {
+    const old = readFileSync(out, 'utf8');
+    const at = old.indexOf(FINDINGS_MARKER);
+    if (at !== -1) notes = old.slice(at);
+  } catch {
+    // first run
+  }
+  writeFileSync(out, markdown + (notes ? `\n${notes}` : ''));
+}
+
 export async function loadCommand(a: LoadArgs): Promise<number> {
   const say = (s: string): void => void process.stdout.write(`${s}\n`);
   const results: Array<TrafficResult | IdleResult> = [];
+  if (a.tls && (a.mode === 'suite' || a.mode === 'transfer' || a.mode === 'tls')) throw new Error(`--tls is for fanout, private and idle (load ${a.mode} ${a.mode === 'tls' ? 'runs both transports itself' : 'does not use it'})`);
   say(`# ${machineLine()}`);
   if (a.mode === 'suite') {
     const started = new Date();
     const revision = serverRevision();
     const rows = await suite(a, say);
     if (a.out) {
-      // Hand-written notes below the FINDINGS marker survive a regeneration.
-      let notes = '';
-      try {
-        const old = readFileSync(a.out, 'utf8');
-        const at = old.indexOf(FINDINGS_MARKER);
-        if (at !== -1) notes = old.slice(at);
-      } catch {
-        // first run
-      }
-      writeFileSync(a.out, resultsMarkdown(rows, { started, args: process.argv.slice(2), duration: a.quick ? 3 : a.duration, size: a.size, revision }) + (notes ? `\n${notes}` : ''));
+      writeResults(a.out, resultsMarkdown(rows, { started, args: process.argv.slice(2), duration: a.quick ? 3 : a.duration, size: a.size, revision }));
       say(`wrote ${a.out}`);
     }
     return 0;
+  }
+  if (a.mode === 'tls') {
+    // Issue 14's matrix: fan-out 200 × 8 and 10 000 joins, plain beside TLS (--quick: a short version).
+    const revision = serverRevision();
+    say(`# load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
+    const c = await runTlsComparison(
+      {
+        clients: a.quick ? 20 : 200,
+        rate: 8,
+        duration: a.quick ? 3 : a.duration,
+        warmup: a.quick ? 1 : a.warmup,
+        size: a.size,
+        joins: a.quick ? 500 : 10_000,
+        runs: a.runs,
+        connectConcurrency: a.connectConcurrency,
+        bin: a.server,
+      },
+      say,
+    );
+    say(`# load average ${c.loadEnd.map((x) => x.toFixed(2)).join(' / ')}`);
+    if (a.out) {
+      writeResults(a.out, tlsResultsMarkdown(c, { args: process.argv.slice(2), revision }));
+      say(`wrote ${a.out}`);
+    }
+    return c.failed.length > 0 ? 1 : 0;
   }
   if (a.mode === 'transfer') {
     const r = await runTransfer({ downloads: a.clients, fileBytes: a.fileMb * 1e6, bin: a.server });

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { LatencyHistogram } from './proc.js';
 
 export type Dialect = 'parley' | 'irc';
@@ -27,6 +28,18 @@ interface Conn {
   done: ((err?: Error) => void) | undefined;
 }
 
+/**
+ * How load clients reach a TLS port. Each connection makes a full handshake
+ * (no session is resumed) and verifies the server's certificate against `ca`,
+ * as `parley --tls --ca FILE` does.
+ */
+export interface PoolTls {
+  /** PEM of the CA, or of the server's self-signed certificate. */
+  readonly ca: string | Buffer;
+  /** Name checked against the certificate; default: the host (an IP address is checked against the IP SANs). */
+  readonly servername?: string;
+}
+
 export interface PoolOptions {
   readonly host: string;
   readonly port: number;
@@ -36,6 +49,8 @@ export interface PoolOptions {
   readonly joinChannel: boolean;
   /** false: connect only (Parley: until the prompt), never send a nickname. Default true. */
   readonly register?: boolean;
+  /** Connect over TLS (every client: a full handshake). Default: plain TCP. */
+  readonly tls?: PoolTls;
 }
 
 /** What the receivers counted. */
@@ -74,7 +89,7 @@ export function nowUs(): number {
 }
 
 /**
- * Every load client in one process: plain sockets with TCP_NODELAY, one write
+ * Every load client in one process: plain or TLS sockets with TCP_NODELAY, one write
  * per client per tick, and a receive path that looks at bytes only: it finds
  * line ends and the ` :Z` mark and parses three numbers, nothing more.
  */
@@ -86,6 +101,8 @@ export class LoadPool {
   bytesIn = 0;
   /** performance.now() of the last byte received. */
   lastDataAt = 0;
+  /** TLS: the protocol and cipher the first connection agreed on (e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384`). */
+  tlsSession: string | undefined;
 
   constructor(readonly options: PoolOptions) {
     this.conns = Array.from({ length: options.clients }, (_, i) => ({ index: i, nick: `c${i}`, socket: undefined, rest: undefined, registered: false, done: undefined }));
@@ -117,7 +134,11 @@ export class LoadPool {
 
   #open(conn: Conn): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: this.options.host, port: this.options.port, noDelay: true });
+      const tls = this.options.tls;
+      const socket: Socket = tls
+        ? // tls.connect hands the socket.connect() options (noDelay among them) to the TCP socket under it; its type omits them.
+          tlsConnect({ host: this.options.host, port: this.options.port, noDelay: true, ca: tls.ca, ...(tls.servername ? { servername: tls.servername } : {}) } as ConnectionOptions)
+        : connect({ host: this.options.host, port: this.options.port, noDelay: true });
       conn.socket = socket;
       conn.rest = undefined;
       conn.registered = false;
@@ -132,7 +153,12 @@ export class LoadPool {
         } else resolve();
       };
       conn.done = finish;
-      socket.on('connect', () => {
+      // Over TLS the line protocol starts once the handshake is done (and the certificate verified).
+      socket.on(tls ? 'secureConnect' : 'connect', () => {
+        if (tls && this.tlsSession === undefined) {
+          const s = socket as TLSSocket;
+          this.tlsSession = `${s.getProtocol() ?? '?'} ${s.getCipher()?.standardName ?? '?'}`;
+        }
         if (this.options.register === false) {
           if (this.options.dialect === 'irc') {
             conn.registered = true;

@@ -48,11 +48,13 @@ export interface TrafficResult {
   readonly connectMs: number;
   /** Sends that ran late by more than 5 ms: the load generator fell behind. */
   readonly lateTicks: number;
+  /** TLS protocol and cipher (undefined: plain TCP). */
+  readonly tls: string | undefined;
 }
 
 /** One fan-out or private-message run against a started target. */
 export async function runTraffic(target: LoadTarget, o: TrafficOptions): Promise<TrafficResult> {
-  const pool = new LoadPool({ host: target.host, port: target.port, dialect: target.dialect, clients: o.clients, joinChannel: o.mode === 'fanout' });
+  const pool = new LoadPool({ host: target.host, port: target.port, dialect: target.dialect, clients: o.clients, joinChannel: o.mode === 'fanout', ...(target.tls ? { tls: target.tls } : {}) });
   try {
     const connectMs = await pool.connectAll(o.connectConcurrency);
     await pool.quiesce(300, 30_000);
@@ -156,6 +158,7 @@ export async function runTraffic(target: LoadTarget, o: TrafficOptions): Promise
       serverUsPerDelivery: c.server === undefined || t.measured === 0 ? undefined : (c.server * 1e6) / t.measured,
       connectMs,
       lateTicks,
+      tls: pool.tlsSession,
     };
   } finally {
     pool.close();
@@ -176,11 +179,13 @@ export interface IdleResult {
   readonly loadCpu: number;
   readonly othersCpu: number;
   readonly serverCpuSeconds: number | undefined;
+  /** TLS protocol and cipher (undefined: plain TCP). */
+  readonly tls: string | undefined;
 }
 
 /** N clients connect, register and stay quiet; the server's resident memory per client and the time to connect them all. */
 export async function runIdle(target: LoadTarget, clients: number, connectConcurrency: number, register = true, deadlineMs = 0): Promise<IdleResult> {
-  const pool = new LoadPool({ host: target.host, port: target.port, dialect: target.dialect, clients, joinChannel: false, register });
+  const pool = new LoadPool({ host: target.host, port: target.port, dialect: target.dialect, clients, joinChannel: false, register, ...(target.tls ? { tls: target.tls } : {}) });
   try {
     await new Promise((r) => setTimeout(r, 500));
     const rssBefore = target.pid ? processRssBytes(target.pid) : undefined;
@@ -213,6 +218,7 @@ export async function runIdle(target: LoadTarget, clients: number, connectConcur
       loadCpu: cpu.own / cpu.wall,
       othersCpu: cpu.others / cpu.wall,
       serverCpuSeconds: cpu.server,
+      tls: pool.tlsSession,
     };
   } finally {
     pool.close();

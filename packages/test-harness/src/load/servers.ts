@@ -4,8 +4,8 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ServerProcess } from '../server-process.js';
-import type { Dialect } from './pool.js';
+import { defaultServerBin, ServerProcess } from '../server-process.js';
+import type { Dialect, PoolTls } from './pool.js';
 
 /** A server under load: where it listens and which process to measure. */
 export interface LoadTarget {
@@ -16,8 +16,22 @@ export interface LoadTarget {
   readonly pid: number | undefined;
   /** How it was started, for the results. */
   readonly command: string;
+  /** Set: the clients connect over TLS and verify the certificate against this. */
+  readonly tls?: PoolTls;
   stop(): Promise<void>;
 }
+
+/** A spawned Parley server; with `tls`, it also listens for TLS on `tlsPort` with a self-signed certificate. */
+export interface ParleyTarget extends LoadTarget {
+  readonly tlsPort?: number;
+  /** PEM of the self-signed certificate (the load clients' CA). */
+  readonly tlsCert?: string;
+  /** SHA-256 fingerprint `parley-server self-signed` printed. */
+  readonly tlsFingerprint?: string;
+}
+
+/** How long `parley-server self-signed` may take to write a certificate. */
+const SELF_SIGNED_TIMEOUT_MS = 20_000;
 
 /** Flags a Parley server under load gets: no per-client rate limit in the way, quiet logs, room for 10 000+ clients. */
 export const PARLEY_LOAD_FLAGS = ['--rate', '1000000', '--burst', '1000000', '--max-clients', '20000', '--log-level', 'warn'] as const;
@@ -25,24 +39,67 @@ export const PARLEY_LOAD_FLAGS = ['--rate', '1000000', '--burst', '1000000', '--
 /** How long ngIRCd has to start listening. */
 const NGIRCD_READY_TIMEOUT_MS = 10_000;
 
-export async function startParley(options: { bin?: string; extraArgs?: readonly string[]; cpuProfDir?: string }): Promise<LoadTarget> {
+/**
+ * Starts parley-server with the load flags. With `tls`, it first writes a
+ * self-signed certificate with `parley-server self-signed` (names 127.0.0.1
+ * and localhost) and listens for TLS as well, on a second free port: one
+ * process, so plain and TLS runs measure the same server.
+ */
+export async function startParley(options: { bin?: string; extraArgs?: readonly string[]; cpuProfDir?: string; tls?: boolean }): Promise<ParleyTarget> {
   const filesDir = mkdtempSync(join(tmpdir(), 'parley-load-'));
-  const args = [...PARLEY_LOAD_FLAGS, ...(options.extraArgs ?? [])];
+  // The key pair lives beside the files folder, not in it (nothing in it is ever offered).
+  const certDir = mkdtempSync(join(tmpdir(), 'parley-load-tls-'));
+  const cleanup = (): void => {
+    rmSync(filesDir, { recursive: true, force: true });
+    rmSync(certDir, { recursive: true, force: true });
+  };
+  const bin = options.bin ?? defaultServerBin();
+  let tls: { port: number; cert: string; fingerprint: string } | undefined;
+  const tlsArgs: string[] = [];
+  try {
+    if (options.tls) {
+      const cert = join(certDir, 'cert.pem');
+      const key = join(certDir, 'key.pem');
+      const made = spawnSync(process.execPath, [bin, 'self-signed', '--cert', cert, '--key', key, '--name', '127.0.0.1', '--name', 'localhost'], { encoding: 'utf8', timeout: SELF_SIGNED_TIMEOUT_MS });
+      if (made.status !== 0) throw new Error(`parley-server self-signed failed (status ${made.status}): ${made.stderr || made.error?.message}`);
+      tls = { port: await freePort(), cert: readFileSync(cert, 'utf8'), fingerprint: /SHA256 fingerprint: (\S+)/u.exec(made.stdout)?.[1] ?? 'unknown' };
+      tlsArgs.push('--tls-port', String(tls.port), '--tls-cert', cert, '--tls-key', key);
+    }
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  const args = [...PARLEY_LOAD_FLAGS, ...tlsArgs, ...(options.extraArgs ?? [])];
   const nodeArgs = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir)}`] : [];
-  // --log-level warn hides the ready line: take a free port and wait until it accepts connections.
-  const server = await new ServerProcess({ bin: options.bin, filesDir, udpPort: -1, args, nodeArgs, port: await freePort() }).start();
+  // Without TLS: take a free port and wait until it accepts connections (builds older than 4317267 hid
+  // the ready line under --log-level warn). With TLS: wait for the ready line, printed once both ports listen.
+  const server = await new ServerProcess({ bin, filesDir, udpPort: -1, args, nodeArgs, port: tls ? 0 : await freePort() }).start().catch((err: unknown) => {
+    cleanup();
+    throw err;
+  });
+  const shown = args.map((a) => (a.startsWith(certDir) ? a.replace(certDir, '<tmp>') : a)).map((a, i, all) => (all[i - 1] === '--tls-port' ? '<free>' : a));
   return {
     name: 'Parley',
     dialect: 'parley',
     host: server.host,
     port: server.port,
     pid: server.pid,
-    command: `node ${nodeArgs.join(' ')}${nodeArgs.length ? ' ' : ''}packages/server/dist/bin.js --host 127.0.0.1 --port <free> --udp-port -1 ${args.join(' ')}`,
+    command: `node ${nodeArgs.join(' ')}${nodeArgs.length ? ' ' : ''}packages/server/dist/bin.js --host 127.0.0.1 --port <free> --udp-port -1 ${shown.join(' ')}`,
+    ...(tls ? { tlsPort: tls.port, tlsCert: tls.cert, tlsFingerprint: tls.fingerprint } : {}),
     stop: async () => {
       await server.stop();
-      rmSync(filesDir, { recursive: true, force: true });
+      cleanup();
     },
   };
+}
+
+/**
+ * The same server seen through its TLS port: clients verify its self-signed
+ * certificate. Stopping it does nothing (stop the plain target).
+ */
+export function overTls(target: ParleyTarget): LoadTarget {
+  if (target.tlsPort === undefined || target.tlsCert === undefined) throw new Error('this Parley target was started without TLS (startParley({ tls: true }))');
+  return { ...target, name: 'Parley TLS', port: target.tlsPort, tls: { ca: target.tlsCert }, stop: async () => undefined };
 }
 
 function freePort(): Promise<number> {

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LossyRelay } from '../udp-relay.js';
+import { LossyRelay } from '@parley/test-support';
 import type { Step } from './types.js';
 
 type DownloadStep = Extract<Step, { action: 'download' }>;
@@ -34,7 +34,7 @@ export async function runDownload(step: DownloadStep, ctx: { host: string; port:
   if (!ctx.filesDir || ctx.udpPort === undefined) throw new Error('downloads need a spawned server with UDP on');
   const tmp = await mkdtemp(join(tmpdir(), 'parley-dl-'));
   const destPath = join(tmp, step.file);
-  const relay = step.relay ? await LossyRelay.start(step.relay, ctx.host, ctx.udpPort) : undefined;
+  const relay = step.relay ? await LossyRelay.start({ ...step.relay, targetHost: ctx.host, targetPort: ctx.udpPort }) : undefined;
   const facts: string[] = [];
   try {
     const args = { host: ctx.host, port: ctx.port, nick: ctx.nick, file: step.file, destPath, ...(relay ? { relayPort: relay.port } : {}) };
@@ -79,7 +79,7 @@ export async function runDownload(step: DownloadStep, ctx: { host: string; port:
     if (offer?.sha256 !== wantSha) fail(`the offer announced sha256 ${offer?.sha256}, the file is ${wantSha}`);
     facts.push(`${ctx.nick}: ${got.length} bytes, sha256 ${sha.slice(0, 16)}… matches`);
     if (relay && step.relay) {
-      const s = relay.stats;
+      const s = relay.counts;
       facts.push(`relay: ${s.forwarded} forwarded, ${s.dropped} dropped, ${s.reordered} reordered, ${s.duplicated} duplicated`);
       // An impairment test must prove the impairment happened.
       if (step.relay.loss > 0 && s.dropped === 0) fail('the relay dropped nothing, so loss recovery was not exercised');
@@ -88,7 +88,7 @@ export async function runDownload(step: DownloadStep, ctx: { host: string; port:
     }
     return facts;
   } finally {
-    relay?.close();
+    await relay?.close();
     await rm(tmp, { recursive: true, force: true });
   }
 }

@@ -372,7 +372,7 @@ class World {
           async (n) => {
             const c = await this.#connect(n, true);
             c.sendLine(n);
-            const welcome = await c.next((l) => l.startsWith(`welcome 1 ${n} :`), this.scenario.timeoutMs, `welcome 1 ${n}`);
+            const welcome = await c.next((l) => l.startsWith(`welcome 2 ${n} :`), this.scenario.timeoutMs, `welcome 2 ${n}`);
             // A room past --announce-limit sends no online list with the welcome (and says so).
             if (!/large room/iu.test(welcome)) await c.next((l) => l.startsWith('online '), this.scenario.timeoutMs, 'the online list');
           },

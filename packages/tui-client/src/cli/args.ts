@@ -1,12 +1,24 @@
 import yargs from 'yargs';
+import { parseServer } from '../net/server-address.js';
+import { parseFingerprint, type Fingerprint } from '../net/trust.js';
 import { CLIENT_ENV } from './env.js';
 
 export const DEFAULT_PORT = 55000;
+/** The server's default TLS port (`parley-server --tls-port`). */
+export const DEFAULT_TLS_PORT = 55443;
 
 export interface ClientArgs {
   readonly command: 'chat' | 'online' | 'files' | 'send' | 'download';
   readonly host: string | undefined;
   readonly port: number;
+  /** --port or PARLEY_CLIENT_PORT was given (else `port` is the default for plain or TLS). */
+  readonly portGiven: boolean;
+  /** Speak TLS (--tls, or implied by --ca / --fingerprint). */
+  readonly tls: boolean;
+  /** --ca: a PEM file of the CAs to trust instead of the system's. */
+  readonly ca: string | undefined;
+  /** --fingerprint, canonical. */
+  readonly fingerprint: Fingerprint | undefined;
   readonly nick: string | undefined;
   readonly downloadDir: string;
   readonly bell: boolean;
@@ -23,7 +35,19 @@ function fromEnv(env: NodeJS.ProcessEnv) {
   const port = get(CLIENT_ENV.port) === undefined ? undefined : Number(get(CLIENT_ENV.port));
   const bellText = get(CLIENT_ENV.bell);
   const bell = bellText === undefined ? undefined : !/^(0|false|no|off)$/iu.test(bellText);
-  return { host: get(CLIENT_ENV.host), port, nick: get(CLIENT_ENV.nick), downloadDir: get(CLIENT_ENV.downloadDir), bell, logFile: get(CLIENT_ENV.logFile) };
+  const tlsText = get(CLIENT_ENV.tls);
+  const tls = tlsText === undefined ? undefined : /^(1|true|yes|on)$/iu.test(tlsText);
+  return {
+    host: get(CLIENT_ENV.host),
+    port,
+    nick: get(CLIENT_ENV.nick),
+    downloadDir: get(CLIENT_ENV.downloadDir),
+    bell,
+    logFile: get(CLIENT_ENV.logFile),
+    tls,
+    ca: get(CLIENT_ENV.ca),
+    fingerprint: get(CLIENT_ENV.fingerprint),
+  };
 }
 
 /** The client's version, set by scripts/bundle.mjs (esbuild `define`); "dev" when run from source. */
@@ -42,9 +66,11 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
         '$0 send --all <text>              send a message to everyone',
         '$0 download <file>                download a file (progress on stderr)',
         '',
-        'Options can also be set in the environment: PARLEY_CLIENT_HOST, PARLEY_CLIENT_PORT, PARLEY_CLIENT_NICK,',
-        'PARLEY_CLIENT_DOWNLOAD_DIR, PARLEY_CLIENT_BELL (0 = off), PARLEY_CLIENT_LOG_FILE; also PARLEY_CLIENT_LOG_LEVEL',
-        '(default debug) and PARLEY_CLIENT_TERM (default xterm-256color). PARLEY_HOST/PARLEY_PORT are the server\'s.',
+        'Options can also be set in the environment: PARLEY_CLIENT_HOST, PARLEY_CLIENT_PORT,',
+        'PARLEY_CLIENT_NICK, PARLEY_CLIENT_DOWNLOAD_DIR, PARLEY_CLIENT_BELL (0 = off),',
+        'PARLEY_CLIENT_LOG_FILE, PARLEY_CLIENT_TLS (1 = on), PARLEY_CLIENT_CA, PARLEY_CLIENT_FINGERPRINT;',
+        'also PARLEY_CLIENT_LOG_LEVEL (default debug) and PARLEY_CLIENT_TERM (default xterm-256color).',
+        "PARLEY_HOST/PARLEY_PORT are the server's.",
       ].join('\n'),
     )
     .command('$0', false)
@@ -65,17 +91,32 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
       y.positional('file', { type: 'string', demandOption: true, describe: 'the file name as listed by `parley files`' }),
     )
     .option('host', { type: 'string', default: e.host, defaultDescription: '$PARLEY_CLIENT_HOST', describe: 'server address (on screen: asked for when missing; blank = this machine)' })
-    .option('port', { type: 'number', default: e.port ?? DEFAULT_PORT, defaultDescription: `$PARLEY_CLIENT_PORT or ${DEFAULT_PORT}`, describe: 'server TCP port' })
+    .option('port', { type: 'number', default: e.port, defaultDescription: `$PARLEY_CLIENT_PORT or ${DEFAULT_PORT} (${DEFAULT_TLS_PORT} with --tls)`, describe: 'server TCP port' })
+    .option('tls', { type: 'boolean', default: e.tls ?? false, defaultDescription: '$PARLEY_CLIENT_TLS or false', describe: 'connect with TLS, verifying the server against the system CAs, --ca, a pin or --fingerprint' })
+    .option('ca', { type: 'string', default: e.ca, defaultDescription: '$PARLEY_CLIENT_CA', describe: 'PEM file of the CAs to trust instead of the system\'s (implies --tls)' })
+    .option('fingerprint', { type: 'string', default: e.fingerprint, defaultDescription: '$PARLEY_CLIENT_FINGERPRINT', describe: "require the server certificate's SHA-256 fingerprint (SHA256:AB:CD:…, colons optional; implies --tls)" })
     .option('nick', { type: 'string', default: e.nick, defaultDescription: '$PARLEY_CLIENT_NICK', describe: 'nickname (on screen: asked for when missing)' })
     .option('download-dir', { type: 'string', default: e.downloadDir ?? '.', defaultDescription: '$PARLEY_CLIENT_DOWNLOAD_DIR or .', describe: 'folder to save downloads in' })
     .option('bell', { type: 'boolean', default: e.bell ?? true, defaultDescription: '$PARLEY_CLIENT_BELL or true', describe: 'ring the terminal bell on a private message or a mention (--no-bell: off)' })
     .option('log-file', { type: 'string', default: e.logFile, defaultDescription: '$PARLEY_CLIENT_LOG_FILE', describe: 'write a debug log here (the screen is never used for logs)' })
     .option('timeout', { type: 'number', default: 15, describe: 'scripted commands: seconds to wait for the server' })
     .check((a) => {
-      if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) throw new Error(`--port must be 1-65535 (got ${String(a.port)})`);
+      if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535)) throw new Error(`--port must be 1-65535 (got ${String(a.port)})`);
+      if (a.fingerprint !== undefined && parseFingerprint(a.fingerprint) === undefined) {
+        throw new Error(`--fingerprint must be a SHA-256 fingerprint: SHA256: and 64 hex digits, colons optional (got "${a.fingerprint}")`);
+      }
+      if (a.ca !== undefined && a.ca.trim() === '') throw new Error('--ca needs a file');
       if (!(a.timeout > 0)) throw new Error('--timeout must be a positive number of seconds');
       return true;
     })
+    .epilogue(
+      [
+        'Exit codes: 0 done, 1 failed, 2 usage, 3 (--tls) the certificate is not trusted,',
+        "4 (--tls) the certificate differs from the one pinned in the known-servers file.",
+        'A self-signed server is pinned on first use on the chat screen (parley --tls), or given with',
+        '--fingerprint; pins are in $XDG_CONFIG_HOME/parley/known-servers (~/.config/parley/…).',
+      ].join('\n'),
+    )
     .strict()
     .help()
     .alias('h', 'help')
@@ -94,10 +135,28 @@ export async function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = p
   const first = String(a._[0] ?? 'chat');
   const command = (['online', 'files', 'send', 'download'].includes(first) ? first : 'chat') as ClientArgs['command'];
   const text = (a.text as string[] | undefined)?.join(' ') ?? '';
+  const fingerprint = a.fingerprint === undefined ? undefined : parseFingerprint(a.fingerprint);
+  // --host tls://name[:port] is --tls --host name [--port port].
+  let host = a.host;
+  let hostPort: number | undefined;
+  let tlsScheme = false;
+  if (host !== undefined && /^\s*tls:\/\//iu.test(host)) {
+    const parsed = parseServer(host, a.port ?? DEFAULT_TLS_PORT);
+    if (typeof parsed === 'string') throw new Error(`--host: ${parsed}`);
+    if (a.port !== undefined && parsed.port !== a.port) throw new Error(`--host ${host} and --port ${a.port} name different ports`);
+    host = parsed.host;
+    hostPort = parsed.port;
+    tlsScheme = true;
+  }
+  const tls = Boolean(a.tls) || tlsScheme || a.ca !== undefined || fingerprint !== undefined;
   return {
     command,
-    host: a.host,
-    port: a.port,
+    host,
+    port: hostPort ?? a.port ?? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT),
+    portGiven: a.port !== undefined || hostPort !== undefined,
+    tls,
+    ca: a.ca,
+    fingerprint,
     nick: a.nick,
     downloadDir: a['download-dir'],
     bell: a.bell,

@@ -12,6 +12,12 @@ export const CLIENT_ENV = {
   downloadDir: 'PARLEY_CLIENT_DOWNLOAD_DIR',
   bell: 'PARLEY_CLIENT_BELL',
   logFile: 'PARLEY_CLIENT_LOG_FILE',
+  /** 1/true/yes/on: speak TLS (as --tls). */
+  tls: 'PARLEY_CLIENT_TLS',
+  /** A PEM file of the CAs to trust instead of the system's (as --ca). */
+  ca: 'PARLEY_CLIENT_CA',
+  /** The server certificate's SHA-256 fingerprint to require (as --fingerprint). */
+  fingerprint: 'PARLEY_CLIENT_FINGERPRINT',
   /** Read by src/cli/log.ts: the log level of --log-file (default debug). */
   logLevel: 'PARLEY_CLIENT_LOG_LEVEL',
   /** Read by src/ui/screen.ts: the terminal type blessed is told (default xterm-256color). */

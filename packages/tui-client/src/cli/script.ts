@@ -4,7 +4,10 @@ import { sameNick, type Command, type ServerEvent } from '@parley/protocol';
 import { downloadFile } from '@parley/udp-transfer';
 import { formatBytes, formatEta, formatRate, percent } from '../model/format.js';
 import { TransferTable } from '../model/transfers.js';
-import { Connection } from '../net/connection.js';
+import { Connection, type TlsSettings } from '../net/connection.js';
+import { knownServersPath } from '../net/known-servers.js';
+import { CaFileError, readCaFile, tlsSettings } from '../net/tls-settings.js';
+import { TRUST_REFUSALS, type TrustDecision } from '../net/trust.js';
 import { DownloadManager, type DownloadFn, type Offer } from '../transfer/downloads.js';
 import { terminalSafe } from '../text/terminal-safe.js';
 import type { ClientArgs } from './args.js';
@@ -12,6 +15,10 @@ import type { ClientArgs } from './args.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** --tls: the server's certificate is not trusted (unknown CA and not pinned, --fingerprint differs, wrong host name, invalid). */
+export const EXIT_UNTRUSTED = 3;
+/** --tls: the certificate differs from the one pinned for this server (possibly an attack). */
+export const EXIT_CERT_CHANGED = 4;
 
 export interface ScriptIO {
   readonly stdout: NodeJS.WritableStream;
@@ -19,7 +26,19 @@ export interface ScriptIO {
   readonly download?: DownloadFn;
 }
 
-class ScriptFailure extends Error {}
+class ScriptFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_FAILED,
+  ) {
+    super(message);
+  }
+}
+
+/** The exit code for a certificate that was not trusted. */
+export function untrustedExitCode(d: Exclude<TrustDecision, { kind: 'trusted' }>): number {
+  return d.kind === 'refused' && d.code === TRUST_REFUSALS.FINGERPRINT_CHANGED ? EXIT_CERT_CHANGED : EXIT_UNTRUSTED;
+}
 
 /**
  * One scripted session, without the screen: connect, join, do one thing,
@@ -33,9 +52,34 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
   const waiters = new Set<() => void>();
   let closedWhy = '';
   let refused = '';
+  let untrusted: Exclude<TrustDecision, { kind: 'trusted' }> | undefined;
+  let tls: TlsSettings | undefined;
+  if (args.tls) {
+    let ca: Buffer | undefined;
+    try {
+      ca = args.ca === undefined ? undefined : await readCaFile(args.ca);
+    } catch (err) {
+      if (!(err instanceof CaFileError)) throw err;
+      say(err.message);
+      return EXIT_USAGE;
+    }
+    tls = tlsSettings({
+      host,
+      port: args.port,
+      ca,
+      fingerprint: args.fingerprint,
+      interactive: false,
+      knownFile: knownServersPath(),
+      onFileProblems: (lines) => lines.forEach((l) => say(`warning: ${l}`)),
+    });
+  }
   const conn = new Connection(
-    { host, port: args.port, nick, reconnect: false, connectTimeoutMs: args.timeout * 1000 },
+    { host, port: args.port, nick, reconnect: false, connectTimeoutMs: args.timeout * 1000, tls },
     {
+      onUntrusted: (d) => {
+        untrusted = d;
+        for (const w of waiters) w();
+      },
       onEvent: (e) => {
         events.push(e);
         for (const w of waiters) w();
@@ -58,6 +102,10 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
         const found = pick();
         if (found !== undefined) return done(() => resolveWait(found));
         if (refused) return done(() => reject(new ScriptFailure(`nickname refused: ${refused}`)));
+        if (untrusted) {
+          const d = untrusted;
+          return done(() => reject(new ScriptFailure(d.kind === 'refused' ? d.lines.join('\n') : 'the certificate is not trusted', untrustedExitCode(d))));
+        }
         if (conn.state === 'closed') return done(() => reject(new ScriptFailure(`cannot talk to ${host}:${args.port}: ${closedWhy || 'connection closed'}`)));
       };
       const timer = setTimeout(() => done(() => reject(new ScriptFailure(`timed out after ${args.timeout} s waiting for ${what}`))), Math.max(0, deadline - Date.now()));
@@ -120,8 +168,8 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
   } catch (err) {
     conn.close();
     if (err instanceof ScriptFailure) {
-      say(err.message);
-      return EXIT_FAILED;
+      for (const line of err.message.split('\n')) say(line);
+      return err.exitCode;
     }
     throw err;
   }
@@ -178,7 +226,7 @@ async function scriptedDownload(
   }, 'the download offer');
   if (answer.kind === 'error') throw new ScriptFailure(errorText(answer.event));
   offer = answer.offer;
-  io.stderr.write(`downloading ${terminalSafe(offer.name)} (${formatBytes(offer.size)}) from ${host} udp ${offer.udpPort}\n`);
+  io.stderr.write(`downloading ${terminalSafe(offer.name)} (${formatBytes(offer.size)}) from ${host} udp ${offer.udpPort}${offer.key !== undefined ? ', every packet sealed (AEAD)' : ''}\n`);
   await answer.done;
   if (tty) io.stderr.write('\n');
   await conn.quit();

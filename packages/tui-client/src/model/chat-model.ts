@@ -1,7 +1,12 @@
-import { nickFold, nickKey, sameNick, type FileEntry, type ServerEvent } from '@parley/protocol';
+import { nickFold, nickKey, sameNick, type Command, type FileEntry, type MessageEvent, type ServerEvent } from '@parley/protocol';
 import { formatBytes } from './format.js';
 import { MessageLog, type Message, type MessageKind } from './messages.js';
 import { TransferTable } from './transfers.js';
+import { HistorySync } from './history-sync.js';
+
+/** Shown below the history replayed on join, and above what was missed while away. */
+export const EARLIER_MARKER = '— earlier —';
+export const MISSED_MARKER = '— missed while away —';
 
 export type ConnectionState = 'idle' | 'connecting' | 'naming' | 'online' | 'reconnecting' | 'closed';
 
@@ -14,6 +19,8 @@ export interface ChatModelOptions {
 export interface Effects {
   /** Ring the terminal bell (a mention of our nick or a private message). */
   readonly bell?: boolean;
+  /** A command to send now (the next page of a catch-up). */
+  readonly send?: Command;
 }
 
 /** True when `text` mentions `nick` as a word (case-insensitive). */
@@ -38,19 +45,26 @@ export class ChatModel {
   state: ConnectionState = 'idle';
   /** Why the connection is in its state (e.g. "retrying in 4 s"). */
   stateDetail = '';
+  /** How the connection is protected, for the status bar: `plain`, `TLS`, `TLS 1.3 · pinned`; '' before a server is chosen. */
+  security = '';
   users: string[] = [];
   files: FileEntry[] = [];
   /** Set when the user asked for a list, so the answer is also printed. */
   showNextOnline = false;
   showNextFiles = false;
   version = 0;
+  /** The protocol version in the last `welcome`. */
+  serverVersion = 0;
+  readonly history = new HistorySync();
+  /** Older messages of a `history,before` answer, put above everything at its end. */
+  #older: Omit<Message, 'id'>[] = [];
 
   constructor(options: ChatModelOptions = {}) {
     this.now = options.now ?? Date.now;
     this.messages = new MessageLog({ limit: options.messageLimit });
   }
 
-  add(kind: MessageKind, text: string, extra: Partial<Pick<Message, 'from' | 'to' | 'mention'>> = {}): Message {
+  add(kind: MessageKind, text: string, extra: Partial<Pick<Message, 'from' | 'to' | 'mention' | 'earlier' | 'at'>> = {}): Message {
     this.version++;
     return this.messages.add({ at: this.now(), kind, text, ...extra });
   }
@@ -77,16 +91,58 @@ export class ChatModel {
   /** Our own broadcast, shown because the server does not echo it. */
   echoBroadcast(text: string): void {
     this.add('own', text, { from: this.me });
+    this.history.sentOwn();
   }
 
   echoPrivate(to: string, text: string): void {
     this.add('private-out', text, { from: this.me, to });
+    this.history.sentOwn();
+  }
+
+  /** A stored message as the conversation shows it (our own lines as ours). */
+  #stored(m: MessageEvent & { readonly time: string }, earlier: boolean): Omit<Message, 'id'> {
+    const at = Date.parse(m.time);
+    const base = { at: Number.isNaN(at) ? this.now() : at, text: m.text, earlier };
+    if (m.type === 'broadcast') return { ...base, kind: sameNick(m.from, this.me) ? 'own' : 'chat', from: m.from };
+    if (sameNick(m.from, this.me) && !sameNick(m.to, this.me)) return { ...base, kind: 'private-out', from: m.from, to: m.to };
+    return { ...base, kind: 'private-in', from: m.from, to: m.to };
   }
 
   apply(event: ServerEvent): Effects {
     this.version++;
+    const step = this.history.step(event);
+    switch (step.kind) {
+      case 'skip':
+        return {};
+      case 'earlier': {
+        this.version++;
+        this.messages.add(this.#stored(step.message, true));
+        return {};
+      }
+      case 'older':
+        this.#older.push(this.#stored(step.message, true));
+        return {};
+      case 'missed':
+        // Shown once, in order, after a marker; never rings (it is not news to the server, only to us).
+        if (step.first) this.system(MISSED_MARKER);
+        this.messages.add(this.#stored(step.message, false));
+        return {};
+      case 'end':
+        if (step.earlier) this.system(EARLIER_MARKER);
+        if (this.#older.length > 0) {
+          this.messages.prepend(this.#older);
+          this.#older = [];
+        } else if (step.form === 'before' && step.count === 0) {
+          this.system('no earlier messages');
+        }
+        return step.send ? { send: step.send } : {};
+      case 'live':
+      case 'live-stamped':
+        break;
+    }
     switch (event.type) {
       case 'welcome':
+        this.serverVersion = event.version;
         this.me = event.nick;
         this.add('info', event.text);
         return {};
@@ -139,6 +195,11 @@ export class ChatModel {
         return {};
       case 'offer':
       case 'ping':
+      // Protocol 2 history lines: not shown yet (the client part of issue 15 comes later).
+      case 'history':
+      case 'history-end':
+      case 'sent':
+      case 'ids':
         return {};
     }
   }

@@ -30,7 +30,7 @@ export const CLIENT_HELP = [
   '  files     /files     F3    files (Enter downloads)',
   '  download,f   /download f   download a file',
   '  /cancel <id>               stop a download',
-  '  /server host[:port]        connect elsewhere',
+  '  /server host[:port]        connect elsewhere (tls://host: with TLS)',
   '  /clear   /quit (F10)       clear screen, leave',
   'Keys: Tab completes, Up/Down history, PgUp/PgDn scroll',
 ];
@@ -105,7 +105,7 @@ function slash(line: string, ctx: ParseContext): InputAction {
     case 'server':
     case 'connect': {
       const address = rest.trim();
-      if (!address) return { kind: 'refuse', reason: 'usage: /server <host>[:<port>]' };
+      if (!address) return { kind: 'refuse', reason: 'usage: /server [tls://]<host>[:<port>]' };
       return { kind: 'server', address };
     }
     default:

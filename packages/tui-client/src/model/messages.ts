@@ -28,6 +28,8 @@ export interface Message {
   readonly text: string;
   /** Our nick is mentioned in it. */
   readonly mention?: boolean;
+  /** Replayed from the server's history (shown dimmed, never rings). */
+  readonly earlier?: boolean;
 }
 
 export interface MessageLogOptions {
@@ -64,6 +66,15 @@ export class MessageLog {
     if (this.#items.length > this.limit) this.#items.splice(0, this.#items.length - this.limit);
     this.version++;
     return m;
+  }
+
+  /** Puts older messages (oldest first) above everything; as many as the limit leaves room for. */
+  prepend(messages: readonly Omit<Message, 'id'>[]): void {
+    const room = Math.max(0, this.limit - this.#items.length);
+    const kept = messages.slice(Math.max(0, messages.length - room));
+    if (kept.length === 0) return;
+    this.#items.unshift(...kept.map((m) => ({ ...m, id: this.#nextId++ })));
+    this.version++;
   }
 
   clear(): void {

@@ -1,4 +1,5 @@
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import {
   decodeEvent,
   DEFAULT_MAX_EVENT_LINE_BYTES,
@@ -10,6 +11,7 @@ import {
   type ServerEvent,
 } from '@parley/protocol';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { parseFingerprint, type PeerCertificate, type TrustBasis, type TrustDecision } from './trust.js';
 
 export type LinkState =
   /** Opening the TCP connection. */
@@ -36,7 +38,30 @@ export interface ConnectionHandlers {
   onJoined?(nick: string, rejoined: boolean): void;
   /** A line from the server that is not an event (ignored). */
   onBadLine?(line: string, error: Error): void;
+  /**
+   * The server's certificate was not trusted (refused, or a person must be
+   * asked): the connection is closed, nothing was sent, and it does not retry.
+   */
+  onUntrusted?(decision: Exclude<TrustDecision, { kind: 'trusted' }>): void;
 }
+
+/** TLS for the chat connection: verification against `ca` (or the system's CAs), then `verify` decides. */
+export interface TlsSettings {
+  /** PEM: the only CAs to trust (--ca); the system's CAs when absent. */
+  readonly ca?: string | Buffer | undefined;
+  /**
+   * Decides about the server's certificate before a byte is sent or read.
+   * `first` is true until this connection has been online once (a reconnect
+   * must not ask a person again).
+   */
+  readonly verify: (peer: PeerCertificate, context: { readonly first: boolean }) => TrustDecision | Promise<TrustDecision>;
+}
+
+/** How the current connection is protected (for the status bar). */
+export type Security = { readonly tls: false } | { readonly tls: true; readonly version: string; readonly basis: TrustBasis };
+
+/** TLS 1.2 is the least the client accepts (the server's minimum too). */
+export const TLS_MIN_VERSION = 'TLSv1.2';
 
 export interface ConnectionOptions {
   readonly host: string;
@@ -53,8 +78,10 @@ export interface ConnectionOptions {
   /** Times a rejoin may find our own old session still holding the nick before asking the user (default 5). */
   readonly rejoinNickRetries?: number;
   readonly maxLineBytes?: number;
-  /** Opens the socket (tests may replace it). */
+  /** Opens the socket (tests may replace it). Not used with `tls`. */
   readonly connect?: (host: string, port: number) => Socket;
+  /** Speak TLS: every attempt, reconnects included, is TLS and verified; never plain. */
+  readonly tls?: TlsSettings;
 }
 
 /**
@@ -81,6 +108,9 @@ export class Connection {
   #everConnected = false;
   /** The server refused our nick and the user has not chosen another yet. */
   #awaitingNick = false;
+  #security: Security | undefined;
+  /** Why the certificate was not trusted (the connection then stays closed). */
+  #untrusted: string | undefined;
 
   constructor(options: ConnectionOptions, handlers: ConnectionHandlers = {}) {
     this.host = options.host;
@@ -103,6 +133,16 @@ export class Connection {
 
   get lastBye(): { code: ErrorCode; text: string } | undefined {
     return this.#lastBye;
+  }
+
+  /** How the current (or last) connection is protected; undefined before one is established. */
+  get security(): Security | undefined {
+    return this.#security;
+  }
+
+  /** Whether this connection speaks TLS (decided at construction, kept across reconnects). */
+  get tls(): boolean {
+    return this.#o.tls !== undefined;
   }
 
   start(): void {
@@ -176,37 +216,93 @@ export class Connection {
     this.#decoder.reset();
     this.#connected = false;
     this.#lastBye = undefined;
-    this.#setState('connecting', `${this.host}:${this.port}`);
-    const socket = this.#o.connect ? this.#o.connect(this.host, this.port) : tcpConnect({ host: this.host, port: this.port });
+    this.#security = undefined;
+    this.#untrusted = undefined;
+    this.#setState('connecting', `${this.host}:${this.port}${this.#o.tls ? ' (TLS)' : ''}`);
+    const tls = this.#o.tls;
+    const socket: Socket = tls
+      ? tlsConnect({
+          host: this.host,
+          port: this.port,
+          // SNI takes a name, never an address (RFC 6066 §3).
+          ...(isIP(this.host) === 0 ? { servername: this.host } : {}),
+          ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+          minVersion: TLS_MIN_VERSION,
+          // Verification still runs (authorized / authorizationError); the trust decision is ours, before anything is sent.
+          rejectUnauthorized: false,
+        })
+      : this.#o.connect
+        ? this.#o.connect(this.host, this.port)
+        : tcpConnect({ host: this.host, port: this.port });
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    const connectTimer = setTimeout(() => socket.destroy(new Error('connection timed out')), this.#o.connectTimeoutMs ?? 10_000);
+    const connectTimer = setTimeout(() => socket.destroy(new Error(tls ? 'connection or TLS handshake timed out' : 'connection timed out')), this.#o.connectTimeoutMs ?? 10_000);
     let failure = '';
-    socket.once('connect', () => {
-      clearTimeout(connectTimer);
-      if (socket !== this.#socket) return;
+    const ready = (): void => {
       this.#connected = true;
       this.#everConnected = true;
       this.#setState('naming', '');
+      // Lines are read only from here on: before the certificate is trusted, nothing is read or sent.
+      socket.on('data', (chunk: Buffer) => {
+        if (socket !== this.#socket) return;
+        for (const r of this.#decoder.push(chunk)) {
+          if (r.ok) this.#line(r.line);
+          else this.#h.onBadLine?.('', r.error);
+        }
+      });
       // After a refusal, wait for the user's choice even across a reconnect.
       if (this.#nick && !this.#awaitingNick) this.#write(this.#nick);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (socket !== this.#socket) return;
-      for (const r of this.#decoder.push(chunk)) {
-        if (r.ok) this.#line(r.line);
-        else this.#h.onBadLine?.('', r.error);
-      }
-    });
+    };
+    if (tls) {
+      socket.once('secureConnect', () => {
+        clearTimeout(connectTimer);
+        if (socket !== this.#socket) return;
+        void this.#verify(socket as TLSSocket, tls, ready);
+      });
+    } else {
+      socket.once('connect', () => {
+        clearTimeout(connectTimer);
+        if (socket !== this.#socket) return;
+        this.#security = { tls: false };
+        ready();
+      });
+    }
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      failure = err.code ?? err.message;
+      failure = tls && (err.code ?? '').startsWith('ERR_SSL_') ? `TLS handshake failed (${err.code ?? ''}): is ${this.host}:${this.port} the server's TLS port?` : (err.code ?? err.message);
     });
     socket.on('close', () => {
       clearTimeout(connectTimer);
       if (socket !== this.#socket) return;
       this.#lost(failure);
     });
+  }
+
+  async #verify(socket: TLSSocket, tls: TlsSettings, ready: () => void): Promise<void> {
+    let decision: TrustDecision;
+    try {
+      const cert = socket.getPeerX509Certificate();
+      const fingerprint = cert ? parseFingerprint(cert.fingerprint256) : undefined;
+      if (!fingerprint) throw new Error('the server sent no certificate');
+      const peer: PeerCertificate = { authorized: socket.authorized, authorizationError: socket.authorizationError?.toString(), fingerprint };
+      decision = await tls.verify(peer, { first: !this.#joinedOnce });
+    } catch (err) {
+      if (socket !== this.#socket) return;
+      this.#untrusted = `cannot check the certificate: ${(err as Error).message}`;
+      this.#stopped = true;
+      socket.destroy();
+      return;
+    }
+    if (socket !== this.#socket || socket.destroyed) return;
+    if (decision.kind !== 'trusted') {
+      this.#untrusted = decision.kind === 'ask' ? 'the certificate is not trusted yet' : `certificate refused [${decision.code}]`;
+      this.#stopped = true;
+      socket.destroy();
+      this.#h.onUntrusted?.(decision);
+      return;
+    }
+    this.#security = { tls: true, version: socket.getProtocol() ?? 'TLS', basis: decision.basis };
+    ready();
   }
 
   #line(line: string): void {
@@ -271,8 +367,10 @@ export class Connection {
     this.#connected = false;
     const bye = this.#lastBye;
     const mayRetry = this.#everConnected ? (this.#o.reconnect ?? true) : (this.#o.retryFirst ?? this.#o.reconnect ?? true);
-    const why = bye ? `${bye.text} [${bye.code}]` : failure ? failure : 'connection closed';
-    if (this.#stopped || this.#quitting || !mayRetry || bye?.code === 'QUIT' || bye?.code === 'FLOOD') {
+    const hint = bye?.code === 'TLS_REQUIRED' ? `; connect with --tls (or tls://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port})` : '';
+    const why = this.#untrusted ?? (bye ? `${bye.text} [${bye.code}]${hint}` : failure ? failure : 'connection closed');
+    // Retrying cannot help after these: we quit, we flooded, or this port wants TLS (and we never switch to it by ourselves).
+    if (this.#stopped || this.#quitting || !mayRetry || bye?.code === 'QUIT' || bye?.code === 'FLOOD' || bye?.code === 'TLS_REQUIRED') {
       this.#setState('closed', why);
       return;
     }

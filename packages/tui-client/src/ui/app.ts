@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { checkNickname, type Command } from '@parley/protocol';
 import { downloadFile } from '@parley/udp-transfer';
-import type { ClientArgs } from '../cli/args.js';
+import { DEFAULT_TLS_PORT, type ClientArgs } from '../cli/args.js';
 import type { Message } from '../model/messages.js';
 import { createLog } from '../cli/log.js';
 import { ChatModel, type ConnectionState } from '../model/chat-model.js';
@@ -10,7 +10,10 @@ import { formatBytes } from '../model/format.js';
 import { InputLine } from '../model/input-line.js';
 import { CLIENT_HELP, parseInput } from '../model/input-parse.js';
 import { Connection, type LinkState } from '../net/connection.js';
+import { addKnownServer, knownServersPath } from '../net/known-servers.js';
 import { parseServer } from '../net/server-address.js';
+import { tlsSettings } from '../net/tls-settings.js';
+import { askLines, serverKey, showFingerprint, type Fingerprint } from '../net/trust.js';
 import { DownloadManager, type DownloadFn } from '../transfer/downloads.js';
 import { ConversationView, filesLines, inputLine, onlineLines, statusLine } from './render.js';
 import { MODES, askQuit as confirmQuit, initialKeyState, promptFor, reduceKey, withMode, type KeyAction, type KeyState } from './keys.js';
@@ -27,7 +30,7 @@ interface BlessedKey {
 }
 
 /** The interactive client. Resolves with the exit code when the user has quit. */
-export function runApp(args: ClientArgs): Promise<number> {
+export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefined } = {}): Promise<number> {
   const log = createLog(args.logFile);
   const model = new ChatModel();
   const input = new InputLine();
@@ -39,6 +42,13 @@ export function runApp(args: ClientArgs): Promise<number> {
   let host = args.host?.trim() || undefined;
   let port = args.port;
   let nick = args.nick?.trim() || undefined;
+  /** TLS for the current server: --tls (every server), or a tls:// address. Never dropped on a reconnect. */
+  let tls = args.tls;
+  /** A certificate waiting for the person's y/N (trust mode). */
+  let pendingTrust: { readonly host: string; readonly port: number; readonly fingerprint: Fingerprint } | undefined;
+  const knownFile = knownServersPath();
+  /** Default ports of an address typed without one: plain, and tls:// (--port counts for both). */
+  const defaultPorts = (): [number, number] => [args.port, args.tls || args.portGiven ? args.port : DEFAULT_TLS_PORT];
   let conn: Connection | undefined;
   let downloads: DownloadManager | undefined;
   let quitting = false;
@@ -52,6 +62,8 @@ export function runApp(args: ClientArgs): Promise<number> {
   // ---- drawing ------------------------------------------------------------
   let drawTimer: NodeJS.Timeout | undefined;
   let lastDrawnId = 0;
+  /** The oldest message is in sight (PgUp then asks the server for earlier ones). */
+  let atTop = true;
   const draw = (): void => {
     drawTimer = undefined;
     const L = ui.layout;
@@ -66,6 +78,7 @@ export function runApp(args: ClientArgs): Promise<number> {
     }
     lastDrawnId = newest;
     const conv = view.window(model.messages.all, L.convo.width, L.convo.height, model.me);
+    atTop = !conv.above;
     ui.set(ui.convo, conv.lines);
     ui.convo.setLabel(view.offset > 0 ? ` Parley — scrolled up (PgDn: newer) ` : ` Parley `);
     if (L.side) {
@@ -76,7 +89,7 @@ export function runApp(args: ClientArgs): Promise<number> {
       ui.set(ui.files, filesLines(model.files, keys.selected, keys.mode === MODES.files, recent, L.side.width, L.side.filesHeight));
     }
     ui.set(ui.status, [statusLine(model, L.width)]);
-    ui.set(ui.input, [inputLine(promptText(), input, L.width, keys.mode === MODES.files || keys.mode === MODES.confirm)]);
+    ui.set(ui.input, [inputLine(promptText(), input, L.width, keys.mode === MODES.files || keys.mode === MODES.confirm || keys.mode === MODES.trust)]);
     ui.screen.render();
   };
   const redraw = (): void => {
@@ -104,6 +117,7 @@ export function runApp(args: ClientArgs): Promise<number> {
     if (!host || !nick) return;
     model.server = `${host}:${port}`;
     model.me = nick;
+    model.security = tls ? 'TLS' : 'plain';
     downloads = new DownloadManager({
       dir: resolve(args.downloadDir),
       host,
@@ -113,14 +127,20 @@ export function runApp(args: ClientArgs): Promise<number> {
       onDone: (r) => note(`saved ${r.name} → ${r.path} (${formatBytes(r.bytes)}), SHA-256 ${r.sha256} verified`),
       onFail: (r) => fail(`download of ${r.name} failed: ${r.error}`),
     });
-    note(`connecting to ${host}:${port} as ${nick}…`);
+    note(`connecting to ${host}:${port}${tls ? ' with TLS' : ''} as ${nick}…`);
+    const settings = tls
+      ? tlsSettings({ host, port, ca: opts.ca, fingerprint: args.fingerprint, interactive: true, knownFile, onFileProblems: (lines) => lines.forEach((l) => fail(`warning: ${l}`)) })
+      : undefined;
     const c: Connection = new Connection(
-      { host, port, nick },
+      { host, port, nick, tls: settings },
       {
         onState: (state, detail) => {
           if (conn !== c) return; // an old connection, left with /server
           log.debug({ state, detail }, 'connection state');
           model.setState(stateOf[state], detail);
+          model.security = securityLabel(c);
+          // The question about the certificate says it all.
+          if (state === 'closed' && pendingTrust) return redraw();
           const notice = linkNotice(outage, { state, detail, server: `${c.host}:${c.port}`, quitting });
           outage = notice.state;
           if (notice.line) fail(notice.line);
@@ -133,11 +153,12 @@ export function runApp(args: ClientArgs): Promise<number> {
           if (event.type === 'info' && conn?.state === 'naming') return;
           const effects = model.apply(event);
           if (effects.bell && args.bell) ui.bell();
+          if (effects.send) c.send(effects.send);
           if (event.type === 'error') downloads?.refused(event.code);
           if (event.type === 'offer' && downloads) {
             // Only an offer for a download the user asked for starts; any other is shown and ignored.
             const outcome = downloads.accept(event);
-            if (outcome.ok) note(`downloading ${event.name} (${formatBytes(event.size)}); /cancel ${event.id} stops it`);
+            if (outcome.ok) note(`downloading ${event.name} (${formatBytes(event.size)})${event.key !== undefined ? ', sealed (AEAD)' : ''}; /cancel ${event.id} stops it`);
             else fail(`warning: ignored an offer of "${event.name}" from the server: ${outcome.reason}`);
           }
           redraw();
@@ -151,6 +172,8 @@ export function runApp(args: ClientArgs): Promise<number> {
             input.clear();
           }
           if (rejoined) note(`reconnected as ${joined}`);
+          // Protocol 2: ids on; after a reconnect, everything after the last message seen.
+          for (const command of model.history.joined(model.serverVersion, rejoined)) c.send(command);
           conn?.send({ type: 'files' });
           redraw();
         },
@@ -161,10 +184,50 @@ export function runApp(args: ClientArgs): Promise<number> {
           note('choose another nickname and press Enter');
         },
         onBadLine: (line, err) => log.warn({ line, err: err.message }, 'ignored a line from the server'),
+        onUntrusted: (decision) => {
+          if (conn !== c) return;
+          log.warn({ decision: decision.kind, code: decision.kind === 'refused' ? decision.code : undefined, fingerprint: decision.fingerprint }, 'certificate not trusted');
+          if (decision.kind === 'ask') {
+            pendingTrust = { host: c.host, port: c.port, fingerprint: decision.fingerprint };
+            for (const l of askLines(serverKey(c.host, c.port), decision.fingerprint, knownFile)) fail(l);
+            keys = withMode(keys, MODES.trust);
+          } else {
+            for (const l of decision.lines) fail(l);
+            note('not connected. /server <address> connects elsewhere; F10 quits.');
+          }
+          redraw();
+        },
       },
     );
     conn = c;
     c.start();
+  };
+
+  /** The status bar's word on encryption: `plain`, `TLS` (not yet verified), `TLS 1.3 · pinned`. */
+  const securityLabel = (c: Connection): string => {
+    if (!c.tls) return 'plain';
+    const sec = c.security;
+    return sec?.tls ? `${sec.version.replace(/^TLSv/u, 'TLS ')} · ${sec.basis}` : 'TLS';
+  };
+  /** The answer to the certificate question: y pins it and connects again (the pin is then checked); no stays disconnected. */
+  const answerTrust = async (accept: boolean): Promise<void> => {
+    const p = pendingTrust;
+    pendingTrust = undefined;
+    keys = withMode(keys, MODES.chat);
+    if (!p) return;
+    if (!accept) {
+      note(`not connected: the certificate of ${p.host}:${p.port} was not trusted. /server <address> connects elsewhere; F10 quits.`);
+      return redraw();
+    }
+    try {
+      await addKnownServer(knownFile, serverKey(p.host, p.port), p.fingerprint);
+    } catch (err) {
+      fail(`could not pin the certificate in ${knownFile}: ${(err as Error).message}`);
+      return redraw();
+    }
+    note(`pinned ${serverKey(p.host, p.port)} ${showFingerprint(p.fingerprint)} in ${knownFile}`);
+    if (host === p.host && port === p.port) connect();
+    redraw();
   };
 
   // ---- actions --------------------------------------------------------------
@@ -185,8 +248,10 @@ export function runApp(args: ClientArgs): Promise<number> {
     }
     return conn.send({ type: 'download', file });
   };
-  const switchServer = (newHost: string, newPort: number): void => {
+  const switchServer = (newHost: string, newPort: number, newTls: boolean): void => {
     const old = conn;
+    pendingTrust = undefined;
+    tls = newTls;
     conn = undefined;
     old?.close();
     void downloads?.stopAll();
@@ -225,10 +290,11 @@ export function runApp(args: ClientArgs): Promise<number> {
   const submit = (): void => {
     const text = input.text;
     if (keys.mode === MODES.host) {
-      const parsed = parseServer(text, port);
+      const parsed = parseServer(text, ...defaultPorts());
       if (typeof parsed === 'string') return fail(parsed);
       host = parsed.host;
       port = parsed.port;
+      tls = args.tls || parsed.tls;
       input.submit();
       model.server = `${host}:${port}`;
       if (!nick) {
@@ -260,10 +326,10 @@ export function runApp(args: ClientArgs): Promise<number> {
         input.remember(text);
         return fail(action.reason);
       case 'server': {
-        const parsed = parseServer(action.address, port);
+        const parsed = parseServer(action.address, ...defaultPorts());
         if (typeof parsed === 'string') return fail(parsed);
         input.submit();
-        return switchServer(parsed.host, parsed.port);
+        return switchServer(parsed.host, parsed.port, args.tls || parsed.tls);
       }
       case 'local':
         input.submit();
@@ -315,14 +381,21 @@ export function runApp(args: ClientArgs): Promise<number> {
         return;
       case 'downloadSelected':
         return downloadSelected();
-      case 'page':
+      case 'page': {
+        // PgUp with the oldest line already in sight: ask the server for the page before it.
+        const older = action.direction > 0 && atTop ? model.history.older() : undefined;
+        if (older) conn?.send(older);
         view.scroll(action.direction * Math.max(1, ui.layout.convo.height - 1));
         return;
+      }
       case 'repaint':
         ui.screen.realloc();
         return;
       case 'quit':
         void quit();
+        return;
+      case 'trust':
+        void answerTrust(action.accept);
         return;
     }
   };
@@ -373,7 +446,7 @@ export function runApp(args: ClientArgs): Promise<number> {
   model.system('Parley — type /help for commands. F2 online, F3 files, F10 quit.');
   if (!host) {
     keys = withMode(keys, MODES.host);
-    model.system('Which server? Type its address (host or host:port) and press Enter; leave it blank for this machine.');
+    model.system(`Which server? Type its address (host, host:port${args.tls ? '' : ', or tls://host[:port] for TLS'}) and press Enter; leave it blank for this machine.`);
   } else if (!nick) {
     keys = withMode(keys, MODES.nick);
     model.server = `${host}:${port}`;

@@ -8,9 +8,12 @@
  *                                    │ ──F3 (side panel shown)──▶ files
  *   any ──F10/Ctrl-C──▶ confirm ──y──▶ (quit)
  *                       confirm ──n/Esc/F10/Ctrl-C──▶ the mode before
+ *   trust ──y──▶ (pin, reconnect) · trust ──n/Enter/Esc──▶ (stay disconnected)
  *
  * (host → nick/chat and nick → chat happen in `app.ts` when the submitted
- * text is valid; a refused nickname goes back to nick.)
+ * text is valid; a refused nickname goes back to nick. `app.ts` enters trust
+ * when a TLS server's certificate is unknown, and leaves it after the answer.
+ * In trust nothing is typed: only y pins; the default, like ssh's, is no.)
  */
 export const MODES = {
   /** Asking for the server's address. */
@@ -23,6 +26,8 @@ export const MODES = {
   files: 'files',
   /** "Quit Parley? (y/n)". */
   confirm: 'confirm',
+  /** "Trust this certificate and pin it? (y/N)": a TLS server's self-signed / unknown-CA certificate on first use. */
+  trust: 'trust',
 } as const;
 export type Mode = (typeof MODES)[keyof typeof MODES];
 
@@ -64,7 +69,9 @@ export type KeyAction =
   /** Ctrl-L. */
   | { readonly type: 'repaint' }
   /** "y" in the quit confirmation. */
-  | { readonly type: 'quit' };
+  | { readonly type: 'quit' }
+  /** The answer in trust: y (pin and connect) or n / Enter / Esc (do not connect). */
+  | { readonly type: 'trust'; readonly accept: boolean };
 
 export interface KeyState {
   readonly mode: Mode;
@@ -144,6 +151,14 @@ export function reduceKey(s: KeyState, key: KeyPress, ctx: KeyContext): KeyResul
     if (ch === 'n' || ch === 'N' || name === 'escape' || name === 'C-c' || name === 'f10') return result({ ...s, mode: s.before });
     return result(s);
   }
+  if (s.mode === MODES.trust) {
+    if (name === 'f10' || name === 'C-c') return result(askQuit(s));
+    if (ch === 'y' || ch === 'Y') return result(s, { type: 'trust', accept: true });
+    if (ch === 'n' || ch === 'N' || name === 'return' || name === 'linefeed' || name === 'escape') return result(s, { type: 'trust', accept: false });
+    // Nothing else: no typing, no scrolling away from the question by accident (PgUp/PgDn still scroll).
+    if (name === 'pageup' || name === 'pagedown') return result(s, { type: 'page', direction: name === 'pageup' ? 1 : -1 });
+    return result(s);
+  }
   switch (name) {
     case 'f10':
     case 'C-c':
@@ -218,6 +233,8 @@ export function promptFor(mode: Mode, o: { readonly me: string; readonly downloa
       return o.downloads === 0 ? 'Quit Parley? (y/n) ' : `Quit Parley? ${o.downloads} download${o.downloads === 1 ? '' : 's'} will stop. (y/n) `;
     case MODES.files:
       return '[files] ↑/↓ choose, Enter download, Esc back';
+    case MODES.trust:
+      return 'Trust this certificate and pin it? (y/N) ';
     case MODES.chat:
       return `[${o.me}] `;
   }

@@ -67,7 +67,9 @@ function head(m: Message, me: string): { segs: Seg[]; style: readonly string[] }
 
 /** One message as wrapped lines of `width` cells, continuation lines indented under the text. */
 export function messageLines(m: Message, width: number, me = ''): Line[] {
-  const { segs, style } = head(m, me);
+  const { segs, style: own } = head(m, me);
+  // Replayed history is dimmed: read before, or said before we came.
+  const style = m.earlier ? [DIM] : own;
   const headW = lineWidth(segs);
   const indent = headW <= width / 2 ? headW : Math.min(6, Math.floor(width / 4));
   const text = displaySafe(m.text);
@@ -209,6 +211,7 @@ export function statusLine(model: ChatModel, width: number, hints = KEY_HINTS): 
   const st = STATE_LABEL[model.state] ?? { t: model.state, s: '' };
   const server: Seg[] = [{ t: ` ${displaySafe(model.server)} ` }, { t: '│' }];
   const left: Seg[] = [{ t: ' ' }, { t: displaySafe(model.me) || '-', s: ['bold'] }, { t: ' │ ' }, { t: st.t, s: [st.s, 'bold'] }];
+  if (model.security) left.push({ t: ' │ ' }, { t: model.security, s: [model.security === 'plain' ? '#d7d787-fg' : '#5fd75f-fg'] });
   if (model.stateDetail && model.state !== 'online') left.push({ t: ` (${displaySafe(model.stateDetail)})` });
   for (const t of model.transfers.active) {
     left.push({ t: ' │ ' }, { t: `↓ ${truncate(displaySafe(t.name), 16, '…')} ${percent(t.bytes, t.size)}% ${formatRate(t.rateBytesPerSec)} ETA ${formatEta(t.etaSec)}`, s: ['#5fafff-fg'] });

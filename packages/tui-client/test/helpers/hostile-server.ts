@@ -6,7 +6,6 @@ import { FakeServer } from './fake-server.js';
 /** What a hostile server puts in text: a window title, a screen clear, a colour, a one-byte CSI, a bidi override. */
 export const HOSTILE = '\u001b]0;pwned\u0007\u001b[2J\u001b[31m\u009b1m\u202e\u2066';
 /** Any of the characters a terminal must never get from a server. */
-// eslint-disable-next-line no-control-regex
 export const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 export interface HostileOffer {

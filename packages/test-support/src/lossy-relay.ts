@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { peekPacketType, type UdpPacketType } from '@parley/protocol';
-import { prng } from './sim.js';
+import { seededRandom } from './random.js';
 
 /** Impairments applied to each direction (client→server and server→client). */
 export interface Impairments {
@@ -47,6 +47,7 @@ export interface RelayCounts {
   nthDropped: number;
   endsDropped: number;
   duplicated: number;
+  /** Held back and sent after a datagram that arrived later. */
   reordered: number;
   delayed: number;
   corrupted: number;
@@ -59,9 +60,14 @@ interface Lane {
 }
 
 /**
- * A lossy UDP relay for tests: clients talk to `relay.port`; each client gets
- * its own upstream socket so the server sees one address per client. It
- * counts everything it did, so a test can prove the impairment happened.
+ * A lossy UDP relay for tests, the transfer package's and the harness's: clients
+ * talk to `relay.port`; each client gets its own upstream socket so the server
+ * sees one address per client. It counts everything it did, so a test can prove
+ * the impairment happened: `reordered` counts only datagrams that really went
+ * out after one that arrived later (a held datagram released by its 20 ms timer
+ * is not counted). Decisions come from a seeded PRNG: the same seed and traffic,
+ * the same drops. Bound: one upstream socket per client address, one held
+ * datagram per direction; `capture` keeps every datagram (tests only).
  */
 export class LossyRelay {
   readonly counts: RelayCounts = {
@@ -84,7 +90,7 @@ export class LossyRelay {
 
   private constructor(front: dgram.Socket, private readonly options: RelayOptions) {
     this.front = front;
-    this.random = prng(options.seed ?? 1);
+    this.random = seededRandom(options.seed ?? 1);
     this.impair = options;
     front.on('message', (buf, rinfo) => this.fromClient(buf, rinfo.address, rinfo.port));
   }
@@ -184,11 +190,11 @@ export class LossyRelay {
         const held = lane.held;
         lane.held = undefined;
         if (lane.heldTimer !== undefined) clearTimeout(lane.heldTimer);
+        c.reordered++;
         held();
       }
     };
     if (lane.held === undefined && this.random() < (imp.reorder ?? 0)) {
-      c.reordered++;
       lane.held = () => {
         if (this.closed) return;
         for (let i = 0; i < copies; i++) {
