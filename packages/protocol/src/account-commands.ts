@@ -11,17 +11,27 @@ export type AccountCommand =
   | { readonly type: 'register'; readonly password: string }
   | { readonly type: 'login'; readonly password: string }
   | { readonly type: 'password'; readonly old: string; readonly new: string }
-  | { readonly type: 'unregister'; readonly password: string }
+  | { readonly type: 'unregister'; readonly password: string };
+
+/**
+ * Moderation by operators. Parsed and tested here; `parseCommand` routes these
+ * words once the server handles them (issue 16). Until then they stay
+ * reserved nicknames, so `kick,bob` is refused as a command, never a private message.
+ */
+export type ModerationCommand =
   | { readonly type: 'kick'; readonly nick: string; readonly reason: string }
   /** `target` is a nickname or an address/range as typed; `duration` as typed (`30m`), checked by the server. */
   | { readonly type: 'ban'; readonly target: string; readonly duration: string | undefined; readonly reason: string }
   | { readonly type: 'unban'; readonly target: string }
   | { readonly type: 'bans' };
 
-/** The words these commands take: reserved as nicknames from protocol 2 on. */
-export const ACCOUNT_WORDS = ['register', 'login', 'password', 'unregister', 'kick', 'ban', 'unban', 'bans'] as const;
+/** The words of the account commands, routed by `parseCommand`. */
+export const ACCOUNT_WORDS = ['register', 'login', 'password', 'unregister'] as const;
+/** The words of the moderation commands (reserved as nicknames, not routed yet). */
+export const MODERATION_WORDS = ['kick', 'ban', 'unban', 'bans'] as const;
+type Word = (typeof ACCOUNT_WORDS)[number] | (typeof MODERATION_WORDS)[number];
 
-const USAGE: Readonly<Record<(typeof ACCOUNT_WORDS)[number], string>> = {
+const USAGE: Readonly<Record<Word, string>> = {
   register: 'register,<password>',
   login: 'login,<password>',
   password: 'password,<old password>,<new password>',
@@ -34,9 +44,9 @@ const USAGE: Readonly<Record<(typeof ACCOUNT_WORDS)[number], string>> = {
 
 const REASON_MAX_CHARS = 200;
 
-type Parsed = { readonly ok: true; readonly command: AccountCommand } | { readonly ok: false; readonly error: ParleyProtocolError };
+type Parsed<C> = { readonly ok: true; readonly command: C } | { readonly ok: false; readonly error: ParleyProtocolError };
 
-function bad(word: (typeof ACCOUNT_WORDS)[number], why: string): Parsed {
+function bad(word: Word, why: string): { readonly ok: false; readonly error: ParleyProtocolError } {
   return { ok: false, error: protocolError('BAD_ARGUMENTS', `${why}: ${USAGE[word]}`) };
 }
 
@@ -54,11 +64,10 @@ export function isAccountWord(word: string): word is (typeof ACCOUNT_WORDS)[numb
 
 /**
  * Parses an account command: `word` is the lower-cased text before the first
- * comma (or the whole line, for `bans`), `rest` what follows that comma
- * (undefined when there was none).
+ * comma (or the whole line), `rest` what follows that comma (undefined when
+ * there was none). A password is taken as typed.
  */
-export function parseAccountCommand(word: (typeof ACCOUNT_WORDS)[number], rest: string | undefined): Parsed {
-  if (word === 'bans') return rest === undefined || rest.trim() === '' ? { ok: true, command: { type: 'bans' } } : bad(word, 'bans takes no argument');
+export function parseAccountCommand(word: (typeof ACCOUNT_WORDS)[number], rest: string | undefined): Parsed<AccountCommand> {
   if (rest === undefined || rest.length === 0) return bad(word, `${word} needs an argument`);
   switch (word) {
     case 'register':
@@ -70,6 +79,14 @@ export function parseAccountCommand(word: (typeof ACCOUNT_WORDS)[number], rest: 
       if (comma <= 0 || comma === rest.length - 1) return bad(word, 'give the old and the new password');
       return { ok: true, command: { type: 'password', old: rest.slice(0, comma), new: rest.slice(comma + 1) } };
     }
+  }
+}
+
+/** Parses a moderation command (same conventions as `parseAccountCommand`). */
+export function parseModerationCommand(word: (typeof MODERATION_WORDS)[number], rest: string | undefined): Parsed<ModerationCommand> {
+  if (word === 'bans') return rest === undefined || rest.trim() === '' ? { ok: true, command: { type: 'bans' } } : bad(word, 'bans takes no argument');
+  if (rest === undefined || rest.length === 0) return bad(word, `${word} needs an argument`);
+  switch (word) {
     case 'kick': {
       const [who = '', ...more] = rest.split(',');
       const nick = checkNickname(who.trim());
@@ -106,6 +123,12 @@ export function encodeAccountCommand(command: AccountCommand): string {
       return `${command.type},${command.password}`;
     case 'password':
       return `password,${command.old},${command.new}`;
+  }
+}
+
+/** Writes a moderation command as a line (without LF). */
+export function encodeModerationCommand(command: ModerationCommand): string {
+  switch (command.type) {
     case 'kick':
       return command.reason ? `kick,${command.nick},${command.reason}` : `kick,${command.nick}`;
     case 'ban':
