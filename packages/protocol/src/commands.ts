@@ -1,3 +1,4 @@
+import { encodeAccountCommand, isAccountWord, parseAccountCommand, type AccountCommand } from './account-commands.js';
 import { protocolError, type ParleyProtocolError } from './errors.js';
 import { checkNickname, nickKey } from './nickname.js';
 import { checkMessageText } from './text.js';
@@ -22,7 +23,9 @@ export type Command =
   /** Protocol 2: earlier messages (PROTOCOL.md §2.3). */
   | { readonly type: 'history'; readonly query: HistoryQuery }
   /** Protocol 2: ids and times on this connection's live messages, on or off. */
-  | { readonly type: 'ids'; readonly on: boolean };
+  | { readonly type: 'ids'; readonly on: boolean }
+  /** Accounts and moderation (PROTOCOL.md §2.4). */
+  | AccountCommand;
 
 export type CommandType = Command['type'];
 
@@ -64,11 +67,14 @@ export function parseCommand(line: string): ParsedCommand {
     const bare = BARE[word.toLowerCase()];
     if (bare) return { ok: true, command: bare };
     if (word.toLowerCase() === 'ids') return fail(protocolError('BAD_ARGUMENTS', 'ids takes on or off: ids,on'));
+    const lower = word.toLowerCase();
+    if (isAccountWord(lower)) return parseAccountCommand(lower, undefined);
     return fail(protocolError('UNKNOWN_COMMAND', `unknown command "${clip(word)}": ${HINT}`));
   }
   const head = line.slice(0, comma).trim();
   const rest = line.slice(comma + 1);
   const word = head.toLowerCase();
+  if (isAccountWord(word)) return parseAccountCommand(word, rest);
   switch (word) {
     case 'broadcast':
       return withText(rest, (text) => ({ type: 'broadcast', text }));
@@ -164,6 +170,8 @@ export function encodeCommand(command: Command): string {
     case 'exit':
     case 'help':
       return command.type;
+    default:
+      return encodeAccountCommand(command);
   }
 }
 

@@ -21,6 +21,15 @@ export const ERROR_CODES = {
   UNKNOWN_USER: 'no such user is online',
   RATE_LIMITED: 'too many messages; slow down',
   HISTORY_OFF: 'this server keeps no history',
+  // Accounts (protocol 2)
+  NICK_REGISTERED: 'nickname is registered: log in with login,<password> or choose another',
+  LOGIN_FAILED: 'wrong password',
+  LOGIN_THROTTLED: 'too many wrong passwords; wait before trying again',
+  PASSWORD_NEEDS_TLS: 'passwords are accepted only over TLS',
+  PASSWORD_REJECTED: 'the new password does not meet the rules',
+  ACCOUNT_EXISTS: 'this nickname is registered already',
+  NOT_LOGGED_IN: 'this needs a registered nickname you are logged in to',
+  ACCOUNTS_OFF: 'the server keeps no accounts',
   // Files
   FILE_NAME_INVALID: 'file name is not allowed',
   FILE_NOT_FOUND: 'no such file',
@@ -37,6 +46,7 @@ export const ERROR_CODES = {
   SLOW_READER: 'client is not reading its messages',
   FLOOD: 'client kept flooding after being warned',
   SHUTDOWN: 'server is shutting down',
+  LOGGED_IN_ELSEWHERE: 'the account logged in on another connection',
   // Event decoding (client side: a line from the server that is not an event)
   BAD_EVENT: 'not a valid server event',
   // UDP packets

@@ -57,9 +57,15 @@ export type ServerEvent =
   | { readonly type: 'error'; readonly code: ErrorCode; readonly text: string }
   | { readonly type: 'ping'; readonly token: string }
   | { readonly type: 'bye'; readonly code: ErrorCode; readonly text: string }
-  | { readonly type: 'info'; readonly text: string };
+  | { readonly type: 'info'; readonly text: string }
+  /** Protocol 2: this connection's account changed (`account registered alice :…`). */
+  | { readonly type: 'account'; readonly state: AccountState; readonly nick: string; readonly text: string };
 
 export type EventType = ServerEvent['type'];
+
+/** What happened to the connection's account (the `account` event, protocol 2). */
+export const ACCOUNT_STATES = ['registered', 'identified', 'password-changed', 'unregistered'] as const;
+export type AccountState = (typeof ACCOUNT_STATES)[number];
 
 /** One line of text for `event` (without LF). Free text must not contain CR or LF. */
 export function encodeEvent(event: ServerEvent): string {
@@ -98,6 +104,8 @@ export function encodeEvent(event: ServerEvent): string {
       return `bye ${event.code} :${event.text}`;
     case 'info':
       return `info :${event.text}`;
+    case 'account':
+      return `account ${event.state} ${event.nick} :${event.text}`;
   }
 }
 
@@ -263,6 +271,12 @@ export function decodeEvent(line: string): ServerEvent {
     case 'info':
       expectArgs(line, args, 0);
       return { type: 'info', text: needTrailing(line, trailing) };
+    case 'account': {
+      expectArgs(line, args, 2);
+      const state = args[0] as AccountState;
+      if (!ACCOUNT_STATES.includes(state)) bad(line, 'unknown account state');
+      return { type: 'account', state, nick: word(line, args[1]), text: needTrailing(line, trailing) };
+    }
     default:
       return bad(line, 'unknown event');
   }

@@ -4,6 +4,7 @@ export * from './line-decoder.js';
 export * from './nickname.js';
 export * from './text.js';
 export * from './commands.js';
+export * from './account-commands.js';
 export * from './events.js';
 export * from './history.js';
 export * from './udp/index.js';

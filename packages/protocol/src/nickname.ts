@@ -11,6 +11,8 @@ export const RESERVED_NICKS: ReadonlySet<string> = new Set([
   'cancel', 'all', 'everyone', 'server', 'parley', 'admin', 'system', 'me', 'msg',
   // Protocol 2
   'history', 'ids',
+  // Accounts and moderation (account-commands.ts, ACCOUNT_WORDS)
+  'register', 'login', 'password', 'unregister', 'kick', 'ban', 'unban', 'bans',
 ]);
 
 /**

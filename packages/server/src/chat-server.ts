@@ -9,6 +9,7 @@ import type { DownloadService } from './downloads.js';
 import type { FileLibrary } from './file-library.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { ChatHub } from './hub.js';
+import type { Accounts } from './accounts/accounts.js';
 import type { MessageStore } from './history/message-store.js';
 import { InMemoryHub } from './memory-hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
@@ -31,6 +32,8 @@ export interface ChatServerDeps {
   readonly downloads?: DownloadService;
   /** Where messages are kept (the caller opens and closes it); none = no history. */
   readonly history?: MessageStore;
+  /** Registered nicknames (the caller opens and closes them); none = no accounts. */
+  readonly accounts?: Accounts;
   readonly options?: Partial<ChatOptions>;
   readonly now?: () => number;
   /** Counters to fill (so a hub made before the server can report into them). */
@@ -67,6 +70,12 @@ export class ChatServer {
       files: deps.files,
       downloads: deps.downloads,
       history: deps.history,
+      accounts: deps.accounts,
+      takeOver: (key, by) => {
+        for (const s of this.#sessions) {
+          if (s !== by && s.key === key && s.state === 'joined') s.close('kicked', 'LOGGED_IN_ELSEWHERE', 'your account logged in on another connection; this one is closed');
+        }
+      },
       options: this.options,
       log: deps.log,
       stats: this.stats,
@@ -110,11 +119,11 @@ export class ChatServer {
     if (this.#ctx.closing) return this.#turnAway(stream, 'SHUTDOWN', 'server is shutting down');
     const ticket = this.#limits.admit(address);
     if (!ticket.ok) return this.#turnAway(stream, 'TOO_MANY_CONNECTIONS', ticket.text);
-    return this.#start(stream, remote, ticket, transport);
+    return this.#start(stream, remote, ticket, transport, address);
   }
 
   /** Starts a session for an admitted connection, making room among the unjoined if needed. */
-  #start(stream: Duplex, remote: string | (() => string), ticket: AddressTicket, transport: Transport): Session | undefined {
+  #start(stream: Duplex, remote: string | (() => string), ticket: AddressTicket, transport: Transport, address: string | undefined): Session | undefined {
     const o = this.options;
     if (this.#sessions.size >= o.maxClients || this.#unjoined.size >= o.maxUnjoined) {
       // Idle connections must not keep users out: the one waiting longest for its nickname makes room.
@@ -143,6 +152,7 @@ export class ChatServer {
         this.#limits.joined(ticket);
       },
       transport,
+      address,
     );
     this.#sessions.add(session);
     this.#unjoined.add(session);
@@ -244,7 +254,7 @@ export class ChatServer {
         if (!handshaken) this.stats.count(this.stats.tls, 'handshake_failed');
         this.#ctx.log.debug({ err: err.code ?? err.message, remote: remote() }, 'TLS connection failed');
       });
-      this.#start(secure, remote, ticket, 'tls');
+      this.#start(secure, remote, ticket, 'tls', address);
     });
   }
 

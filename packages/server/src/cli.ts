@@ -69,7 +69,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
     .option('shutdown-timeout', { type: 'number', default: D.shutdownTimeoutMs / 1000, describe: 'seconds given to clients to go on SIGTERM/SIGINT' })
     .option('history', { type: 'string', default: 'on', choices: ['on', 'off'], describe: 'keep messages, replay them on join and answer the history command (off: nothing is stored)' })
-    .option('data-dir', { type: 'string', default: 'data', describe: 'folder of the history database (history.db); created if missing' })
+    .option('data-dir', { type: 'string', default: 'data', describe: 'folder of the history and accounts databases (history.db, accounts.db); created if missing' })
+    .option('accounts', { type: 'string', default: 'on', choices: ['on', 'off'], describe: 'let users register their nickname with a password (register, login, password, unregister); off: every nickname is first come, first served' })
+    .option('allow-plaintext-passwords', { type: 'boolean', default: false, describe: 'accept passwords over plain TCP from any address (by default only over TLS, or from loopback)' })
     .option('history-on-join', { type: 'number', default: D.historyOnJoin, describe: 'messages replayed to a user who joins (0: none, at most 500)' })
     .option('history-max-messages', { type: 'number', default: 1_000_000, describe: 'keep at most this many messages (the oldest are deleted first)' })
     .option('history-max-days', { type: 'number', default: 30, describe: 'delete messages older than this many days (0: no age limit)' })
@@ -147,7 +149,7 @@ export const ENV_OPTIONS = [
   'config', 'host', 'port', 'tls-port', 'tls-cert', 'tls-key', 'tls-only', 'udp-host', 'udp-port', 'downloads-per-user', 'downloads-per-address', 'max-downloads', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
   'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
   'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'trusted-addresses',
-  'shutdown-timeout', 'history', 'data-dir', 'history-on-join', 'history-max-messages', 'history-max-days', 'history-private-grace', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
+  'shutdown-timeout', 'history', 'data-dir', 'accounts', 'allow-plaintext-passwords', 'history-on-join', 'history-max-messages', 'history-max-days', 'history-private-grace', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
 ] as const;
 
 /** `127.0.0.0/8, ::1` → its entries; "" → none. */
@@ -297,6 +299,7 @@ export async function main(argv: string[]): Promise<number> {
                 privateGraceMs: args['history-private-grace'] * 1000,
               }
             : undefined,
+        accounts: args.accounts === 'on' ? { dir: resolve(args['data-dir']), allowPlaintextPasswords: args['allow-plaintext-passwords'] } : undefined,
         ops: args['ops-port'] >= 0 ? { host: args['ops-host'], port: args['ops-port'] } : undefined,
         cluster: args.cluster
           ? { url: args.cluster, nodeId: args['node-id'], leaseMs: args['cluster-lease'] * 1000, heartbeatMs: args['cluster-heartbeat'] * 1000 }
@@ -324,6 +327,7 @@ export async function main(argv: string[]): Promise<number> {
       opsPort: server.opsPort ?? 'off',
       filesDir: server.files.root,
       history: server.history?.path ?? 'off',
+      accounts: server.accounts ? server.accounts.count : 'off',
       cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off',
       pid: process.pid,
     },

@@ -16,6 +16,9 @@ const HELP = [
   '  files              the files you can download',
   '  download,<file>    download a file (the transfer needs a Parley client)',
   '  history            the last 50 messages (history,<n> for n; history,before,<id> to page back)',
+  '  register,<password>          make your nickname yours (over TLS); next time, log in with it',
+  '  password,<old>,<new>         change your password',
+  '  unregister,<password>        give your nickname back',
   '  exit               leave the chat',
 ];
 
@@ -123,6 +126,43 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     if (!ctx.history) return session.sendError('HISTORY_OFF', 'this server keeps no history, so its messages have no ids');
     session.ids = command.on;
     session.send({ type: 'ids', on: command.on });
+    return undefined;
+  },
+
+  async register(session, command, ctx) {
+    if (!ctx.accounts) return session.sendError('ACCOUNTS_OFF', 'this server keeps no accounts; your nickname is yours while you are connected');
+    if (session.account !== undefined) return session.sendError('ACCOUNT_EXISTS', `you are logged in to "${session.nick}" already`);
+    const result = await ctx.accounts.register(session.key, session.nick, command.password, session);
+    if (!result.ok) return session.sendError(result.code, result.text);
+    session.account = session.key;
+    session.log.info('registered');
+    session.send({ type: 'account', state: 'registered', nick: session.nick, text: `"${session.nick}" is yours now: from now on, join with it and then send login,<password>` });
+    return undefined;
+  },
+
+  login(session) {
+    // A login comes right after a registered nickname (the session handles it there); once in, there is nothing to log in to.
+    session.sendError('BAD_ARGUMENTS', session.account !== undefined ? `you are logged in to "${session.nick}" already` : `"${session.nick}" is not registered: register,<password> makes it yours`);
+  },
+
+  async password(session, command, ctx) {
+    if (!ctx.accounts) return session.sendError('ACCOUNTS_OFF', 'this server keeps no accounts');
+    if (session.account === undefined) return session.sendError('NOT_LOGGED_IN', 'you are not logged in to an account: register,<password> first');
+    const result = await ctx.accounts.changePassword(session.account, command.old, command.new, session);
+    if (!result.ok) return session.sendError(result.code, result.text);
+    session.log.info('password changed');
+    session.send({ type: 'account', state: 'password-changed', nick: session.nick, text: 'your password is changed; use the new one from now on' });
+    return undefined;
+  },
+
+  async unregister(session, command, ctx) {
+    if (!ctx.accounts) return session.sendError('ACCOUNTS_OFF', 'this server keeps no accounts');
+    if (session.account === undefined) return session.sendError('NOT_LOGGED_IN', 'you are not logged in to an account');
+    const result = await ctx.accounts.unregister(session.account, command.password, session);
+    if (!result.ok) return session.sendError(result.code, result.text);
+    session.account = undefined;
+    session.log.info('unregistered');
+    session.send({ type: 'account', state: 'unregistered', nick: session.nick, text: `"${session.nick}" is no longer registered: once you leave, anyone may take it` });
     return undefined;
   },
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { ChatHub } from './hub.js';
+import type { Accounts } from './accounts/accounts.js';
+import type { ChatHub, HubMember } from './hub.js';
 import type { MessageStore } from './history/message-store.js';
 import type { DownloadService } from './downloads.js';
 import type { FileLibrary } from './file-library.js';
@@ -14,6 +15,10 @@ export interface ServerContext {
   readonly downloads: DownloadService | undefined;
   /** Where messages are kept; undefined = no history (`--history off`, or a cluster node). */
   readonly history: MessageStore | undefined;
+  /** Registered nicknames; undefined = no accounts (`--accounts off`). */
+  readonly accounts?: Accounts | undefined;
+  /** A user logged in to account `key`: close any other connection of this node holding its nickname. */
+  readonly takeOver?: (key: string, by: HubMember) => void;
   readonly options: ChatOptions;
   readonly log: Logger;
   readonly stats: ServerStats;

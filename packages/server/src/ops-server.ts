@@ -18,6 +18,7 @@ export class OpsServer {
     private readonly chat: ChatServer,
     private readonly downloads: DownloadService | undefined,
     history?: { stats(): HistoryStats },
+    accounts?: { readonly stats: Readonly<Record<'logins' | 'failures' | 'throttled' | 'registered' | 'busy', number>> },
   ) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
@@ -61,6 +62,15 @@ export class OpsServer {
       total('parley_history_stored_total', 'Messages stored in the history since start', () => history.stats().stored);
       total('parley_history_commit_failures_total', 'History commits that failed (their messages were delivered, not kept)', () => history.stats().commitFailures);
       total('parley_history_trimmed_total', 'Messages deleted by history retention since start', () => history.stats().trimmed);
+    }
+    if (accounts) {
+      byLabel('parley_logins_total', 'Password checks by outcome: ok, wrong (a wrong password), throttled (refused unchecked), busy (too many checks at once)', 'outcome', () => [
+        ['ok', accounts.stats.logins],
+        ['wrong', accounts.stats.failures],
+        ['throttled', accounts.stats.throttled],
+        ['busy', accounts.stats.busy],
+      ]);
+      total('parley_accounts_registered_total', 'Accounts registered since start', () => accounts.stats.registered);
     }
     byLabel('parley_udp_dropped_total', 'UDP packets dropped, by reason', 'reason', () => Object.entries(dl()?.dropped ?? {}));
   }

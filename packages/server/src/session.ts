@@ -25,6 +25,8 @@ import { TokenBucket } from './token-bucket.js';
 export const SessionState = {
   /** Connected, waiting for a nickname. */
   Naming: 'naming',
+  /** The nickname sent is registered: waiting for `login,<password>` (or another nickname). */
+  LoggingIn: 'logging-in',
   /** A nickname was sent; the hub is deciding. */
   Joining: 'joining',
   Joined: 'joined',
@@ -49,6 +51,10 @@ export class Session implements HubMember {
   tenure = 0;
   /** The client sent `ids,on`: live messages carry id and time. */
   ids = false;
+  /** The account (nick key) this connection logged in to or registered; undefined for a guest. */
+  account: string | undefined;
+  /** While logging in: the registered nickname asked for. */
+  #pendingNick = '';
   #state: SessionState = SessionState.Naming;
   readonly #decoder: LineDecoder;
   readonly #outbox: Outbox;
@@ -78,6 +84,8 @@ export class Session implements HubMember {
     private readonly onJoined: (session: Session) => void = () => undefined,
     /** `tls`: the chat travels inside TLS, so a download key offered here stays private. */
     readonly transport: 'plain' | 'tls' = 'plain',
+    /** The peer's IP address (undefined for a stream without one). */
+    readonly address: string | undefined = undefined,
   ) {
     this.#remote = remote;
     const now = ctx.now();
@@ -162,7 +170,7 @@ export class Session implements HubMember {
   /** Called by the server's sweeper: join timeout, ping, idle timeout. */
   tick(now: number): void {
     const o = this.ctx.options;
-    if (this.#state === SessionState.Naming || this.#state === SessionState.Joining) {
+    if (this.#state === SessionState.Naming || this.#state === SessionState.LoggingIn || this.#state === SessionState.Joining) {
       if (now - this.connectedAt >= o.joinTimeoutMs) {
         this.close('timeout', 'JOIN_TIMEOUT', `no nickname was sent within ${Math.round(o.joinTimeoutMs / 1000)} s`);
       }
@@ -232,6 +240,7 @@ export class Session implements HubMember {
       return undefined;
     }
     if (this.#state === SessionState.Naming) return this.#choose(result.line);
+    if (this.#state === SessionState.LoggingIn) return this.#loggingIn(result.line);
     const parsed = parseCommand(result.line);
     if (!parsed.ok) {
       this.reject(parsed.error);
@@ -274,7 +283,53 @@ export class Session implements HubMember {
       this.sendError(checked.error.wireCode, `${checked.error.message}. Send another nickname.`);
       return undefined;
     }
-    this.nick = checked.nick;
+    const registered = this.ctx.accounts?.registered(nickKey(checked.nick));
+    if (registered) {
+      this.#state = SessionState.LoggingIn;
+      this.#pendingNick = checked.nick;
+      const how = this.transport === 'tls' ? 'login,<password>' : 'login,<password> (over TLS: parley --tls)';
+      this.sendError('NICK_REGISTERED', `"${registered.nick}" is a registered nickname: send ${how} to log in, or send another nickname`);
+      return undefined;
+    }
+    return this.#claim(checked.nick);
+  }
+
+  /** A line while a registered nickname waits for its password: `login,<password>`, or another nickname. */
+  #loggingIn(line: string): Promise<void> | undefined {
+    const parsed = parseCommand(line);
+    if (parsed.ok && parsed.command?.type === 'login') return this.#login(parsed.command.password);
+    if (!line.includes(',') && checkNickname(line).ok) {
+      this.#state = SessionState.Naming;
+      this.#pendingNick = '';
+      return this.#choose(line);
+    }
+    if (line.trim().length === 0) return undefined;
+    this.sendError('NICK_REGISTERED', `"${this.#pendingNick}" is a registered nickname: send login,<password> to log in, or send another nickname`);
+    return undefined;
+  }
+
+  async #login(password: string): Promise<void> {
+    const accounts = this.ctx.accounts;
+    if (!accounts) return;
+    const key = nickKey(this.#pendingNick);
+    const result = await accounts.login(key, password, this);
+    if (this.#state !== SessionState.LoggingIn) return;
+    if (!result.ok) {
+      this.log.info({ nick: this.#pendingNick, code: result.code }, 'login refused');
+      this.sendError(result.code, result.text);
+      return;
+    }
+    this.account = key;
+    this.log.info({ nick: result.nick }, 'logged in');
+    // A stale connection holding the nickname (a laptop that slept) gives it up to its owner.
+    this.ctx.takeOver?.(key, this);
+    this.#pendingNick = '';
+    await this.#claim(result.nick);
+    if (this.state === SessionState.Joined) this.send({ type: 'account', state: 'identified', nick: this.nick, text: `you are logged in to your account "${this.nick}"` });
+  }
+
+  #claim(nick: string): Promise<void> | undefined {
+    this.nick = nick;
     this.#state = SessionState.Joining;
     let result: ClaimResult | Promise<ClaimResult>;
     try {
@@ -295,6 +350,7 @@ export class Session implements HubMember {
     }
     if (!result.ok) {
       this.#state = SessionState.Naming;
+      this.account = undefined;
       // Before login the answer says how many are online, never who: a refused nickname must not fetch the whole list.
       const users = result.online === 1 ? '1 user' : `${result.online} users`;
       const lookalike = result.holder !== undefined && nickFold(result.holder) !== nickFold(this.nick);

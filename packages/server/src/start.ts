@@ -10,6 +10,8 @@ import { TransferServer } from '@parley/udp-transfer';
 import { bindWithFallback } from './listen-address.js';
 import type { TlsCredentials } from './tls-credentials.js';
 import { SqliteStore } from './history/sqlite-store.js';
+import { Accounts } from './accounts/accounts.js';
+import { SqliteAccountStore } from './accounts/account-store.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -31,6 +33,8 @@ export interface ServerConfig {
   readonly ops?: { readonly host: string; readonly port: number };
   /** Message history in an SQLite database in `dir` (`--data-dir`); undefined = off (`--history off`). Not kept by cluster nodes yet. */
   readonly history?: { readonly dir: string; readonly maxMessages: number; readonly maxAgeMs: number; readonly privateGraceMs: number };
+  /** Registered nicknames in an SQLite database in `dir` (`--data-dir`); undefined = off (`--accounts off`). Single node only for now. */
+  readonly accounts?: { readonly dir: string; readonly allowPlaintextPasswords: boolean };
 }
 
 export interface StartedServer {
@@ -45,6 +49,8 @@ export interface StartedServer {
   readonly opsPort: number | undefined;
   /** The history store, when history is on. */
   readonly history: SqliteStore | undefined;
+  /** The accounts, when they are on. */
+  readonly accounts: Accounts | undefined;
   /** The address chat listens on (the configured one, or 0.0.0.0 when `::` had to fall back). */
   readonly host: string;
   close(graceMs?: number): Promise<void>;
@@ -84,7 +90,18 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     history = new SqliteStore({ ...config.history, log: log.child({ component: 'history' }) }, Date.now());
     history.startRetention(Date.now);
   }
-  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history });
+  let accounts: Accounts | undefined;
+  if (config.accounts && config.cluster) {
+    log.warn('accounts are not kept in cluster mode yet: every nickname on this node is first come, first served');
+  } else if (config.accounts) {
+    try {
+      accounts = new Accounts(new SqliteAccountStore(config.accounts.dir), { allowPlaintextPasswords: config.accounts.allowPlaintextPasswords });
+    } catch (err) {
+      history?.close();
+      throw err;
+    }
+  }
+  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history, accounts });
   let port: number | undefined;
   let tlsPort: number | undefined;
   let host = config.host;
@@ -107,13 +124,14 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     if (config.ops) {
       // Loaded only with an ops port: prom-client and what it pulls in are ≈ 90 files to read at start.
       const { OpsServer } = await import('./ops-server.js');
-      ops = new OpsServer(chat, downloads, history);
+      ops = new OpsServer(chat, downloads, history, accounts);
       opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
     }
   } catch (err) {
     await chat.close(0);
     await ops?.close();
     history?.close();
+    accounts?.close();
     throw err;
   }
   return {
@@ -126,10 +144,12 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     udpPort: downloads?.port,
     opsPort,
     history,
+    accounts,
     async close(graceMs) {
       await chat.close(graceMs);
       await ops?.close();
       history?.close();
+      accounts?.close();
     },
   };
 }

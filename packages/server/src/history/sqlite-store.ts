@@ -1,10 +1,11 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'libsql';
 import type { Logger } from 'pino';
 import { formatMessageTime, protocolError, type HistoryQuery, type MessageStamp } from '@parley/protocol';
 import type { HistoryPage, HistoryStats, MessageStore, NewMessage, StoredMessage, Viewer } from './message-store.js';
 import { MIGRATIONS } from './migrations.js';
+import { lockDataFile, migrate, unlockDataFile } from '../sqlite-files.js';
 
 export interface SqliteStoreOptions {
   /** Folder of the database (`history.db` and its WAL files); created if missing. */
@@ -23,46 +24,6 @@ export const HISTORY_FILE = 'history.db';
 /** Holds the pid of the server using the folder. */
 export const LOCK_FILE = 'history.lock';
 
-/** Folders with a store open in this process. */
-const openHere = new Set<string>();
-
-/**
- * One server per folder: two would hand out the same ids. The lock file holds
- * the owner's pid; a lock whose process is gone (killed) is taken over.
- * (SQLite's exclusive locking mode would do this, but libsql keeps a closed
- * connection open while its prepared statements live, so a store could not be
- * reopened in the same process.)
- */
-function lockFolder(dir: string): void {
-  const path = join(dir, LOCK_FILE);
-  if (openHere.has(path)) throw new Error(`the history database in ${dir} is in use by another process (another parley-server on the same --data-dir?)`);
-  let owner = Number.NaN;
-  try {
-    owner = Number(readFileSync(path, 'utf8').trim());
-  } catch {
-    // no lock: free
-  }
-  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-    throw new Error(`the history database in ${dir} is in use by another process (pid ${owner}: another parley-server on the same --data-dir?)`);
-  }
-  writeFileSync(path, `${process.pid}\n`, { mode: 0o600 });
-  openHere.add(path);
-}
-
-function unlockFolder(dir: string): void {
-  const path = join(dir, LOCK_FILE);
-  openHere.delete(path);
-  rmSync(path, { force: true });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 type Row = [id: number, ts: number, kind: number, sender: string, recipient: string | null, text: string];
 type Staged = [id: number, ts: number, kind: number, sender: string, senderKey: string, senderTenure: number, recipient: string | null, recipientKey: string | null, recipientTenure: number | null, text: string];
@@ -134,17 +95,17 @@ export class SqliteStore implements MessageStore {
   constructor(options: SqliteStoreOptions, now: number) {
     this.#options = options;
     mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-    lockFolder(options.dir);
+    lockDataFile(options.dir, LOCK_FILE, 'history database');
     let db: Database.Database | undefined;
     try {
       db = new Database(join(options.dir, HISTORY_FILE));
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
-      migrate(db);
+      migrate(db, MIGRATIONS, 'history database');
       // Users held nicknames when the server stopped: their tenures ended then (now, as far as we know).
       db.prepare('UPDATE nick_tenures SET released_at = ? WHERE released_at IS NULL').run(now);
     } catch (err) {
       db?.close();
-      unlockFolder(options.dir);
+      unlockDataFile(options.dir, LOCK_FILE);
       throw new Error(`cannot open the history database ${join(options.dir, HISTORY_FILE)}: ${(err as Error).message}`);
     }
     this.#db = db;
@@ -295,7 +256,7 @@ export class SqliteStore implements MessageStore {
     this.commitPending();
     this.#closed = true;
     this.#db.close();
-    unlockFolder(this.#options.dir);
+    unlockDataFile(this.#options.dir, LOCK_FILE);
   }
 
   #insertPending(): void {
@@ -327,18 +288,3 @@ export class SqliteStore implements MessageStore {
 }
 
 /** Applies the migrations the database has not seen, each in its own transaction. */
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const row = db.prepare('SELECT version FROM schema_version').raw(true).get() as [number] | undefined;
-  if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
-  const current = row?.[0] ?? 0;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`the history database has schema version ${current}, newer than this parley-server knows (${MIGRATIONS.length}); use a newer server or another --data-dir`);
-  }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v] as string);
-      db.prepare('UPDATE schema_version SET version = ?').run(v + 1);
-    })();
-  }
-}

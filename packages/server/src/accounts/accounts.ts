@@ -1,0 +1,196 @@
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { ErrorCode } from '@parley/protocol';
+import type { AccountStore } from './account-store.js';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+import { DEFAULT_SCRYPT_COST, hashPassword, passwordProblem, verifyPassword, type ScryptCost } from './password-hash.js';
+
+/** An answer that went wrong: its wire code and the text for the user. */
+export interface AccountRefusal {
+  readonly ok: false;
+  readonly code: ErrorCode;
+  readonly text: string;
+}
+export type AccountResult<T = object> = ({ readonly ok: true } & T) | AccountRefusal;
+
+/** Who is asking: how the connection reached us, and from where. */
+export interface Asker {
+  readonly transport: 'plain' | 'tls';
+  /** The peer's IP address (undefined for a stream without one, e.g. a test's duplex pair). */
+  readonly address: string | undefined;
+}
+
+export interface AccountsOptions {
+  /** Accept passwords over plain TCP from anywhere (`--allow-plaintext-passwords`); loopback always may. */
+  readonly allowPlaintextPasswords: boolean;
+  readonly cost?: ScryptCost;
+  readonly throttle?: Partial<LoginThrottleOptions>;
+  /** Password hashes computing or waiting at once, server-wide; past it a request is told to try again. */
+  readonly maxHashing?: number;
+  readonly now?: () => number;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+function plainAddress(address: string | undefined): string | undefined {
+  if (address === undefined) return undefined;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/iu.exec(address);
+  return mapped ? (mapped[1] as string) : address;
+}
+
+/** True for 127.0.0.0/8 and ::1 (IPv4-mapped included). */
+export function isLoopback(address: string | undefined): boolean {
+  const ip = plainAddress(address);
+  if (ip === undefined) return false;
+  if (isIPv4(ip)) return LOOPBACK.check(ip, 'ipv4');
+  if (isIPv6(ip)) return LOOPBACK.check(ip, 'ipv6');
+  return false;
+}
+
+/** The throttle's name for an address: IPv4 as is, IPv6 by its /64 (one subscriber). */
+export function throttleKey(address: string | undefined): string | undefined {
+  const ip = plainAddress(address);
+  if (ip === undefined || !isIPv6(ip)) return ip;
+  const [head = '', tail] = ip.split('%')[0]?.split('::') ?? [];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}
+
+/**
+ * Registered nicknames: registration, login, password changes. Passwords are
+ * taken only over TLS or from loopback (unless the operator allows plain
+ * text), checked against scrypt hashes (`password-hash.ts`), never logged or
+ * stored in clear; wrong ones are slowed down by `LoginThrottle`. At most
+ * `maxHashing` hashes run or wait at once (each costs 32 MiB and tens of ms of
+ * a thread-pool thread), so a flood of logins cannot exhaust memory.
+ */
+export class Accounts {
+  readonly #store: AccountStore;
+  readonly #throttle: LoginThrottle;
+  readonly #cost: ScryptCost;
+  readonly #allowPlain: boolean;
+  readonly #maxHashing: number;
+  readonly #now: () => number;
+  #hashing = 0;
+  /** Counters for the metrics endpoint. */
+  readonly stats = { logins: 0, failures: 0, throttled: 0, registered: 0, busy: 0 };
+
+  constructor(store: AccountStore, options: AccountsOptions) {
+    this.#store = store;
+    this.#now = options.now ?? Date.now;
+    this.#throttle = new LoginThrottle(options.throttle, this.#now);
+    this.#cost = options.cost ?? DEFAULT_SCRYPT_COST;
+    this.#allowPlain = options.allowPlaintextPasswords;
+    this.#maxHashing = options.maxHashing ?? 16;
+  }
+
+  /** The account of a nickname key, if it is registered. */
+  registered(key: string): { nick: string } | undefined {
+    const a = this.#store.get(key);
+    return a ? { nick: a.nick } : undefined;
+  }
+
+  get count(): number {
+    return this.#store.count;
+  }
+
+  /** Why this connection may not send a password, or undefined when it may. */
+  #transportRefusal(asker: Asker): AccountRefusal | undefined {
+    if (asker.transport === 'tls' || this.#allowPlain || isLoopback(asker.address)) return undefined;
+    return {
+      ok: false,
+      code: 'PASSWORD_NEEDS_TLS',
+      text: 'passwords are accepted only over TLS, where nobody on the way can read them; this connection is plain text, so the password was not used: connect with parley --tls (or openssl s_client -connect host:55443) and send it there',
+    };
+  }
+
+  /** Runs `work` if fewer than `maxHashing` hashes are running or waiting. */
+  async #hashSlot<T>(work: () => Promise<T>): Promise<T | AccountRefusal> {
+    if (this.#hashing >= this.#maxHashing) {
+      this.stats.busy += 1;
+      return { ok: false, code: 'LOGIN_THROTTLED', text: 'the server is checking many passwords right now; try again in a few seconds' };
+    }
+    this.#hashing += 1;
+    try {
+      return await work();
+    } finally {
+      this.#hashing -= 1;
+    }
+  }
+
+  async login(key: string, password: string, asker: Asker): Promise<AccountResult<{ nick: string }>> {
+    const refused = this.#transportRefusal(asker);
+    if (refused) return refused;
+    const account = this.#store.get(key);
+    if (!account) return { ok: false, code: 'LOGIN_FAILED', text: 'that nickname is not registered (any more); send it again to join without a password' };
+    const from = throttleKey(asker.address);
+    const verdict = this.#throttle.check(key, from);
+    if (!verdict.ok) {
+      this.stats.throttled += 1;
+      const seconds = Math.ceil(verdict.retryInMs / 1000);
+      const why = verdict.why === 'address' ? 'too many wrong passwords from your address' : `too many wrong passwords for "${account.nick}"`;
+      return { ok: false, code: 'LOGIN_THROTTLED', text: `${why}: try again in ${seconds} s` };
+    }
+    const checked = await this.#hashSlot(() => verifyPassword(password, account.hash, this.#cost));
+    if ('code' in checked) return checked;
+    if (!checked.ok) {
+      this.stats.failures += 1;
+      this.#throttle.failed(key, from);
+      return { ok: false, code: 'LOGIN_FAILED', text: `wrong password for "${account.nick}"; send login,<password> again, or another nickname` };
+    }
+    this.#throttle.succeeded(key, from);
+    this.stats.logins += 1;
+    if (checked.rehash) {
+      const hash = await hashPassword(password, this.#cost);
+      this.#store.setHash(key, hash);
+    }
+    return { ok: true, nick: account.nick };
+  }
+
+  async register(key: string, nick: string, password: string, asker: Asker): Promise<AccountResult> {
+    const refused = this.#transportRefusal(asker);
+    if (refused) return refused;
+    const problem = passwordProblem(password);
+    if (problem) return { ok: false, code: 'PASSWORD_REJECTED', text: `${problem}; nothing was registered` };
+    if (this.#store.get(key)) return { ok: false, code: 'ACCOUNT_EXISTS', text: `"${nick}" is registered already` };
+    const hash = await this.#hashSlot(() => hashPassword(password, this.#cost));
+    if (typeof hash !== 'string') return hash;
+    if (!this.#store.create({ key, nick, hash, createdAt: this.#now() })) return { ok: false, code: 'ACCOUNT_EXISTS', text: `"${nick}" is registered already` };
+    this.stats.registered += 1;
+    this.#throttle.succeeded(key, throttleKey(asker.address));
+    return { ok: true };
+  }
+
+  async changePassword(key: string, old: string, next: string, asker: Asker): Promise<AccountResult> {
+    const checked = await this.#checkOwn(key, old, asker);
+    if (!checked.ok) return checked;
+    const problem = passwordProblem(next);
+    if (problem) return { ok: false, code: 'PASSWORD_REJECTED', text: `${problem}; the password was not changed` };
+    const hash = await this.#hashSlot(() => hashPassword(next, this.#cost));
+    if (typeof hash !== 'string') return hash;
+    this.#store.setHash(key, hash);
+    return { ok: true };
+  }
+
+  async unregister(key: string, password: string, asker: Asker): Promise<AccountResult> {
+    const checked = await this.#checkOwn(key, password, asker);
+    if (!checked.ok) return checked;
+    this.#store.remove(key);
+    this.#throttle.forget(key);
+    return { ok: true };
+  }
+
+  /** The password of the account this connection is logged in to, checked (and throttled like a login). */
+  async #checkOwn(key: string, password: string, asker: Asker): Promise<AccountResult> {
+    const result = await this.login(key, password, asker);
+    if (result.ok) this.stats.logins -= 1;
+    return result.ok ? { ok: true } : result.code === 'LOGIN_FAILED' ? { ok: false, code: 'LOGIN_FAILED', text: 'wrong password; nothing was changed' } : result;
+  }
+
+  close(): void {
+    this.#store.close();
+  }
+}
