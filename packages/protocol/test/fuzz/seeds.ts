@@ -21,6 +21,7 @@ import {
   type PacketTypeName,
   type ServerEvent,
   type UdpPacket,
+  ACCOUNT_STATES,
 } from '../../src/index.js';
 import type { Field } from './mutate.js';
 import type { Rng } from './rng.js';
@@ -176,7 +177,9 @@ export function validEvent(rng: Rng): ServerEvent {
   const text = (): string => randomLineText(rng, 80);
   const fileName = (): string => (rng.chance(0.1) ? rng.pick(['', '-', ':x', '%41', 'a b', '%']) : randomLineText(rng, 30));
   const stamp = (): { id: string; time: string } => ({ id: rng.chance(0.5) ? String(rng.u32()) : `${rng.u32()}-${rng.below(10)}`, time: new Date(rng.below(4_000_000_000_000)).toISOString() });
-  switch (rng.below(16)) {
+  switch (rng.below(17)) {
+    case 16:
+      return { type: 'account', state: rng.pick(ACCOUNT_STATES), nick: validNick(rng), text: text() };
     case 12:
       return { type: 'broadcast', from: validNick(rng), text: text(), ...stamp() };
     case 13:
