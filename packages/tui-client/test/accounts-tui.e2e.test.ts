@@ -7,6 +7,7 @@ import { haveTmux, Tmux } from './helpers/tmux.js';
 // Loopback may send passwords in plain text (PROTOCOL.md §2.4).
 const PASSWORD = 'Tr0ub4dor&3x-pw';
 const WRONG = 'wrong-Horse-9';
+const NEW = 'n3w-Battery&Staple';
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let server: RunningServer;
 let tmux: Tmux;
@@ -98,10 +99,42 @@ describe.skipIf(!haveTmux())('registering and logging in from the terminal clien
     s = await see('again', /dora \(registered\)/u);
     expect(s).not.toMatch(/Password for dora/u);
 
+    // 4. /password: the old one, then the new one twice, all masked.
+    await tmux.type('again', '/password');
+    await tmux.keys('again', 'Enter');
+    await see('again', /Current password \(Esc cancels\):/u);
+    await tmux.type('again', PASSWORD);
+    await tmux.keys('again', 'Enter');
+    await see('again', /New password:/u);
+    await tmux.type('again', NEW);
+    await tmux.keys('again', 'Enter');
+    await see('again', /The same password again:/u);
+    await tmux.type('again', NEW);
+    await see('again', new RegExp(`The same password again: \\*{${NEW.length}}`, 'u'));
+    await tmux.keys('again', 'Enter');
+    await see('again', /account password-changed: /u);
+    // 5. A password typed the nc way (on the visible line, so not one of the real ones) is refused and wiped: not sent, not in the history.
+    await tmux.type('again', 'unregister,typed-in-the-open');
+    await tmux.keys('again', 'Enter');
+    s = await see('again', /use \/unregister: the password is asked for without showing it/u);
+    await tmux.keys('again', 'Up');
+    s = await see('again', /\[dora\] \/password\s*$/mu);
+    expect(s).not.toContain('typed-in-the-open');
+    await tmux.keys('again', 'C-u');
+    // 6. /unregister: asked once, masked; the status bar goes back to guest.
+    await tmux.type('again', '/unregister');
+    await tmux.keys('again', 'Enter');
+    await see('again', /Password, to unregister this nickname/u);
+    await tmux.type('again', NEW);
+    await tmux.keys('again', 'Enter');
+    s = await see('again', /account unregistered: /u);
+    await see('again', /dora \(guest\)/u);
+
     // The password never showed, and no file the client wrote holds it.
     for (const screen of screens) {
       expect(screen).not.toContain(PASSWORD);
       expect(screen).not.toContain(WRONG);
+      expect(screen).not.toContain(NEW);
     }
     const written = await filesUnder(join(dir.path, 'home'));
     expect(written.some((f) => f.endsWith('dora.log'))).toBe(true);
@@ -109,6 +142,7 @@ describe.skipIf(!haveTmux())('registering and logging in from the terminal clien
       const text = await readFile(f, 'utf8');
       expect(text, f).not.toContain(PASSWORD);
       expect(text, f).not.toContain(WRONG);
+      expect(text, f).not.toContain(NEW);
       // Nor one key at a time: "&" is typed only inside the password.
       expect(text, f).not.toMatch(/"ch":"&"/u);
     }
