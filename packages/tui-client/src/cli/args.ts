@@ -20,6 +20,8 @@ export interface ClientArgs {
   /** --fingerprint, canonical. */
   readonly fingerprint: Fingerprint | undefined;
   readonly nick: string | undefined;
+  /** --password-file: the file whose first line is the password of a registered --nick (scripted commands). */
+  readonly passwordFile: string | undefined;
   readonly downloadDir: string;
   readonly bell: boolean;
   readonly logFile: string | undefined;
@@ -41,6 +43,7 @@ function fromEnv(env: NodeJS.ProcessEnv) {
     host: get(CLIENT_ENV.host),
     port,
     nick: get(CLIENT_ENV.nick),
+    passwordFile: get(CLIENT_ENV.passwordFile),
     downloadDir: get(CLIENT_ENV.downloadDir),
     bell,
     logFile: get(CLIENT_ENV.logFile),
@@ -68,7 +71,8 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
         '',
         'Options can also be set in the environment: PARLEY_CLIENT_HOST, PARLEY_CLIENT_PORT,',
         'PARLEY_CLIENT_NICK, PARLEY_CLIENT_DOWNLOAD_DIR, PARLEY_CLIENT_BELL (0 = off),',
-        'PARLEY_CLIENT_LOG_FILE, PARLEY_CLIENT_TLS (1 = on), PARLEY_CLIENT_CA, PARLEY_CLIENT_FINGERPRINT;',
+        'PARLEY_CLIENT_LOG_FILE, PARLEY_CLIENT_TLS (1 = on), PARLEY_CLIENT_CA, PARLEY_CLIENT_FINGERPRINT,',
+        'PARLEY_CLIENT_PASSWORD_FILE (a path, never the password);',
         'also PARLEY_CLIENT_LOG_LEVEL (default debug) and PARLEY_CLIENT_TERM (default xterm-256color).',
         "PARLEY_HOST/PARLEY_PORT are the server's.",
       ].join('\n'),
@@ -96,6 +100,14 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
     .option('ca', { type: 'string', default: e.ca, defaultDescription: '$PARLEY_CLIENT_CA', describe: 'PEM file of the CAs to trust instead of the system\'s (implies --tls)' })
     .option('fingerprint', { type: 'string', default: e.fingerprint, defaultDescription: '$PARLEY_CLIENT_FINGERPRINT', describe: "require the server certificate's SHA-256 fingerprint (SHA256:AB:CD:…, colons optional; implies --tls)" })
     .option('nick', { type: 'string', default: e.nick, defaultDescription: '$PARLEY_CLIENT_NICK', describe: 'nickname (on screen: asked for when missing)' })
+    .option('password-file', {
+      type: 'string',
+      default: e.passwordFile,
+      defaultDescription: '$PARLEY_CLIENT_PASSWORD_FILE',
+      describe:
+        'online|files|send|download: log in to a registered --nick with the password on the first line of this file. ' +
+        'Never on the command line or in an environment variable: other users can read those (ps, /proc/<pid>/environ) and shells keep them in history',
+    })
     .option('download-dir', { type: 'string', default: e.downloadDir ?? '.', defaultDescription: '$PARLEY_CLIENT_DOWNLOAD_DIR or .', describe: 'folder to save downloads in' })
     .option('bell', { type: 'boolean', default: e.bell ?? true, defaultDescription: '$PARLEY_CLIENT_BELL or true', describe: 'ring the terminal bell on a private message or a mention (--no-bell: off)' })
     .option('log-file', { type: 'string', default: e.logFile, defaultDescription: '$PARLEY_CLIENT_LOG_FILE', describe: 'write a debug log here (the screen is never used for logs)' })
@@ -106,13 +118,17 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
         throw new Error(`--fingerprint must be a SHA-256 fingerprint: SHA256: and 64 hex digits, colons optional (got "${a.fingerprint}")`);
       }
       if (a.ca !== undefined && a.ca.trim() === '') throw new Error('--ca needs a file');
+      if (a['password-file'] !== undefined && a['password-file'].trim() === '') throw new Error('--password-file needs a file');
       if (!(a.timeout > 0)) throw new Error('--timeout must be a positive number of seconds');
       return true;
     })
     .epilogue(
       [
         'Exit codes: 0 done, 1 failed, 2 usage, 3 (--tls) the certificate is not trusted,',
-        "4 (--tls) the certificate differs from the one pinned in the known-servers file.",
+        "4 (--tls) the certificate differs from the one pinned in the known-servers file,",
+        '5 the nickname is registered and the login failed: no --password-file, a wrong password,',
+        'too many tries (wait), or the server takes passwords only over TLS (use --tls).',
+        'The chat screen asks for a registered nickname\'s password itself (masked) and never stores it.',
         'A self-signed server is pinned on first use on the chat screen (parley --tls), or given with',
         '--fingerprint; pins are in $XDG_CONFIG_HOME/parley/known-servers (~/.config/parley/…).',
       ].join('\n'),
@@ -158,6 +174,7 @@ export async function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = p
     ca: a.ca,
     fingerprint,
     nick: a.nick,
+    passwordFile: a['password-file'],
     downloadDir: a['download-dir'],
     bell: a.bell,
     logFile: a['log-file'],

@@ -18,6 +18,8 @@ export const CLIENT_ENV = {
   ca: 'PARLEY_CLIENT_CA',
   /** The server certificate's SHA-256 fingerprint to require (as --fingerprint). */
   fingerprint: 'PARLEY_CLIENT_FINGERPRINT',
+  /** The path of a file holding the nickname's password (as --password-file); never the password itself. */
+  passwordFile: 'PARLEY_CLIENT_PASSWORD_FILE',
   /** Read by src/cli/log.ts: the log level of --log-file (default debug). */
   logLevel: 'PARLEY_CLIENT_LOG_LEVEL',
   /** Read by src/ui/screen.ts: the terminal type blessed is told (default xterm-256color). */

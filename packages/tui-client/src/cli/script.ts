@@ -11,6 +11,7 @@ import { TRUST_REFUSALS, type TrustDecision } from '../net/trust.js';
 import { DownloadManager, type DownloadFn, type Offer } from '../transfer/downloads.js';
 import { terminalSafe } from '../text/terminal-safe.js';
 import type { ClientArgs } from './args.js';
+import { PasswordFileError, readPasswordFile } from './password-file.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -19,6 +20,12 @@ export const EXIT_USAGE = 2;
 export const EXIT_UNTRUSTED = 3;
 /** --tls: the certificate differs from the one pinned for this server (possibly an attack). */
 export const EXIT_CERT_CHANGED = 4;
+/**
+ * The nickname is registered and could not be logged in to: no --password-file,
+ * a wrong password (LOGIN_FAILED), too many tries (LOGIN_THROTTLED), or a
+ * plain-text connection the server takes no password over (PASSWORD_NEEDS_TLS).
+ */
+export const EXIT_LOGIN = 5;
 
 export interface ScriptIO {
   readonly stdout: NodeJS.WritableStream;
@@ -53,7 +60,19 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
   let closedWhy = '';
   let refused = '';
   let untrusted: Exclude<TrustDecision, { kind: 'trusted' }> | undefined;
+  /** Why logging in to a registered nickname failed. */
+  let loginFailed = '';
   let tls: TlsSettings | undefined;
+  let password: string | undefined;
+  if (args.passwordFile !== undefined) {
+    try {
+      password = await readPasswordFile(args.passwordFile, (l) => say(`warning: ${l}`));
+    } catch (err) {
+      if (!(err instanceof PasswordFileError)) throw err;
+      say(err.message);
+      return EXIT_USAGE;
+    }
+  }
   if (args.tls) {
     let ca: Buffer | undefined;
     try {
@@ -76,8 +95,19 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
     });
   }
   const conn = new Connection(
-    { host, port: args.port, nick, reconnect: false, connectTimeoutMs: args.timeout * 1000, tls },
+    { host, port: args.port, nick, reconnect: false, connectTimeoutMs: args.timeout * 1000, tls, ...(password !== undefined ? { password } : {}) },
     {
+      onPasswordNeeded: (registered, refusal) => {
+        loginFailed =
+          refusal === undefined
+            ? `${registered} is a registered nickname: give its password with --password-file FILE (or choose another --nick)`
+            : refusal.code === 'LOGIN_FAILED'
+              ? `wrong password for ${registered} (from --password-file) [LOGIN_FAILED]`
+              : refusal.code === 'PASSWORD_NEEDS_TLS'
+                ? `${refusal.text} [PASSWORD_NEEDS_TLS]: connect with --tls to log in as ${registered}`
+                : `${refusal.text} [${refusal.code}]`;
+        for (const w of waiters) w();
+      },
       onUntrusted: (d) => {
         untrusted = d;
         for (const w of waiters) w();
@@ -104,6 +134,7 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
         const found = pick();
         if (found !== undefined) return done(() => resolveWait(found));
         if (refused) return done(() => reject(new ScriptFailure(`nickname refused: ${refused}`)));
+        if (loginFailed) return done(() => reject(new ScriptFailure(loginFailed, EXIT_LOGIN)));
         if (untrusted) {
           const d = untrusted;
           return done(() => reject(new ScriptFailure(d.kind === 'refused' ? d.lines.join('\n') : 'the certificate is not trusted', untrustedExitCode(d))));

@@ -47,6 +47,12 @@ export class ChatModel {
   stateDetail = '';
   /** How the connection is protected, for the status bar: `plain`, `TLS`, `TLS 1.3 · pinned`; '' before a server is chosen. */
   security = '';
+  /**
+   * The account of `me` on this connection, for the status bar: '' before a
+   * welcome, 'guest' (a nickname nobody registered, or not logged in),
+   * 'registered' (logged in to the account, or just registered it).
+   */
+  account: '' | 'guest' | 'registered' = '';
   users: string[] = [];
   files: FileEntry[] = [];
   /** Set when the user asked for a list, so the answer is also printed. */
@@ -144,7 +150,13 @@ export class ChatModel {
       case 'welcome':
         this.serverVersion = event.version;
         this.me = event.nick;
+        // A login's `account identified` follows the welcome.
+        this.account = 'guest';
         this.add('info', event.text);
+        return {};
+      case 'account':
+        this.account = event.state === 'unregistered' ? 'guest' : 'registered';
+        this.system(`account ${event.state}: ${event.text}`);
         return {};
       case 'online':
         this.users = sortNicks(event.nicks);

@@ -1,4 +1,4 @@
-import { checkMessageText, checkNickname, DEFAULT_MAX_LINE_BYTES, encodeCommand, type Command } from '@parley/protocol';
+import { checkMessageText, checkNickname, DEFAULT_MAX_LINE_BYTES, encodeCommand, isAccountWord, type Command } from '@parley/protocol';
 
 /** What a line the user typed means. */
 export type InputAction =
@@ -8,14 +8,17 @@ export type InputAction =
   | { readonly kind: 'send'; readonly command: Command }
   /** Handled by the client itself. */
   | { readonly kind: 'local'; readonly action: 'quit' | 'help' | 'clear' }
+  /** An account dialogue: the password is then asked in a masked prompt (never typed on the line). */
+  | { readonly kind: 'account'; readonly action: 'register' | 'password' | 'unregister' | 'login' }
   /** Connect to another server (`/server host[:port]`). */
   | { readonly kind: 'server'; readonly address: string }
   /**
    * Not sent: tell the user why and keep the text in the input. `anyway` is
    * what a second Enter on the same text sends (a line that only looked like
    * `nick,text`), so sending it to everyone is always a deliberate choice.
+   * `secret`: the line may hold a password: wipe it, never keep it in the history.
    */
-  | { readonly kind: 'refuse'; readonly reason: string; readonly anyway?: Command };
+  | { readonly kind: 'refuse'; readonly reason: string; readonly anyway?: Command; readonly secret?: boolean };
 
 export interface ParseContext {
   /** The online nick that a name refers to (case-insensitive), if any. */
@@ -31,6 +34,9 @@ export const CLIENT_HELP = [
   '  download,f   /download f   download a file',
   '  /cancel <id>               stop a download',
   '  /server host[:port]        connect elsewhere (tls://host: with TLS)',
+  '  /register                  make this nickname yours (asks a password twice)',
+  '  /password   /unregister    change the password / free the nickname',
+  '  /login                     (asked by itself when a nickname is registered)',
   '  /clear   /quit (F10)       clear screen, leave',
   'Keys: Tab completes, Up/Down history, PgUp/PgDn scroll',
 ];
@@ -102,6 +108,13 @@ function slash(line: string, ctx: ParseContext): InputAction {
       return { kind: 'local', action: 'help' };
     case 'clear':
       return { kind: 'local', action: 'clear' };
+    case 'register':
+    case 'password':
+    case 'unregister':
+    case 'login':
+      // A password typed after the command would show on screen and stay in the history: refuse it and wipe the line.
+      if (rest.trim() !== '') return { kind: 'refuse', reason: `type /${word} alone: the password is asked for without showing it (the line was wiped)`, secret: true };
+      return { kind: 'account', action: word };
     case 'server':
     case 'connect': {
       const address = rest.trim();
@@ -144,6 +157,10 @@ export function parseInput(raw: string, ctx: ParseContext): InputAction {
   }
   const head = trimmed.slice(0, comma).trim();
   const rest = trimmed.slice(comma + 1);
+  if (isAccountWord(head.toLowerCase())) {
+    // `register,<password>` as nc users type it: never sent from here (a second Enter would broadcast it), never kept.
+    return { kind: 'refuse', reason: `use /${head.toLowerCase()}: the password is asked for without showing it (the line was wiped)`, secret: true };
+  }
   switch (head.toLowerCase()) {
     case 'broadcast':
       return text(rest, (t) => ({ type: 'broadcast', text: t }));

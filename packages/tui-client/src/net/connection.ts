@@ -26,6 +26,8 @@ export type LinkState =
   | 'closed';
 
 export const NICK_ERRORS: ReadonlySet<ErrorCode> = new Set(['NICK_TAKEN', 'NICK_INVALID', 'NICK_RESERVED']);
+/** Answers to `login,<password>` that refuse it (PROTOCOL.md §2.4): the password is then asked again. */
+export const LOGIN_ERRORS: ReadonlySet<ErrorCode> = new Set(['LOGIN_FAILED', 'LOGIN_THROTTLED', 'PASSWORD_NEEDS_TLS', 'ACCOUNTS_OFF']);
 
 export interface ConnectionHandlers {
   /** The state changed; `detail` says why (e.g. "retrying in 2 s: ECONNREFUSED"). */
@@ -34,6 +36,12 @@ export interface ConnectionHandlers {
   onEvent?(event: ServerEvent): void;
   /** The server refused the nickname: call `chooseNick` with another. */
   onNickRefused?(code: ErrorCode, text: string, nick: string): void;
+  /**
+   * The nickname is registered (`NICK_REGISTERED`) and no password is kept, or
+   * the kept one was refused (`refusal`: LOGIN_FAILED, LOGIN_THROTTLED,
+   * PASSWORD_NEEDS_TLS, ACCOUNTS_OFF): call `login` with one, or `chooseNick`.
+   */
+  onPasswordNeeded?(nick: string, refusal: { readonly code: ErrorCode; readonly text: string } | undefined): void;
   /** Joined as `nick` (also after every reconnect). */
   onJoined?(nick: string, rejoined: boolean): void;
   /** A line from the server that is not an event (ignored). */
@@ -82,6 +90,12 @@ export interface ConnectionOptions {
   readonly connect?: (host: string, port: number) => Socket;
   /** Speak TLS: every attempt, reconnects included, is TLS and verified; never plain. */
   readonly tls?: TlsSettings;
+  /**
+   * The password for a registered `nick`, sent as `login,<password>` when the
+   * server answers NICK_REGISTERED. Kept in memory only, for this session's
+   * reconnects; see `login`.
+   */
+  readonly password?: string;
 }
 
 /**
@@ -108,6 +122,16 @@ export class Connection {
   #everConnected = false;
   /** The server refused our nick and the user has not chosen another yet. */
   #awaitingNick = false;
+  /**
+   * The password of the account `#nick`, kept in memory only (never logged,
+   * never written) so a reconnect logs in again by itself. Dropped when it is
+   * refused, when the nickname changes, and on `unregister`.
+   */
+  #password: string | undefined;
+  /** A password sent in register/password, kept once the server confirms it (`account registered|password-changed`). */
+  #pendingPassword: string | undefined;
+  /** The server asked for the password and it has not been sent yet. */
+  #awaitingPassword = false;
   #security: Security | undefined;
   /** Why the certificate was not trusted (the connection then stays closed). */
   #untrusted: string | undefined;
@@ -118,6 +142,7 @@ export class Connection {
     this.#o = options;
     this.#h = handlers;
     this.#nick = options.nick;
+    this.#password = options.password;
     this.#backoff = new Backoff(options.backoff);
     this.#decoder = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_EVENT_LINE_BYTES });
   }
@@ -153,14 +178,41 @@ export class Connection {
   /** Sends a nickname (first one, or another after a refusal). */
   chooseNick(nick: string): void {
     this.#nick = nick.trim();
+    this.#password = undefined;
+    this.#awaitingPassword = false;
     this.#rejoinRefusals = 0;
     this.#awaitingNick = false;
     if (this.#state === 'naming') this.#write(this.#nick);
   }
 
+  /** Whether the server is waiting for the password of the registered nickname (see `onPasswordNeeded`). */
+  get awaitingPassword(): boolean {
+    return this.#awaitingPassword;
+  }
+
+  /** Whether a password is kept for reconnects. */
+  get hasPassword(): boolean {
+    return this.#password !== undefined;
+  }
+
+  /**
+   * Logs in to the registered nickname with `password` (sent now if the server
+   * is waiting for it) and keeps it in memory for reconnects.
+   */
+  login(password: string): void {
+    this.#password = password;
+    if (this.#state === 'naming' && this.#awaitingPassword) {
+      this.#awaitingPassword = false;
+      this.#write(encodeCommand({ type: 'login', password }));
+    }
+  }
+
   /** Sends a command when joined. Returns false (nothing sent) otherwise. */
   send(command: Command): boolean {
     if (this.#state !== 'online') return false;
+    // The password a register/password change sets is kept once the server confirms it.
+    if (command.type === 'register') this.#pendingPassword = command.password;
+    else if (command.type === 'password') this.#pendingPassword = command.new;
     return this.#write(encodeCommand(command));
   }
 
@@ -216,6 +268,8 @@ export class Connection {
     this.#decoder.reset();
     this.#connected = false;
     this.#lastBye = undefined;
+    this.#awaitingPassword = false;
+    this.#pendingPassword = undefined;
     this.#security = undefined;
     this.#untrusted = undefined;
     this.#setState('connecting', `${this.host}:${this.port}${this.#o.tls ? ' (TLS)' : ''}`);
@@ -331,7 +385,23 @@ export class Connection {
         this.#h.onJoined?.(event.nick, rejoined);
         return;
       }
+      case 'account':
+        if (event.state === 'registered' || event.state === 'password-changed') {
+          if (this.#pendingPassword !== undefined) this.#password = this.#pendingPassword;
+        } else if (event.state === 'unregistered') {
+          this.#password = undefined;
+        }
+        this.#pendingPassword = undefined;
+        break;
       case 'error':
+        if (this.#state === 'naming' && (event.code === 'NICK_REGISTERED' || LOGIN_ERRORS.has(event.code))) {
+          // Not passed on as an event: the server's text is for nc users ("send login,<password>"); the handler says what to do.
+          this.#needPassword(event.code === 'NICK_REGISTERED' ? undefined : { code: event.code, text: event.text });
+          return;
+        }
+        if (this.#state === 'online' && (event.code === 'PASSWORD_REJECTED' || event.code === 'NOT_LOGGED_IN' || event.code === 'LOGIN_FAILED' || event.code === 'ACCOUNT_EXISTS')) {
+          this.#pendingPassword = undefined;
+        }
         if (this.#state === 'naming' && NICK_ERRORS.has(event.code)) {
           this.#h.onEvent?.(event);
           this.#refused(event.code, event.text);
@@ -345,6 +415,17 @@ export class Connection {
         break;
     }
     this.#h.onEvent?.(event);
+  }
+
+  #needPassword(refusal: { readonly code: ErrorCode; readonly text: string } | undefined): void {
+    // A kept password (given at the start, or typed before a reconnect) logs in by itself, once.
+    if (refusal === undefined && this.#password !== undefined) {
+      this.#write(encodeCommand({ type: 'login', password: this.#password }));
+      return;
+    }
+    this.#password = undefined;
+    this.#awaitingPassword = true;
+    this.#h.onPasswordNeeded?.(this.#nick ?? '', refusal);
   }
 
   #refused(code: ErrorCode, text: string): void {
@@ -370,7 +451,8 @@ export class Connection {
     const hint = bye?.code === 'TLS_REQUIRED' ? `; connect with --tls (or tls://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port})` : '';
     const why = this.#untrusted ?? (bye ? `${bye.text} [${bye.code}]${hint}` : failure ? failure : 'connection closed');
     // Retrying cannot help after these: we quit, we flooded, or this port wants TLS (and we never switch to it by ourselves).
-    if (this.#stopped || this.#quitting || !mayRetry || bye?.code === 'QUIT' || bye?.code === 'FLOOD' || bye?.code === 'TLS_REQUIRED') {
+    // LOGGED_IN_ELSEWHERE: the account's owner logged in on another connection; coming back would take it over in turn.
+    if (this.#stopped || this.#quitting || !mayRetry || bye?.code === 'QUIT' || bye?.code === 'FLOOD' || bye?.code === 'TLS_REQUIRED' || bye?.code === 'LOGGED_IN_ELSEWHERE') {
       this.#setState('closed', why);
       return;
     }

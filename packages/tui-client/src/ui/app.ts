@@ -19,6 +19,7 @@ import { Completer } from '../model/completion.js';
 import { formatBytes } from '../model/format.js';
 import { InputLine } from '../model/input-line.js';
 import { CLIENT_HELP, parseInput } from '../model/input-parse.js';
+import { secretPrompt, secretStep, type SecretAsk } from '../model/password-prompt.js';
 import { Connection, type LinkState } from '../net/connection.js';
 import { addKnownServer, knownServersPath } from '../net/known-servers.js';
 import { parseServer } from '../net/server-address.js';
@@ -44,6 +45,10 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
   const log = createLog(args.logFile);
   const model = new ChatModel();
   const input = new InputLine();
+  /** The masked password line (password mode): its own line, so no password reaches the input history. */
+  const secret = new InputLine(0);
+  /** What the password prompt is asking (see model/password-prompt.ts). */
+  let secretAsk: SecretAsk | undefined;
   const completer = new Completer();
   const view = new ConversationView();
   const ui = new ChatScreen();
@@ -100,7 +105,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
       ui.set(ui.files, filesLines(model.files, keys.selected, keys.mode === MODES.files, recent, L.side.width, L.side.filesHeight));
     }
     ui.set(ui.status, [statusLine(model, L.width)]);
-    ui.set(ui.input, [inputLine(promptText(), input, L.width, keys.mode === MODES.files || keys.mode === MODES.confirm || keys.mode === MODES.trust)]);
+    ui.set(ui.input, [inputLine(promptText(), keys.mode === MODES.password ? masked() : input, L.width, keys.mode === MODES.files || keys.mode === MODES.confirm || keys.mode === MODES.trust)]);
     ui.screen.render();
   };
   const redraw = (): void => {
@@ -108,7 +113,14 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
     drawPending = true;
     setTimeout(draw, 16);
   };
-  const promptText = (): string => promptFor(keys.mode, { me: model.me || nick || '?', downloads: model.transfers.active.length });
+  const promptText = (): string =>
+    promptFor(keys.mode, { me: model.me || nick || '?', downloads: model.transfers.active.length, ...(secretAsk ? { secretPrompt: secretPrompt(secretAsk) } : {}) });
+  /** The password line as drawn: one `*` per character, the cursor where it is. */
+  const masked = (): InputLine => {
+    const m = new InputLine(0);
+    m.set('*'.repeat([...secret.text].length), secret.cursor);
+    return m;
+  };
   const note = (text: string): void => {
     model.system(text);
     redraw();
@@ -186,10 +198,31 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
           }
           redraw();
         },
+        onPasswordNeeded: (registered, refusal) => {
+          if (conn !== c) return;
+          if (refusal === undefined) {
+            note(`${registered} is a registered nickname: type its password (Esc: choose another nickname)`);
+            return askSecret({ kind: 'login', nick: registered });
+          }
+          if (refusal.code === 'LOGIN_FAILED') fail(`wrong password for ${registered} [LOGIN_FAILED]; type it again (Esc: choose another nickname)`);
+          else if (refusal.code === 'LOGIN_THROTTLED') fail(`${refusal.text} [LOGIN_THROTTLED]`);
+          if (refusal.code === 'LOGIN_FAILED' || refusal.code === 'LOGIN_THROTTLED') return askSecret({ kind: 'login', nick: registered });
+          // PASSWORD_NEEDS_TLS, ACCOUNTS_OFF: no password will do here.
+          fail(
+            refusal.code === 'PASSWORD_NEEDS_TLS'
+              ? `this server takes passwords only over TLS: reconnect with --tls (or /server tls://${c.host.includes(':') ? `[${c.host}]` : c.host}) to log in as ${registered} [PASSWORD_NEEDS_TLS]`
+              : `${refusal.text} [${refusal.code}]`,
+          );
+          leaveSecret();
+          keys = withMode(keys, MODES.nick);
+          input.set(registered);
+          note('choose another nickname and press Enter');
+        },
         onJoined: (joined, rejoined) => {
           if (conn !== c) return;
           outage = linkJoined(outage);
           nick = joined;
+          if (keys.mode === MODES.password && secretAsk?.kind === 'login') leaveSecret();
           if (keys.mode === MODES.nick) {
             keys = withMode(keys, MODES.chat);
             input.clear();
@@ -253,6 +286,61 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
     redraw();
   };
 
+  // ---- passwords: asked masked, kept only in the Connection's memory ---------
+  const askSecret = (ask: SecretAsk, why?: string): void => {
+    secretAsk = ask;
+    secret.clear();
+    keys = withMode(keys, MODES.password);
+    if (why) fail(why);
+    redraw();
+  };
+  /** Wipes the password line and leaves the prompt. */
+  const leaveSecret = (): void => {
+    secretAsk = undefined;
+    secret.clear();
+    if (keys.mode === MODES.password) keys = withMode(keys, MODES.chat);
+  };
+  const submitSecret = (): void => {
+    const ask = secretAsk;
+    const entered = secret.text;
+    secret.clear();
+    if (!ask) return leaveSecret();
+    const step = secretStep(ask, entered);
+    switch (step.kind) {
+      case 'ask':
+        return askSecret(step.ask, step.note);
+      case 'login':
+        leaveSecret();
+        if (!conn?.awaitingPassword) return fail('the server is not asking for a password now');
+        note('logging in…');
+        conn.login(step.password);
+        return;
+      case 'send':
+        leaveSecret();
+        if (send(step.command)) note(`${step.command.type}: sent, waiting for the server…`);
+        return;
+    }
+  };
+  const cancelSecret = (): void => {
+    const ask = secretAsk;
+    leaveSecret();
+    if (ask?.kind === 'login') {
+      keys = withMode(keys, MODES.nick);
+      input.set(ask.nick);
+      note('choose another nickname and press Enter');
+    } else {
+      note('cancelled; nothing was sent');
+    }
+  };
+  const accountCommand = (action: 'register' | 'password' | 'unregister' | 'login'): void => {
+    if (action === 'login') {
+      note('logging in happens on joining: with a registered nickname, Parley asks for its password (start again with --nick, or /server to reconnect)');
+      return;
+    }
+    if (!conn || conn.state !== 'online') return fail('not connected');
+    askSecret(action === 'register' ? { kind: 'register' } : action === 'password' ? { kind: 'password-old' } : { kind: 'unregister' });
+  };
+
   // ---- actions --------------------------------------------------------------
   const send = (command: Command): boolean => {
     if (conn?.state !== 'online') {
@@ -274,6 +362,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
   const switchServer = (newHost: string, newPort: number, newTls: boolean): void => {
     const old = conn;
     pendingTrust = undefined;
+    leaveSecret();
     tls = newTls;
     conn = undefined;
     old?.close();
@@ -346,8 +435,12 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
       case 'none':
         return;
       case 'refuse':
-        input.remember(text);
+        if (action.secret) input.clear();
+        else input.remember(text);
         return fail(action.reason);
+      case 'account':
+        input.submit();
+        return accountCommand(action.action);
       case 'server': {
         const parsed = parseServer(action.address, ...defaultPorts());
         if (typeof parsed === 'string') return fail(parsed);
@@ -382,9 +475,13 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
       case 'submit':
         return submit();
       case 'edit':
-        return input[action.op]();
+        return (keys.mode === MODES.password ? secret : input)[action.op]();
       case 'insert':
-        return input.insert(action.text);
+        return (keys.mode === MODES.password ? secret : input).insert(action.text);
+      case 'submitSecret':
+        return submitSecret();
+      case 'cancelSecret':
+        return cancelSecret();
       case 'complete':
         completer.complete(input, { nicks: model.users, files: model.files.map((f) => f.name), me: model.me });
         return;
@@ -426,7 +523,8 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
   const onKey = (ch: string | undefined, key: BlessedKey | undefined): void => {
     if (quitting || !key) return;
     const name = key.full ?? key.name ?? '';
-    log.trace({ ch, name }, 'key');
+    // Never a key of a password in the log.
+    if (keys.mode !== MODES.password) log.trace({ ch, name }, 'key');
     const next = reduceKey(keys, { ch, name, ctrl: key.ctrl, meta: key.meta }, { files: model.files.length, side: ui.layout.side !== undefined });
     keys = next.state;
     for (const action of next.actions) perform(action);

@@ -9,11 +9,15 @@
  *   any ──F10/Ctrl-C──▶ confirm ──y──▶ (quit)
  *                       confirm ──n/Esc/F10/Ctrl-C──▶ the mode before
  *   trust ──y──▶ (pin, reconnect) · trust ──n/Enter/Esc──▶ (stay disconnected)
+ *   password ──Enter──▶ (submitSecret) · password ──Esc──▶ (cancelSecret)
  *
  * (host → nick/chat and nick → chat happen in `app.ts` when the submitted
  * text is valid; a refused nickname goes back to nick. `app.ts` enters trust
  * when a TLS server's certificate is unknown, and leaves it after the answer.
- * In trust nothing is typed: only y pins; the default, like ssh's, is no.)
+ * In trust nothing is typed: only y pins; the default, like ssh's, is no.
+ * `app.ts` enters password when the server asks for the nickname's password
+ * or /register, /password, /unregister ask for one; the keys then edit a
+ * separate, masked line: no history, no completion, never echoed.)
  */
 export const MODES = {
   /** Asking for the server's address. */
@@ -28,6 +32,8 @@ export const MODES = {
   confirm: 'confirm',
   /** "Trust this certificate and pin it? (y/N)": a TLS server's self-signed / unknown-CA certificate on first use. */
   trust: 'trust',
+  /** A masked password prompt (the text is shown as `*`, kept out of the input history). */
+  password: 'password',
 } as const;
 export type Mode = (typeof MODES)[keyof typeof MODES];
 
@@ -71,7 +77,11 @@ export type KeyAction =
   /** "y" in the quit confirmation. */
   | { readonly type: 'quit' }
   /** The answer in trust: y (pin and connect) or n / Enter / Esc (do not connect). */
-  | { readonly type: 'trust'; readonly accept: boolean };
+  | { readonly type: 'trust'; readonly accept: boolean }
+  /** Enter in password: hand the masked line to whoever asked. */
+  | { readonly type: 'submitSecret' }
+  /** Esc in password: give up this password (the masked line is wiped). */
+  | { readonly type: 'cancelSecret' };
 
 export interface KeyState {
   readonly mode: Mode;
@@ -159,6 +169,7 @@ export function reduceKey(s: KeyState, key: KeyPress, ctx: KeyContext): KeyResul
     if (name === 'pageup' || name === 'pagedown') return result(s, { type: 'page', direction: name === 'pageup' ? 1 : -1 });
     return result(s);
   }
+  if (s.mode === MODES.password) return passwordKey(s, key);
   switch (name) {
     case 'f10':
     case 'C-c':
@@ -189,6 +200,39 @@ export function reduceKey(s: KeyState, key: KeyPress, ctx: KeyContext): KeyResul
     return result(s);
   }
   return editKey(s, key);
+}
+
+/**
+ * A key in the masked password prompt: typing and the editing keys of the
+ * line, Enter, Esc; no history (Up/Down), no completion (Tab), no F2/F3.
+ */
+function passwordKey(s: KeyState, key: KeyPress): KeyResult {
+  const { name } = key;
+  switch (name) {
+    case 'f10':
+    case 'C-c':
+      return result(askQuit(s));
+    case 'return':
+    case 'linefeed':
+      return result(s, { type: 'submitSecret' });
+    case 'escape':
+      return result(s, { type: 'cancelSecret' });
+    case 'pageup':
+    case 'pagedown':
+      return result(s, { type: 'page', direction: name === 'pageup' ? 1 : -1 });
+    case 'up':
+    case 'down':
+    case 'tab':
+      return result(s);
+    default:
+      break;
+  }
+  return strip(editKey(s, key));
+}
+
+/** Drops the completion reset: the password line never completes. */
+function strip(r: KeyResult): KeyResult {
+  return { state: r.state, actions: r.actions.filter((a) => a.type !== 'resetCompletion') };
 }
 
 /** A key for the input line (host, nick and chat modes). */
@@ -223,7 +267,7 @@ function editKey(s: KeyState, key: KeyPress): KeyResult {
 }
 
 /** The input line's prompt in each mode. */
-export function promptFor(mode: Mode, o: { readonly me: string; readonly downloads: number }): string {
+export function promptFor(mode: Mode, o: { readonly me: string; readonly downloads: number; readonly secretPrompt?: string }): string {
   switch (mode) {
     case MODES.host:
       return 'Server address (blank = this machine): ';
@@ -235,6 +279,8 @@ export function promptFor(mode: Mode, o: { readonly me: string; readonly downloa
       return '[files] ↑/↓ choose, Enter download, Esc back';
     case MODES.trust:
       return 'Trust this certificate and pin it? (y/N) ';
+    case MODES.password:
+      return o.secretPrompt ?? 'Password: ';
     case MODES.chat:
       return `[${o.me}] `;
   }

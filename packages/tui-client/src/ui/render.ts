@@ -210,7 +210,10 @@ const SHORT_HINTS = 'F2 F3 F10';
 export function statusLine(model: ChatModel, width: number, hints = KEY_HINTS): Line {
   const st = STATE_LABEL[model.state] ?? { t: model.state, s: '' };
   const server: Seg[] = [{ t: ` ${displaySafe(model.server)} ` }, { t: '│' }];
-  const left: Seg[] = [{ t: ' ' }, { t: displaySafe(model.me) || '-', s: ['bold'] }, { t: ' │ ' }, { t: st.t, s: [st.s, 'bold'] }];
+  const left: Seg[] = [{ t: ' ' }, { t: displaySafe(model.me) || '-', s: ['bold'] }];
+  // The account: `alice (registered)` once logged in to (or registering) the nickname, `alice (guest)` otherwise.
+  if (model.account !== '') left.push({ t: ` (${model.account})` });
+  left.push({ t: ' │ ' }, { t: st.t, s: [st.s, 'bold'] });
   if (model.security) left.push({ t: ' │ ' }, { t: model.security, s: [model.security === 'plain' ? '#d7d787-fg' : '#5fd75f-fg'] });
   if (model.stateDetail && model.state !== 'online') left.push({ t: ` (${displaySafe(model.stateDetail)})` });
   for (const t of model.transfers.active) {
