@@ -203,7 +203,6 @@ export class ChatModel {
         this.add('error', `server: ${event.text} [${event.code}]`);
         return {};
       case 'info':
-      case 'account':
         this.add('info', event.text);
         return {};
       case 'offer':

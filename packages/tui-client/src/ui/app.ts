@@ -337,7 +337,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
       note('logging in happens on joining: with a registered nickname, Parley asks for its password (start again with --nick, or /server to reconnect)');
       return;
     }
-    if (!conn || conn.state !== 'online') return fail('not connected');
+    if (conn?.state !== 'online') return fail('not connected');
     askSecret(action === 'register' ? { kind: 'register' } : action === 'password' ? { kind: 'password-old' } : { kind: 'unregister' });
   };
 
