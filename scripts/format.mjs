@@ -4,9 +4,8 @@
 // commas; Markdown left as written). `npm run format -- --check` changes
 // nothing and exits 1 when a file is not formatted, naming it.
 //
-// The formatter is off in biome.jsonc until it has been applied once (several
-// engineers edit files in parallel), so this script turns it on for its own
-// run with --formatter-enabled=true and leaves the linter to `npm run lint`.
+// Only the formatter runs here; `npm run lint` (and `npm test`) check both
+// lint and format.
 // Extra arguments (paths, --changed) go to Biome.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';

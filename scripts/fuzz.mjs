@@ -38,7 +38,10 @@ const child = spawnSync(process.execPath, [vitest, 'run', 'test/fuzz/fuzz.test.t
 });
 
 const results = existsSync(report)
-  ? readFileSync(report, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line))
+  ? readFileSync(report, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
   : [];
 rmSync(dir, { recursive: true, force: true });
 
@@ -47,7 +50,9 @@ let crashes = 0;
 console.log(`\nfuzz results (seed ${seed}, ${((Date.now() - started) / 1000).toFixed(0)} s, node ${process.version}):`);
 for (const r of results.filter((x) => x.target)) {
   crashes += r.crashes;
-  const findings = Object.entries(r.findings ?? {}).map(([id, f]) => `; known finding ${id} ×${f.count} (e.g. ${f.example})`).join('');
+  const findings = Object.entries(r.findings ?? {})
+    .map(([id, f]) => `; known finding ${id} ×${f.count} (e.g. ${f.example})`)
+    .join('');
   console.log(
     `${r.target}: inputs ${r.inputs}, crashes ${r.crashes}, max ${r.maxMs.toFixed(2)} ms per input (#${r.maxMsIndex}; ${r.maxMsRerun.toFixed(3)} ms run alone; ${r.over10ms} inputs over 10 ms), ` +
       `mean ${((r.totalMs * 1000) / r.inputs).toFixed(1)} µs, heap growth ${kib(r.heapAfter - r.heapBefore)}${r.gc ? '' : ' (no gc)'}` +
@@ -61,7 +66,8 @@ for (const m of results.filter((x) => x.measure)) {
       `retained ${(m.retainedBytesPerDecoder / 1024).toFixed(0)} KiB per decoder (${(m.retainedBytesPerDecoder / m.lineBytes).toFixed(0)}× the bytes; mean of ${m.decoders})`,
   );
 }
-if (crashes > 0) console.log(`reproduce one input: PARLEY_FUZZ_SEED=${seed} PARLEY_FUZZ_TARGETS=<target> PARLEY_FUZZ_FROM=<index> PARLEY_FUZZ_RUNS=1 npm run fuzz`);
+if (crashes > 0)
+  console.log(`reproduce one input: PARLEY_FUZZ_SEED=${seed} PARLEY_FUZZ_TARGETS=<target> PARLEY_FUZZ_FROM=<index> PARLEY_FUZZ_RUNS=1 npm run fuzz`);
 const ok = child.status === 0 && crashes === 0 && results.length > 0;
 console.log(`fuzz: ${results.filter((x) => x.target).length} targets, ${crashes} crashes${ok ? '' : ' — FAILED'}`);
 process.exit(ok ? 0 : 1);

@@ -20,7 +20,7 @@ function step(name, args, env = {}) {
 
 let ok = step('install', ['install', '--frozen-lockfile', '--prefer-offline']);
 ok = ok && step('build + typecheck', ['exec', 'turbo', 'run', 'build', 'typecheck', '--output-logs=errors-only']);
-ok = ok && step('lint', ['exec', 'biome', 'lint', '--error-on-warnings']);
+ok = ok && step('lint + format', ['exec', 'biome', 'check', '--error-on-warnings']);
 
 rmSync(reportDir, { recursive: true, force: true });
 mkdirSync(reportDir, { recursive: true });

@@ -54,10 +54,38 @@ function session(port, lines, until) {
 }
 
 const t0 = performance.now();
-await new Promise((resolve, reject) => scrypt(PASSWORD, randomBytes(16), 64, { N: 2 ** 15, r: 8, p: 3, maxmem: 64 * 1024 * 1024 }, (e) => (e ? reject(e) : resolve())));
+await new Promise((resolve, reject) =>
+  scrypt(PASSWORD, randomBytes(16), 64, { N: 2 ** 15, r: 8, p: 3, maxmem: 64 * 1024 * 1024 }, (e) => (e ? reject(e) : resolve())),
+);
 const oneHashMs = performance.now() - t0;
 
-const server = spawn(process.execPath, [join(root, 'packages/server/dist/bin.js'), '--host', '127.0.0.1', '--port', '0', '--udp-port', '-1', '--history', 'off', '--data-dir', join(dir, 'data'), '--files-dir', join(dir, 'files'), '--log-level', 'warn', '--log-format', 'json', '--rate', '1000000', '--burst', '1000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(
+  process.execPath,
+  [
+    join(root, 'packages/server/dist/bin.js'),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--udp-port',
+    '-1',
+    '--history',
+    'off',
+    '--data-dir',
+    join(dir, 'data'),
+    '--files-dir',
+    join(dir, 'files'),
+    '--log-level',
+    'warn',
+    '--log-format',
+    'json',
+    '--rate',
+    '1000000',
+    '--burst',
+    '1000000',
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const port = await new Promise((resolve) => {
   let out = '';
   server.stdout.on('data', (d) => {
@@ -84,18 +112,20 @@ const seconds = (performance.now() - start) / 1000;
 const cpu = cpuMs(server.pid) - cpu0;
 server.kill('SIGTERM');
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({
-  date: new Date().toISOString(),
-  cpus: cpus().length,
-  node: process.version,
-  loadavgBefore: load0,
-  loadavgAfter: loadavg()[0],
-  scrypt: 'N=2^15 r=8 p=3',
-  oneHashMsAlone: Number(oneHashMs.toFixed(1)),
-  accounts,
-  logins,
-  concurrency,
-  seconds: Number(seconds.toFixed(2)),
-  loginsPerSecond: Number((logins / seconds).toFixed(1)),
-  serverCpuMsPerLogin: Number((cpu / logins).toFixed(1)),
-}));
+console.log(
+  JSON.stringify({
+    date: new Date().toISOString(),
+    cpus: cpus().length,
+    node: process.version,
+    loadavgBefore: load0,
+    loadavgAfter: loadavg()[0],
+    scrypt: 'N=2^15 r=8 p=3',
+    oneHashMsAlone: Number(oneHashMs.toFixed(1)),
+    accounts,
+    logins,
+    concurrency,
+    seconds: Number(seconds.toFixed(2)),
+    loginsPerSecond: Number((logins / seconds).toFixed(1)),
+    serverCpuMsPerLogin: Number((cpu / logins).toFixed(1)),
+  }),
+);

@@ -24,8 +24,30 @@ const serverBin = join(root, 'packages', 'server', 'dist', 'bin.js');
 /** One chat node: the real binary on loopback, downloads off, flood limits lifted for the load. */
 async function spawnNode(redisUrl, nodeId) {
   const dir = await mkdtemp(join(tmpdir(), 'parley-bench-'));
-  const args = [serverBin, '--host', '127.0.0.1', '--port', '0', '--udp-port', '-1', '--files-dir', join(dir, 'files'), '--rate', '1000000', '--burst', '1000000',
-    '--max-clients', '100000', '--send-queue-bytes', String(64 * 1024 * 1024), '--log-level', 'warn', '--log-format', 'json', ...EXTRA_SERVER_ARGS];
+  const args = [
+    serverBin,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--udp-port',
+    '-1',
+    '--files-dir',
+    join(dir, 'files'),
+    '--rate',
+    '1000000',
+    '--burst',
+    '1000000',
+    '--max-clients',
+    '100000',
+    '--send-queue-bytes',
+    String(64 * 1024 * 1024),
+    '--log-level',
+    'warn',
+    '--log-format',
+    'json',
+    ...EXTRA_SERVER_ARGS,
+  ];
   if (redisUrl) args.push('--cluster', redisUrl, '--node-id', nodeId);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -73,7 +95,10 @@ class BenchClient {
       s.once('error', reject);
     });
     const c = new BenchClient(socket, latencies);
-    await c.until((l) => l.startsWith('online '), () => socket.write(`${nick}\n`));
+    await c.until(
+      (l) => l.startsWith('online '),
+      () => socket.write(`${nick}\n`),
+    );
     return c;
   }
 
@@ -164,7 +189,13 @@ async function main() {
     const nodes = [];
     try {
       for (let i = 0; i < n; i++) nodes.push(await spawnNode(redis?.url, `bench${results.length}-${i}`));
-      results.push(await scenario(label, nodes.map((x) => x.port), o));
+      results.push(
+        await scenario(
+          label,
+          nodes.map((x) => x.port),
+          o,
+        ),
+      );
     } finally {
       for (const x of nodes) {
         x.child.kill('SIGKILL');

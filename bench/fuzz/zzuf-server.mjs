@@ -24,7 +24,21 @@ const ratio = process.argv[3] ?? '0.01';
 const BATCH = 16;
 const PROBE_EVERY = 256;
 const filesDir = mkdtempSync(join(tmpdir(), 'parley-zzuf-'));
-const serverArgs = [join(root, 'packages/server/dist/bin.js'), '--port', '0', '--udp-port', '0', '--host', '127.0.0.1', '--files-dir', filesDir, '--log-format', 'json', '--join-timeout', '5'];
+const serverArgs = [
+  join(root, 'packages/server/dist/bin.js'),
+  '--port',
+  '0',
+  '--udp-port',
+  '0',
+  '--host',
+  '127.0.0.1',
+  '--files-dir',
+  filesDir,
+  '--log-format',
+  'json',
+  '--join-timeout',
+  '5',
+];
 const server = spawn(process.execPath, serverArgs);
 
 const logLevels = {};

@@ -13,10 +13,31 @@ import { fileURLToPath } from 'node:url';
 const N = Number(process.argv[2] ?? 2000);
 const extra = process.argv.includes('--') ? process.argv.slice(process.argv.indexOf('--') + 1) : [];
 const BIN = fileURLToPath(new URL('../../packages/server/dist/bin.js', import.meta.url));
-const child = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--udp-port', '-1', '--trusted-addresses', '', '--log-format', 'json', '--log-level', 'warn', '--files-dir', `/tmp/parley-bench-files-${process.pid}`, ...extra], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { PATH: process.env.PATH },
-});
+const child = spawn(
+  process.execPath,
+  [
+    BIN,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--udp-port',
+    '-1',
+    '--trusted-addresses',
+    '',
+    '--log-format',
+    'json',
+    '--log-level',
+    'warn',
+    '--files-dir',
+    `/tmp/parley-bench-files-${process.pid}`,
+    ...extra,
+  ],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH },
+  },
+);
 const port = await new Promise((resolve, reject) => {
   let buf = '';
   child.stdout.on('data', (d) => {

@@ -27,10 +27,34 @@ const WRAPPER = `
   process.exitCode = await main(process.argv.slice(1));
   process.exit();
 `;
-const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', WRAPPER, '--', '--host', '127.0.0.1', '--port', '0', '--udp-port', '-1', '--join-timeout', '3600', '--max-clients', String(N + 10), '--log-format', 'json', '--files-dir', `/tmp/parley-bench-files-${process.pid}`], {
-  stdio: ['ignore', 'pipe', 'pipe'],
-  env: { PATH: process.env.PATH },
-});
+const child = spawn(
+  process.execPath,
+  [
+    '--expose-gc',
+    '--input-type=module',
+    '-e',
+    WRAPPER,
+    '--',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--udp-port',
+    '-1',
+    '--join-timeout',
+    '3600',
+    '--max-clients',
+    String(N + 10),
+    '--log-format',
+    'json',
+    '--files-dir',
+    `/tmp/parley-bench-files-${process.pid}`,
+  ],
+  {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH },
+  },
+);
 const port = await new Promise((resolve, reject) => {
   let buf = '';
   child.stdout.on('data', (d) => {
@@ -56,10 +80,14 @@ async function live() {
 }
 
 const sockets = await Promise.all(
-  Array.from({ length: N }, () => new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(s));
-    s.once('error', reject);
-  })),
+  Array.from(
+    { length: N },
+    () =>
+      new Promise((resolve, reject) => {
+        const s = connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(s));
+        s.once('error', reject);
+      }),
+  ),
 );
 await sleep(500);
 const before = rss(child.pid);
@@ -75,14 +103,16 @@ const after = rss(child.pid);
 const liveAfter = await live();
 const per = (after - before) / N;
 const livePer = (liveAfter - liveBefore) / N;
-console.log(JSON.stringify({
-  connections: N,
-  lineBytes: LINE,
-  rssBeforeMiB: +(before / 2 ** 20).toFixed(1),
-  rssAfterMiB: +(after / 2 ** 20).toFixed(1),
-  rssPerConnectionKiB: +(per / 1024).toFixed(1),
-  liveAfterGcPerConnectionKiB: +(livePer / 1024).toFixed(2),
-  liveRatioToBytesSent: +(livePer / LINE).toFixed(2),
-}));
+console.log(
+  JSON.stringify({
+    connections: N,
+    lineBytes: LINE,
+    rssBeforeMiB: +(before / 2 ** 20).toFixed(1),
+    rssAfterMiB: +(after / 2 ** 20).toFixed(1),
+    rssPerConnectionKiB: +(per / 1024).toFixed(1),
+    liveAfterGcPerConnectionKiB: +(livePer / 1024).toFixed(2),
+    liveRatioToBytesSent: +(livePer / LINE).toFixed(2),
+  }),
+);
 for (const s of sockets) s.destroy();
 child.kill('SIGTERM');

@@ -20,7 +20,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 
-
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const serverDir = join(root, 'packages', 'server');
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '10000' }, size: { type: 'string', default: '64' } } });
@@ -39,8 +38,35 @@ const cpuSeconds = (pid) => {
 
 async function startServer(dataDir) {
   const files = mkdtempSync(join(tmpdir(), 'parley-bench-files-'));
-  const child = spawn(process.execPath, [join(serverDir, 'dist', 'bin.js'), '--host', '127.0.0.1', '--port', '0', '--udp-port', '-1', '--files-dir', files, '--data-dir', dataDir,
-    '--rate', '1000000', '--burst', '1000000', '--send-queue-bytes', String(64 << 20), '--history-on-join', '0', '--log-level', 'warn', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(serverDir, 'dist', 'bin.js'),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--udp-port',
+      '-1',
+      '--files-dir',
+      files,
+      '--data-dir',
+      dataDir,
+      '--rate',
+      '1000000',
+      '--burst',
+      '1000000',
+      '--send-queue-bytes',
+      String(64 << 20),
+      '--history-on-join',
+      '0',
+      '--log-level',
+      'warn',
+      '--log-format',
+      'json',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -179,7 +205,12 @@ const f = (n, d = 1) => n.toFixed(d);
 console.log(`${N} messages of ${Buffer.byteLength(`broadcast,${text}\n`)} bytes as sent (text ${text.length} bytes); load average ${f(load, 2)} at start\n`);
 console.log('| what | result |');
 console.log('| --- | --- |');
-console.log(`| insert through the server (one sender, ids on, until the last \`sent\`) | ${N} in ${f(insertMs, 0)} ms = ${Math.round(N / (insertMs / 1000))} msg/s, server CPU ${f(insertCpu * 1e6 / N, 1)} µs per message |`);
+console.log(
+  `| insert through the server (one sender, ids on, until the last \`sent\`) | ${N} in ${f(insertMs, 0)} ms = ${Math.round(N / (insertMs / 1000))} msg/s, server CPU ${f((insertCpu * 1e6) / N, 1)} µs per message |`,
+);
 console.log(`| stored after a checkpoint | ${stored} messages, ${bytes} bytes = ${f(bytes / stored, 1)} bytes per message |`);
-console.log(`| catch-up \`history,after,…\` from the start | ${received} messages in ${pages} answers: first line after ${f(first, 1)} ms, last after ${f(catchupMs, 0)} ms; server CPU ${f(catchupCpu * 1000, 0)} ms (${f(catchupCpu * 1e6 / received, 1)} µs per message) |`);
-for (const [b, r] of rates) console.log(`| store alone, ${b === 1 ? 'one message per transaction' : `batches of ${b}`} | ${Math.round(r)} msg/s (${f(1e6 / r, 1)} µs per message) |`);
+console.log(
+  `| catch-up \`history,after,…\` from the start | ${received} messages in ${pages} answers: first line after ${f(first, 1)} ms, last after ${f(catchupMs, 0)} ms; server CPU ${f(catchupCpu * 1000, 0)} ms (${f((catchupCpu * 1e6) / received, 1)} µs per message) |`,
+);
+for (const [b, r] of rates)
+  console.log(`| store alone, ${b === 1 ? 'one message per transaction' : `batches of ${b}`} | ${Math.round(r)} msg/s (${f(1e6 / r, 1)} µs per message) |`);

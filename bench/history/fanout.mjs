@@ -51,13 +51,19 @@ const median = (xs) => {
 };
 const f = (n, d = 2) => n.toFixed(d);
 console.log(`fan-out ${values.clients} × ${values.rate} msg/s, ${values.duration} s, ${values.reps} runs each, alternating\n`);
-console.log('| history | delivered/s (offered/s) | lost / dup / reordered | p50 ms | p99 ms | server CPU | µs per delivery | others\' CPU | load avg | database bytes |');
+console.log(
+  "| history | delivered/s (offered/s) | lost / dup / reordered | p50 ms | p99 ms | server CPU | µs per delivery | others' CPU | load avg | database bytes |",
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of runs) {
-  console.log(`| ${r.history ? 'on' : 'off'} | ${Math.round(r.deliveredPerSec)} (${Math.round(r.offeredPerSec)}) | ${r.lost} / ${r.duplicated} / ${r.reordered} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${Math.round(r.serverCpu * 100)} % | ${f(r.serverUsPerDelivery)} | ${Math.round(r.othersCpu * 100)} % | ${f(r.load, 1)} | ${r.history ? r.bytes : '–'} |`);
+  console.log(
+    `| ${r.history ? 'on' : 'off'} | ${Math.round(r.deliveredPerSec)} (${Math.round(r.offeredPerSec)}) | ${r.lost} / ${r.duplicated} / ${r.reordered} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${Math.round(r.serverCpu * 100)} % | ${f(r.serverUsPerDelivery)} | ${Math.round(r.othersCpu * 100)} % | ${f(r.load, 1)} | ${r.history ? r.bytes : '–'} |`,
+  );
 }
 const off = runs.filter((r) => !r.history);
 const on = runs.filter((r) => r.history);
 const mOff = median(off.map((r) => r.serverUsPerDelivery));
 const mOn = median(on.map((r) => r.serverUsPerDelivery));
-console.log(`\nmedian µs per delivery: off ${f(mOff)}, on ${f(mOn)} (${f(((mOn - mOff) / mOff) * 100, 1)} %); median p99: off ${f(median(off.map((r) => r.p99Ms)))} ms, on ${f(median(on.map((r) => r.p99Ms)))} ms`);
+console.log(
+  `\nmedian µs per delivery: off ${f(mOff)}, on ${f(mOn)} (${f(((mOn - mOff) / mOff) * 100, 1)} %); median p99: off ${f(median(off.map((r) => r.p99Ms)))} ms, on ${f(median(on.map((r) => r.p99Ms)))} ms`,
+);

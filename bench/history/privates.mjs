@@ -39,7 +39,11 @@ console.log('| question | answer | merged indexes (now) | one scan with OR (befo
 console.log('| --- | --- | --- | --- |');
 const db = new Database(join(dir, 'history.db'));
 const or = (where, order) =>
-  db.prepare(`SELECT id FROM messages WHERE ${where} (kind = 0 OR (sender_key = 'carol' AND sender_tenure = 9) OR (recipient_key = 'carol' AND recipient_tenure = 9)) ORDER BY id ${order} LIMIT 51`).raw(true);
+  db
+    .prepare(
+      `SELECT id FROM messages WHERE ${where} (kind = 0 OR (sender_key = 'carol' AND sender_tenure = 9) OR (recipient_key = 'carol' AND recipient_tenure = 9)) ORDER BY id ${order} LIMIT 51`,
+    )
+    .raw(true);
 const cases = [
   ['history (last 50)', { form: 'last', count: 50 }, or('', 'DESC')],
   [`history,before,${N}`, { form: 'before', id: String(N), count: 50 }, or(`id < ${N} AND`, 'DESC')],
@@ -47,7 +51,9 @@ const cases = [
 ];
 for (const [label, query, old] of cases) {
   const answer = s.query(viewer, query, 1e9, () => 1).messages.length;
-  console.log(`| \`${label}\` | ${answer} messages | ${time(() => s.query(viewer, query, 1e9, () => 1)).toFixed(2)} ms | ${time(() => old.all()).toFixed(2)} ms |`);
+  console.log(
+    `| \`${label}\` | ${answer} messages | ${time(() => s.query(viewer, query, 1e9, () => 1)).toFixed(2)} ms | ${time(() => old.all()).toFixed(2)} ms |`,
+  );
 }
 db.close();
 s.close();

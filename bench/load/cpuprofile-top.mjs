@@ -38,7 +38,8 @@ for (const [id, us] of selfUs) {
 }
 const show = (title, m) => {
   console.log(`\n${title} (of ${(total / 1000).toFixed(0)} ms sampled)`);
-  for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, N)) console.log(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`);
+  for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, N))
+    console.log(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`);
 };
 show('self time', self);
 show('total time (including callees)', incl);

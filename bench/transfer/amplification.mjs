@@ -17,7 +17,9 @@ import { pathToFileURL } from 'node:url';
 import { encodePacket, peekPacketType } from '../../packages/protocol/dist/index.js';
 
 const here = new URL('.', import.meta.url).pathname;
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, dist: { type: 'string', default: join(here, '../../packages/udp-transfer/dist') } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '20' }, dist: { type: 'string', default: join(here, '../../packages/udp-transfer/dist') } },
+});
 const { TransferServer } = await import(pathToFileURL(join(resolve(values.dist), 'index.js')).href);
 const forgeScript = join(here, '../../packages/udp-transfer/test/helpers/forge-udp.py');
 
@@ -46,7 +48,11 @@ victim.on('message', (m) => {
 let forgedBytes = 0;
 const forge = (payloads) => {
   const input = `${payloads.map((p) => p.toString('hex')).join('\n')}\n`;
-  forgedBytes += Number(execFileSync('python3', [forgeScript, '127.0.0.2', String(vport), '127.0.0.1', String(server.port)], { input }).toString().trim());
+  forgedBytes += Number(
+    execFileSync('python3', [forgeScript, '127.0.0.2', String(vport), '127.0.0.1', String(server.port)], { input })
+      .toString()
+      .trim(),
+  );
 };
 const request = encodePacket({ type: 'request', transferId: id, token: Buffer.from(token, 'hex'), resumeFrom: 0, payloadSize: 1452, window: 4096 });
 const emptyAck = encodePacket({ type: 'ack', transferId: id, largest: 0, ackDelayUs: 0, cumulative: 0, window: 4096, ranges: [] });

@@ -30,5 +30,7 @@ const t0 = performance.now();
 const res = await downloadFile({ host: values.host, offer, destPath: values.dest, ...payload, resume: false, lingerMs: 0 });
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ bytes: res.bytes, ms, MBps: res.bytes / 1e6 / (ms / 1000), cpuUserMs: cpu.user / 1000, cpuSysMs: cpu.system / 1000, maxRssKb: process.resourceUsage().maxRSS, ok: res.sha256 === offer.sha256 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ bytes: res.bytes, ms, MBps: res.bytes / 1e6 / (ms / 1000), cpuUserMs: cpu.user / 1000, cpuSysMs: cpu.system / 1000, maxRssKb: process.resourceUsage().maxRSS, ok: res.sha256 === offer.sha256 })}\n`,
+);
 process.exit(0);

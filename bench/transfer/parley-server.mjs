@@ -34,17 +34,38 @@ const line = (level) => (obj, msg) => {
   if (values.log) process.stderr.write(`${JSON.stringify({ level, msg, ...obj })}\n`);
 };
 const logger = { info: line('info'), warn: line('warn'), error: line('error'), debug: () => {}, child: () => logger };
-const ts = await TransferServer.listen({ logger, host: values.host, port: Number(values.port), tokenTtlMs: 600_000, maxTransfersPerOwner: 1000, maxTransfersPerAddress: 1000, maxTransfers: 1000, ...(values.rate ? { maxRateBytesPerSec: Number(values.rate) } : {}) });
+const ts = await TransferServer.listen({
+  logger,
+  host: values.host,
+  port: Number(values.port),
+  tokenTtlMs: 600_000,
+  maxTransfersPerOwner: 1000,
+  maxTransfersPerAddress: 1000,
+  maxTransfers: 1000,
+  ...(values.rate ? { maxRateBytesPerSec: Number(values.rate) } : {}),
+});
 for (let i = 0; i < Number(values.count); i++) {
   const { id, token, key } = ts.offer({ owner: 'bench', path, name: basename(path), size, sha256, encrypt: values.encrypt });
   process.stdout.write(`${JSON.stringify({ id, token, name: basename(path), size, sha256, udpPort: ts.port, ...(key ? { key } : {}) })}\n`);
 }
 cpuMarks.push(process.cpuUsage());
-if (process.env.PARLEY_MEM) setInterval(() => { globalThis.gc?.(); const m = process.memoryUsage(); process.stderr.write(`${JSON.stringify({ active: ts.stats().active, heapUsedKb: Math.round(m.heapUsed / 1024), externalKb: Math.round((m.external + m.arrayBuffers) / 1024), rssKb: Math.round(m.rss / 1024) })}\n`); }, Number(process.env.PARLEY_MEM)).unref();
-if (process.env.PARLEY_TRACE) setInterval(() => { for (const t of ts.inspect()) process.stderr.write(`${JSON.stringify({ ms: Math.round(performance.now()), ...t })}\n`); }, Number(process.env.PARLEY_TRACE)).unref();
+if (process.env.PARLEY_MEM)
+  setInterval(() => {
+    globalThis.gc?.();
+    const m = process.memoryUsage();
+    process.stderr.write(
+      `${JSON.stringify({ active: ts.stats().active, heapUsedKb: Math.round(m.heapUsed / 1024), externalKb: Math.round((m.external + m.arrayBuffers) / 1024), rssKb: Math.round(m.rss / 1024) })}\n`,
+    );
+  }, Number(process.env.PARLEY_MEM)).unref();
+if (process.env.PARLEY_TRACE)
+  setInterval(() => {
+    for (const t of ts.inspect()) process.stderr.write(`${JSON.stringify({ ms: Math.round(performance.now()), ...t })}\n`);
+  }, Number(process.env.PARLEY_TRACE)).unref();
 process.on('SIGTERM', async () => {
   const cpu = process.cpuUsage(cpuMarks[Math.max(0, cpuMarks.length - 2)]);
-  process.stderr.write(`${JSON.stringify({ stats: ts.stats(), cpuUserMs: cpu.user / 1000, cpuSysMs: cpu.system / 1000, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ stats: ts.stats(), cpuUserMs: cpu.user / 1000, cpuSysMs: cpu.system / 1000, maxRssKb: process.resourceUsage().maxRSS })}\n`,
+  );
   await ts.close(0);
   process.exit(0);
 });

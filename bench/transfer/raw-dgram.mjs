@@ -36,13 +36,17 @@ if (mode === 'recv') {
     }, 1000);
   });
   sock.bind(Number(values.port), values.host, () => {
-    try { sock.setRecvBufferSize(4 * 1024 * 1024); } catch {}
+    try {
+      sock.setRecvBufferSize(4 * 1024 * 1024);
+    } catch {}
     process.stderr.write(`${sock.address().port}\n`);
   });
 } else {
   const sock = dgram.createSocket('udp4');
   sock.connect(Number(values.port), values.host, async () => {
-    try { sock.setSendBufferSize(4 * 1024 * 1024); } catch {}
+    try {
+      sock.setSendBufferSize(4 * 1024 * 1024);
+    } catch {}
     const size = Number(values.size);
     const n = Math.ceil((Number(values.mb) * 1024 * 1024) / size);
     const buf = Buffer.alloc(size, 7);

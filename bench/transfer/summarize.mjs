@@ -12,7 +12,11 @@ for (const file of process.argv.slice(2)) {
     if (!m) continue;
     const [, loss, tool, json, extra, check] = m;
     let v;
-    try { v = JSON.parse(json); } catch { continue; }
+    try {
+      v = JSON.parse(json);
+    } catch {
+      continue;
+    }
     losses.add(loss);
     if (!rows.has(tool)) rows.set(tool, new Map());
     const byLoss = rows.get(tool);
@@ -23,8 +27,7 @@ for (const file of process.argv.slice(2)) {
       const bytes = v.bytes ?? v.bytesIn60s ?? 0;
       const secs = v.s ?? 60;
       byLoss.get(loss).push(`did not finish (${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB in ${secs} s)`);
-    }
-    else if (typeof v.MBps === 'number') byLoss.get(loss).push(v.MBps);
+    } else if (typeof v.MBps === 'number') byLoss.get(loss).push(v.MBps);
     // Rows that carry both sides' CPU: Parley (client JSON, then the server's) and, since issue 14, QUIC.
     if ((tool.startsWith('parley') || tool.startsWith('quic')) && extra && check !== 'CORRUPT' && typeof v.cpuUserMs === 'number') {
       const s = JSON.parse(extra);
@@ -40,7 +43,7 @@ for (const file of process.argv.slice(2)) {
 const median = (xs) => {
   const nums = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
   const failed = xs.filter((x) => typeof x !== 'number');
-  if (nums.length === 0) return failed.length > 1 ? `${failed[0]} ×${failed.length}` : failed[0] ?? '–';
+  if (nums.length === 0) return failed.length > 1 ? `${failed[0]} ×${failed.length}` : (failed[0] ?? '–');
   const mid = Math.floor(nums.length / 2);
   const med = nums.length % 2 ? nums[mid] : (nums[mid - 1] + nums[mid]) / 2;
   const notes = [];
@@ -53,8 +56,24 @@ const ls = [...losses].sort((a, b) => Number(a) - Number(b));
 console.log(`| tool | ${ls.map((l) => `${l} % loss`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
 // Known tools in a fixed order (ceiling, Parley, TCP copies, TFTP, KCP, QUIC, kernel TCP); others after them.
-const order = ['raw-dgram', 'parley', 'parley-sealed', 'parley-sealed-js', 'parley-dgram', 'parley-warm', 'node-net', 'node-net-warm', 'nc', 'tftp-stopwait', 'tftp-window16',
-  'kcp-fast3', 'kcp-fast3-fec', 'quic-cubic', 'quic-bbr', 'iperf3'];
+const order = [
+  'raw-dgram',
+  'parley',
+  'parley-sealed',
+  'parley-sealed-js',
+  'parley-dgram',
+  'parley-warm',
+  'node-net',
+  'node-net-warm',
+  'nc',
+  'tftp-stopwait',
+  'tftp-window16',
+  'kcp-fast3',
+  'kcp-fast3-fec',
+  'quic-cubic',
+  'quic-bbr',
+  'iperf3',
+];
 const rank = (t) => (order.includes(t) ? order.indexOf(t) : order.length);
 const tools = [...rows.keys()].sort((a, b) => rank(a) - rank(b)); // stable: unknown tools keep input order
 for (const tool of tools) {
@@ -75,7 +94,8 @@ if (rows.has('parley')) {
         const base = rows.get('parley').get(l) ?? [];
         const mine = rows.get(tool).get(l) ?? [];
         const r = [];
-        for (let k = 0; k < Math.min(base.length, mine.length); k++) if (typeof base[k] === 'number' && typeof mine[k] === 'number') r.push((100 * mine[k]) / base[k]);
+        for (let k = 0; k < Math.min(base.length, mine.length); k++)
+          if (typeof base[k] === 'number' && typeof mine[k] === 'number') r.push((100 * mine[k]) / base[k]);
         return median(r);
       });
       console.log(`| ${tool} | ${cells.join(' | ')} |`);
@@ -85,8 +105,22 @@ if (rows.has('parley')) {
 console.log('');
 console.log(`| CPU ms per MB (user + sys) | ${ls.map((l) => `${l} %`).join(' | ')} |`);
 console.log(`|---|${ls.map(() => '--:').join('|')}|`);
-for (const side of ['client', 'server', 'client (sealed)', 'server (sealed)', 'client (sealed-js)', 'server (sealed-js)', 'client (warm)', 'server (warm)', 'client (dgram)', 'server (dgram)',
-  'client (quic-cubic)', 'server (quic-cubic)', 'client (quic-bbr)', 'server (quic-bbr)']) {
+for (const side of [
+  'client',
+  'server',
+  'client (sealed)',
+  'server (sealed)',
+  'client (sealed-js)',
+  'server (sealed-js)',
+  'client (warm)',
+  'server (warm)',
+  'client (dgram)',
+  'server (dgram)',
+  'client (quic-cubic)',
+  'server (quic-cubic)',
+  'client (quic-bbr)',
+  'server (quic-bbr)',
+]) {
   if (!ls.some((l) => cpu.get(l)?.[side])) continue;
   console.log(`| ${side} | ${ls.map((l) => median(cpu.get(l)?.[side] ?? [])).join(' | ')} |`);
 }

@@ -11,7 +11,13 @@ import { parseArgs } from 'node:util';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { file: { type: 'string' }, host: { type: 'string', default: '0.0.0.0' }, port: { type: 'string', default: '0' }, dest: { type: 'string' }, warmup: { type: 'boolean', default: false } },
+  options: {
+    file: { type: 'string' },
+    host: { type: 'string', default: '0.0.0.0' },
+    port: { type: 'string', default: '0' },
+    dest: { type: 'string' },
+    warmup: { type: 'boolean', default: false },
+  },
 });
 if (positionals[0] === 'serve') {
   const server = net.createServer((sock) => {

@@ -112,9 +112,7 @@ export function encodeEvent(event: ServerEvent): string {
 /** `broadcast <from> [<id> <time>] :<text>`, `private <from> <to> [<id> <time>] :<text>`. */
 function encodeMessage(event: MessageEvent): string {
   const stamp = event.id !== undefined && event.time !== undefined ? ` ${event.id} ${event.time}` : '';
-  return event.type === 'broadcast'
-    ? `broadcast ${event.from}${stamp} :${event.text}`
-    : `private ${event.from} ${event.to}${stamp} :${event.text}`;
+  return event.type === 'broadcast' ? `broadcast ${event.from}${stamp} :${event.text}` : `private ${event.from} ${event.to}${stamp} :${event.text}`;
 }
 
 /** Encodes an event as the bytes to write (with LF). */

@@ -11,9 +11,7 @@ export const LineDecoderState = {
 } as const;
 export type LineDecoderState = (typeof LineDecoderState)[keyof typeof LineDecoderState];
 
-export type DecodedLine =
-  | { readonly ok: true; readonly line: string }
-  | { readonly ok: false; readonly error: ParleyProtocolError };
+export type DecodedLine = { readonly ok: true; readonly line: string } | { readonly ok: false; readonly error: ParleyProtocolError };
 
 export interface LineDecoderOptions {
   /** Largest line in bytes, not counting CR LF. Default 4096. */

@@ -7,12 +7,36 @@ import { protocolError, type ParleyProtocolError } from './errors.js';
  * nicknames: `bob,hi` is a private message only because `bob` is not one of them.
  */
 export const RESERVED_NICKS: ReadonlySet<string> = new Set([
-  'broadcast', 'online', 'files', 'download', 'exit', 'quit', 'help', 'ping', 'pong',
-  'cancel', 'all', 'everyone', 'server', 'parley', 'admin', 'system', 'me', 'msg',
+  'broadcast',
+  'online',
+  'files',
+  'download',
+  'exit',
+  'quit',
+  'help',
+  'ping',
+  'pong',
+  'cancel',
+  'all',
+  'everyone',
+  'server',
+  'parley',
+  'admin',
+  'system',
+  'me',
+  'msg',
   // Protocol 2
-  'history', 'ids',
+  'history',
+  'ids',
   // Accounts and moderation (account-commands.ts, ACCOUNT_WORDS)
-  'register', 'login', 'password', 'unregister', 'kick', 'ban', 'unban', 'bans',
+  'register',
+  'login',
+  'password',
+  'unregister',
+  'kick',
+  'ban',
+  'unban',
+  'bans',
 ]);
 
 /**
@@ -127,10 +151,7 @@ export function checkNickname(raw: string): NickCheck {
   if (!NICK_PATTERN.test(nick)) {
     return {
       ok: false,
-      error: protocolError(
-        'NICK_INVALID',
-        'nickname may only use letters, digits and _ - . [ ] { } | ^ ` and must start with a letter, digit or _',
-      ),
+      error: protocolError('NICK_INVALID', 'nickname may only use letters, digits and _ - . [ ] { } | ^ ` and must start with a letter, digit or _'),
     };
   }
   const invisible = INVISIBLE.exec(nick);

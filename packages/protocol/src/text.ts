@@ -13,7 +13,10 @@ const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202
 export function checkMessageText(text: string): ParleyProtocolError | undefined {
   if (text.trim().length === 0) return protocolError('EMPTY_MESSAGE');
   if (CONTROL.test(text)) {
-    return protocolError('BAD_TEXT', 'message contains control or bidirectional formatting characters (escape sequences and U+202A–202E, U+2066–2069, U+200E/F, U+061C are not allowed)');
+    return protocolError(
+      'BAD_TEXT',
+      'message contains control or bidirectional formatting characters (escape sequences and U+202A–202E, U+2066–2069, U+200E/F, U+061C are not allowed)',
+    );
   }
   return undefined;
 }

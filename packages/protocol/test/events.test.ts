@@ -12,7 +12,15 @@ const samples: ServerEvent[] = [
   { type: 'broadcast', from: 'bob', text: 'hi :) all: yes' },
   { type: 'private', from: 'bob', to: 'alice', text: 'psst, 日本語 👋' },
   { type: 'files', files: [] },
-  { type: 'files', files: [{ name: 'a.jpg', size: 1234 }, { name: 'my notes %1.txt', size: 0 }, { name: ':odd', size: 5 }, { name: '-', size: 1 }] },
+  {
+    type: 'files',
+    files: [
+      { name: 'a.jpg', size: 1234 },
+      { name: 'my notes %1.txt', size: 0 },
+      { name: ':odd', size: 5 },
+      { name: '-', size: 1 },
+    ],
+  },
   { type: 'offer', id: 7, name: 'big file.bin', size: 10_000_000, sha256: 'a'.repeat(64), token: '0123456789abcdef0123456789abcdef', udpPort: 57000 },
   { type: 'offer', id: 8, name: 'x', size: 1, sha256: 'b'.repeat(64), token: 'f'.repeat(32), udpPort: 57001, key: '0123456789abcdef'.repeat(4) },
   { type: 'error', code: 'NICK_TAKEN', text: 'nickname "bob" is taken' },
@@ -28,7 +36,15 @@ describe('server events', () => {
 
   it('reads like a sentence in nc', () => {
     expect(encodeEvent({ type: 'broadcast', from: 'bob', text: 'hi all' })).toBe('broadcast bob :hi all');
-    expect(encodeEvent({ type: 'files', files: [{ name: 'a.jpg', size: 12 }, { name: 'b c', size: 3 }] })).toBe('files 2 a.jpg 12 b%20c 3');
+    expect(
+      encodeEvent({
+        type: 'files',
+        files: [
+          { name: 'a.jpg', size: 12 },
+          { name: 'b c', size: 3 },
+        ],
+      }),
+    ).toBe('files 2 a.jpg 12 b%20c 3');
     expect(eventFrame({ type: 'joined', nick: 'bob' }).toString()).toBe('joined bob\n');
   });
 
@@ -52,7 +68,19 @@ describe('server events', () => {
   });
 
   it('rejects lines that are not events with BAD_EVENT', () => {
-    for (const line of ['', 'hello', 'online 2 alice', 'files 1 a.jpg', 'error NOPE :x', 'welcome x alice :hi', 'left bob gone', 'offer 1 a 1 abc def 5', 'joined', 'ping 1 2', 'files 1 a%zz 3']) {
+    for (const line of [
+      '',
+      'hello',
+      'online 2 alice',
+      'files 1 a.jpg',
+      'error NOPE :x',
+      'welcome x alice :hi',
+      'left bob gone',
+      'offer 1 a 1 abc def 5',
+      'joined',
+      'ping 1 2',
+      'files 1 a%zz 3',
+    ]) {
       expect(() => decodeEvent(line), line).toThrow(ParleyProtocolError);
       try {
         decodeEvent(line);

@@ -30,7 +30,23 @@ describe('the history and ids commands (protocol 2)', () => {
   });
 
   it('answers every bad form with BAD_ARGUMENTS and says what is allowed', () => {
-    for (const line of ['history,', 'history,0', 'history,-1', 'history,abc', `history,${HISTORY_MAX_PAGE + 1}`, 'history,1,2', 'history,before', 'history,before,', 'history,after,a b', 'history,before,42,0', 'history,before,42,1,2', 'history,after,:x', 'ids', 'ids,maybe', 'ids,']) {
+    for (const line of [
+      'history,',
+      'history,0',
+      'history,-1',
+      'history,abc',
+      `history,${HISTORY_MAX_PAGE + 1}`,
+      'history,1,2',
+      'history,before',
+      'history,before,',
+      'history,after,a b',
+      'history,before,42,0',
+      'history,before,42,1,2',
+      'history,after,:x',
+      'ids',
+      'ids,maybe',
+      'ids,',
+    ]) {
       const r = parseCommand(line);
       expect(r.ok, line).toBe(false);
       if (!r.ok) expect([line, r.error.wireCode]).toEqual([line, 'BAD_ARGUMENTS']);

@@ -58,11 +58,7 @@ describe('LineDecoder', () => {
 
   it('accepts a line of exactly the limit, with or without CR', () => {
     const d = new LineDecoder({ maxLineBytes: 4 });
-    expect(summary(feed(d, [Buffer.from('abcd\r'), Buffer.from('\nabcd\nabcde\n')]))).toEqual([
-      'line:abcd',
-      'line:abcd',
-      'error:LINE_TOO_LONG',
-    ]);
+    expect(summary(feed(d, [Buffer.from('abcd\r'), Buffer.from('\nabcd\nabcde\n')]))).toEqual(['line:abcd', 'line:abcd', 'error:LINE_TOO_LONG']);
   });
 
   it('rejects invalid UTF-8 for that line only', () => {

@@ -23,7 +23,6 @@ import { expectCode } from './helpers/expect-code.js';
 
 const token = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 
-
 /** Recomputes the CRC trailer after a test has edited a packet. */
 function reseal(buf: Buffer): Buffer {
   buf.writeUInt32BE(crc32(buf.subarray(0, buf.length - 4)), buf.length - 4);
@@ -64,12 +63,22 @@ describe('UDP packet codec', () => {
   it('lays out a DATA packet byte by byte', () => {
     const bytes = encodePacket({ type: 'data', transferId: 0x01020304, packetNumber: 9, chunk: 2, payload: Buffer.from([0xaa]) });
     expect([...bytes.subarray(0, 17)]).toEqual([
-      0x50, 0x4c, // magic "PL"
+      0x50,
+      0x4c, // magic "PL"
       0x02, // version
       0x02, // type DATA
-      0x01, 0x02, 0x03, 0x04, // transfer id
-      0, 0, 0, 9, // packet number
-      0, 0, 0, 2, // chunk index
+      0x01,
+      0x02,
+      0x03,
+      0x04, // transfer id
+      0,
+      0,
+      0,
+      9, // packet number
+      0,
+      0,
+      0,
+      2, // chunk index
       0xaa, // payload
     ]);
     expect(bytes.readUInt32BE(17)).toBe(crc32(bytes.subarray(0, 17))); // CRC-32 trailer
@@ -180,17 +189,38 @@ describe('UDP packet codec', () => {
 
   it('refuses ACK ranges that overlap, ascend or exceed the cap', () => {
     const overlapping = encodePacket({
-      type: 'ack', transferId: 1, largest: 10, ackDelayUs: 0, cumulative: 0, window: 1,
-      ranges: [{ first: 5, last: 10 }, { first: 3, last: 5 }],
+      type: 'ack',
+      transferId: 1,
+      largest: 10,
+      ackDelayUs: 0,
+      cumulative: 0,
+      window: 1,
+      ranges: [
+        { first: 5, last: 10 },
+        { first: 3, last: 5 },
+      ],
     });
     expectCode(() => decodePacket(overlapping), 'PACKET_MALFORMED');
     const adjacent = encodePacket({
-      type: 'ack', transferId: 1, largest: 10, ackDelayUs: 0, cumulative: 0, window: 1,
-      ranges: [{ first: 5, last: 10 }, { first: 3, last: 4 }],
+      type: 'ack',
+      transferId: 1,
+      largest: 10,
+      ackDelayUs: 0,
+      cumulative: 0,
+      window: 1,
+      ranges: [
+        { first: 5, last: 10 },
+        { first: 3, last: 4 },
+      ],
     });
     expectCode(() => decodePacket(adjacent), 'PACKET_MALFORMED');
     const wrongTop = encodePacket({
-      type: 'ack', transferId: 1, largest: 10, ackDelayUs: 0, cumulative: 0, window: 1,
+      type: 'ack',
+      transferId: 1,
+      largest: 10,
+      ackDelayUs: 0,
+      cumulative: 0,
+      window: 1,
       ranges: [{ first: 5, last: 9 }],
     });
     expectCode(() => decodePacket(wrongTop), 'PACKET_MALFORMED');

@@ -25,7 +25,6 @@ import { expectCode } from './helpers/expect-code.js';
 const key = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
 const token = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 
-
 /** Packets each end sends: server → client, client → server. */
 const fromServer: UdpPacket[] = [
   { type: 'data', transferId: 9, packetNumber: 5, chunk: 3, payload: Buffer.from('the secret file bytes, sixteen+') },
@@ -36,7 +35,18 @@ const fromServer: UdpPacket[] = [
 ];
 const fromClient: UdpPacket[] = [
   { type: 'request', transferId: 9, token, resumeFrom: 2, payloadSize: 1440, window: 4096, nonce: Buffer.from('f0e1d2c3b4a5968778695a4b3c2d1e0f', 'hex') },
-  { type: 'ack', transferId: 9, largest: 100, ackDelayUs: 250, cumulative: 40, window: 512, ranges: [{ first: 90, last: 100 }, { first: 0, last: 88 }] },
+  {
+    type: 'ack',
+    transferId: 9,
+    largest: 100,
+    ackDelayUs: 250,
+    cumulative: 40,
+    window: 512,
+    ranges: [
+      { first: 90, last: 100 },
+      { first: 0, last: 88 },
+    ],
+  },
   { type: 'end-ack', transferId: 9, totalChunks: 7 },
   { type: 'cancel', transferId: 9, token, code: 'TRANSFER_CANCELLED', text: 'user pressed ctrl-c' },
 ];
@@ -48,7 +58,10 @@ function ends(): { server: PacketSealer; client: PacketSealer } {
 describe('sealed UDP packets (encrypted transfers)', () => {
   it('round-trips every packet each end sends, with the type in clear and the fields encrypted', () => {
     const { server, client } = ends();
-    for (const [from, to, packets] of [[server, client, fromServer], [client, server, fromClient]] as const) {
+    for (const [from, to, packets] of [
+      [server, client, fromServer],
+      [client, server, fromClient],
+    ] as const) {
       for (const p of packets) {
         const sealed = from.seal(p);
         expect(isSealed(sealed)).toBe(true);

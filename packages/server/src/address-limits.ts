@@ -93,7 +93,10 @@ function ipv6Prefix64(ip: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/u, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/u, ''))
+    .join(':')}::/64`;
 }
 
 function addTrusted(list: BlockList, entry: string): void {
@@ -105,7 +108,8 @@ function addTrusted(list: BlockList, entry: string): void {
     return;
   }
   const prefix = Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > (type === 'ipv4' ? 32 : 128)) throw new RangeError(`trusted range "${entry}" has a bad prefix length`);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > (type === 'ipv4' ? 32 : 128))
+    throw new RangeError(`trusted range "${entry}" has a bad prefix length`);
   list.addSubnet(ip, prefix, type);
 }
 

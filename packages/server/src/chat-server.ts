@@ -73,7 +73,8 @@ export class ChatServer {
       accounts: deps.accounts,
       takeOver: (key, by) => {
         for (const s of this.#sessions) {
-          if (s !== by && s.key === key && s.state === 'joined') s.close('kicked', 'LOGGED_IN_ELSEWHERE', 'your account logged in on another connection; this one is closed');
+          if (s !== by && s.key === key && s.state === 'joined')
+            s.close('kicked', 'LOGGED_IN_ELSEWHERE', 'your account logged in on another connection; this one is closed');
         }
       },
       options: this.options,
@@ -129,7 +130,11 @@ export class ChatServer {
       // Idle connections must not keep users out: the one waiting longest for its nickname makes room.
       const oldest = this.#unjoined.values().next().value;
       if (oldest) {
-        oldest.close('timeout', 'JOIN_TIMEOUT', 'the server is busy: connections waiting longest for a nickname make room for new ones; reconnect and send your nickname at once');
+        oldest.close(
+          'timeout',
+          'JOIN_TIMEOUT',
+          'the server is busy: connections waiting longest for a nickname make room for new ones; reconnect and send your nickname at once',
+        );
       } else if (this.#sessions.size >= o.maxClients) {
         this.#limits.closed(ticket, false);
         return this.#turnAway(stream, 'SERVER_FULL', `server is full (${o.maxClients} users); try again later`);
@@ -288,7 +293,9 @@ export class ChatServer {
   async #shutdown(graceMs: number): Promise<void> {
     this.#ctx.closing = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
-    const tcpClosed = Promise.all([this.#tcp, this.#tlsTcp].map((server) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))));
+    const tcpClosed = Promise.all(
+      [this.#tcp, this.#tlsTcp].map((server) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))),
+    );
     const downloadsClosed = this.#ctx.downloads?.close(graceMs) ?? Promise.resolve();
     for (const s of [...this.#sessions]) s.close('shutdown', 'SHUTDOWN', 'server is shutting down');
     const deadline = Date.now() + graceMs;

@@ -41,10 +41,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     // A flag given twice: the last one wins (as in most servers), not an array.
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .config('config', 'JSON file of options, e.g. /etc/parley/server.json', (path: string) => readConfigFile(path))
-    .option('host', { type: 'string', default: '::', describe: "address to listen on for chat (TCP); '::' takes IPv6 and IPv4 clients (dual stack) and falls back to 0.0.0.0 on a machine without IPv6" })
+    .option('host', {
+      type: 'string',
+      default: '::',
+      describe: "address to listen on for chat (TCP); '::' takes IPv6 and IPv4 clients (dual stack) and falls back to 0.0.0.0 on a machine without IPv6",
+    })
     .option('port', { type: 'number', default: 55000, describe: 'TCP port for plain-text chat (nc works here; -1: off)' })
     .option('tls-port', { type: 'number', default: -1, describe: 'TCP port for chat over TLS, e.g. 55443 (-1: off); needs --tls-cert and --tls-key' })
-    .option('tls-cert', { type: 'string', describe: 'PEM certificate (with its chain, e.g. Let\'s Encrypt fullchain.pem); re-read on SIGHUP' })
+    .option('tls-cert', { type: 'string', describe: "PEM certificate (with its chain, e.g. Let's Encrypt fullchain.pem); re-read on SIGHUP" })
     .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert (e.g. privkey.pem); re-read on SIGHUP' })
     .option('tls-only', { type: 'boolean', default: false, describe: 'no plain-text port: chat only over TLS (same as --port -1)' })
     .option('udp-host', { type: 'string', describe: 'address for file transfers (UDP); default: --host' })
@@ -57,50 +61,124 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('max-line-bytes', { type: 'number', default: D.maxLineBytes, describe: 'longest line a client may send' })
     .option('rate', { type: 'number', default: D.rate, describe: 'messages per second a client may send (sustained)' })
     .option('burst', { type: 'number', default: D.burst, describe: 'messages a client may send in a burst' })
-    .option('flood-disconnect-after', { type: 'number', default: D.floodDisconnectAfter, describe: 'lines dropped in a row for flooding before a client is disconnected' })
-    .option('announce-limit', { type: 'number', default: D.announceLimit, describe: 'announce joins and leaves only while fewer users are online (a large room stays quiet)' })
+    .option('flood-disconnect-after', {
+      type: 'number',
+      default: D.floodDisconnectAfter,
+      describe: 'lines dropped in a row for flooding before a client is disconnected',
+    })
+    .option('announce-limit', {
+      type: 'number',
+      default: D.announceLimit,
+      describe: 'announce joins and leaves only while fewer users are online (a large room stays quiet)',
+    })
     .option('ping-interval', { type: 'number', default: D.pingIntervalMs / 1000, describe: 'seconds of silence before a client is pinged' })
     .option('idle-timeout', { type: 'number', default: D.idleTimeoutMs / 1000, describe: 'seconds of silence before a client is disconnected' })
-    .option('max-clients-per-address', { type: 'number', default: D.maxClientsPerAddress, describe: 'most connections at once from one address (an IPv6 /64 counts as one)' })
-    .option('max-unjoined-per-address', { type: 'number', default: D.maxUnjoinedPerAddress, describe: 'most connections at once from one address that have not chosen a nickname' })
-    .option('max-unjoined', { type: 'number', default: D.maxUnjoined, describe: 'most connections at once without a nickname; past it (or when full) the one waiting longest makes room' })
-    .option('trusted-addresses', { type: 'string', default: D.trustedAddresses.join(','), describe: 'comma-separated addresses and CIDR ranges exempt from the per-address limits ("" for none)' })
+    .option('max-clients-per-address', {
+      type: 'number',
+      default: D.maxClientsPerAddress,
+      describe: 'most connections at once from one address (an IPv6 /64 counts as one)',
+    })
+    .option('max-unjoined-per-address', {
+      type: 'number',
+      default: D.maxUnjoinedPerAddress,
+      describe: 'most connections at once from one address that have not chosen a nickname',
+    })
+    .option('max-unjoined', {
+      type: 'number',
+      default: D.maxUnjoined,
+      describe: 'most connections at once without a nickname; past it (or when full) the one waiting longest makes room',
+    })
+    .option('trusted-addresses', {
+      type: 'string',
+      default: D.trustedAddresses.join(','),
+      describe: 'comma-separated addresses and CIDR ranges exempt from the per-address limits ("" for none)',
+    })
     .option('join-timeout', { type: 'number', default: D.joinTimeoutMs / 1000, describe: 'seconds a new connection has to send a nickname' })
     .option('send-queue-bytes', { type: 'number', default: D.maxQueuedBytes, describe: 'bytes queued for a client before it is dropped as not reading' })
     .option('shutdown-timeout', { type: 'number', default: D.shutdownTimeoutMs / 1000, describe: 'seconds given to clients to go on SIGTERM/SIGINT' })
-    .option('history', { type: 'string', default: 'on', choices: ['on', 'off'], describe: 'keep messages, replay them on join and answer the history command (off: nothing is stored)' })
-    .option('data-dir', { type: 'string', default: 'data', describe: 'folder of the history and accounts databases (history.db, accounts.db); created if missing' })
-    .option('accounts', { type: 'string', default: 'on', choices: ['on', 'off'], describe: 'let users register their nickname with a password (register, login, password, unregister); off: every nickname is first come, first served' })
-    .option('allow-plaintext-passwords', { type: 'boolean', default: false, describe: 'accept passwords over plain TCP from any address (by default only over TLS, or from loopback)' })
+    .option('history', {
+      type: 'string',
+      default: 'on',
+      choices: ['on', 'off'],
+      describe: 'keep messages, replay them on join and answer the history command (off: nothing is stored)',
+    })
+    .option('data-dir', {
+      type: 'string',
+      default: 'data',
+      describe: 'folder of the history and accounts databases (history.db, accounts.db); created if missing',
+    })
+    .option('accounts', {
+      type: 'string',
+      default: 'on',
+      choices: ['on', 'off'],
+      describe: 'let users register their nickname with a password (register, login, password, unregister); off: every nickname is first come, first served',
+    })
+    .option('allow-plaintext-passwords', {
+      type: 'boolean',
+      default: false,
+      describe: 'accept passwords over plain TCP from any address (by default only over TLS, or from loopback)',
+    })
     .option('history-on-join', { type: 'number', default: D.historyOnJoin, describe: 'messages replayed to a user who joins (0: none, at most 500)' })
     .option('history-max-messages', { type: 'number', default: 1_000_000, describe: 'keep at most this many messages (the oldest are deleted first)' })
     .option('history-max-days', { type: 'number', default: 30, describe: 'delete messages older than this many days (0: no age limit)' })
-    .option('history-private-grace', { type: 'number', default: 600, describe: 'seconds a nickname may be away and still see its earlier private messages; after that the next user of the nickname does not' })
-    .option('cluster', { type: 'string', describe: 'redis://host:port — run as one node of a cluster sharing users through Redis (default: single node, in memory)' })
-    .option('node-id', { type: 'string', describe: 'this node\'s name in the cluster (default: host name and pid)' })
-    .option('cluster-lease', { type: 'number', default: 5, describe: 'seconds a node\'s nick leases last without a heartbeat (a dead node\'s users leave within lease + heartbeat)' })
+    .option('history-private-grace', {
+      type: 'number',
+      default: 600,
+      describe: 'seconds a nickname may be away and still see its earlier private messages; after that the next user of the nickname does not',
+    })
+    .option('cluster', {
+      type: 'string',
+      describe: 'redis://host:port — run as one node of a cluster sharing users through Redis (default: single node, in memory)',
+    })
+    .option('node-id', { type: 'string', describe: "this node's name in the cluster (default: host name and pid)" })
+    .option('cluster-lease', {
+      type: 'number',
+      default: 5,
+      describe: "seconds a node's nick leases last without a heartbeat (a dead node's users leave within lease + heartbeat)",
+    })
     .option('cluster-heartbeat', { type: 'number', default: 1, describe: 'seconds between lease renewals' })
     .option('ops-port', { type: 'number', default: -1, describe: 'port for /healthz, /readyz and /metrics (-1: off, 0: any free port)' })
     .option('ops-host', { type: 'string', default: '127.0.0.1', describe: 'address for the operations endpoint' })
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
     .option('log-format', { type: 'string', default: 'auto', choices: ['auto', 'json', 'pretty'], describe: 'auto: pretty on a terminal, JSON otherwise' })
     .check((a) => {
-      const positive = ['max-clients', 'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'downloads-per-user', 'downloads-per-address', 'max-downloads', 'max-line-bytes', 'rate', 'burst', 'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes'] as const;
+      const positive = [
+        'max-clients',
+        'max-clients-per-address',
+        'max-unjoined-per-address',
+        'max-unjoined',
+        'downloads-per-user',
+        'downloads-per-address',
+        'max-downloads',
+        'max-line-bytes',
+        'rate',
+        'burst',
+        'flood-disconnect-after',
+        'announce-limit',
+        'ping-interval',
+        'idle-timeout',
+        'join-timeout',
+        'send-queue-bytes',
+      ] as const;
       for (const k of positive) {
         const v = a[k];
         if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number (got ${String(v)})`);
       }
-      if (!Number.isInteger(a.port) || a.port < -1 || a.port > 65535) throw new Error(`--port must be -1 (off), 0 (any free port) or a port number (got ${a.port})`);
+      if (!Number.isInteger(a.port) || a.port < -1 || a.port > 65535)
+        throw new Error(`--port must be -1 (off), 0 (any free port) or a port number (got ${a.port})`);
       const t = a['tls-port'];
       if (!Number.isInteger(t) || t < -1 || t > 65535) throw new Error(`--tls-port must be -1 (off), 0 (any free port) or a port number (got ${t})`);
-      if (t >= 0 && (!a['tls-cert'] || !a['tls-key'])) throw new Error('--tls-port needs --tls-cert and --tls-key (make a self-signed pair with: parley-server self-signed --help)');
+      if (t >= 0 && (!a['tls-cert'] || !a['tls-key']))
+        throw new Error('--tls-port needs --tls-cert and --tls-key (make a self-signed pair with: parley-server self-signed --help)');
       if (t < 0 && (a['tls-cert'] || a['tls-key'])) throw new Error('--tls-cert and --tls-key need --tls-port (e.g. --tls-port 55443)');
       if (a['tls-only'] && t < 0) throw new Error('--tls-only needs --tls-port, --tls-cert and --tls-key');
-      if (t >= 0 && t !== 0 && t === a.port && !a['tls-only']) throw new Error(`--tls-port and --port are both ${t}; give them different ports (or --tls-only)`);
+      if (t >= 0 && t !== 0 && t === a.port && !a['tls-only'])
+        throw new Error(`--tls-port and --port are both ${t}; give them different ports (or --tls-only)`);
       if (a.port < 0 && t < 0) throw new Error('no chat port: --port is -1 and there is no --tls-port');
       const u = a['udp-port'];
       if (!Number.isInteger(u) || u < -1 || u > 65535) throw new Error(`--udp-port must be -1, 0 or a port number (got ${u})`);
-      if (!Number.isFinite(a['shutdown-timeout']) || a['shutdown-timeout'] < 0) throw new Error(`--shutdown-timeout must be 0 or more (got ${a['shutdown-timeout']})`);
+      if (!Number.isFinite(a['shutdown-timeout']) || a['shutdown-timeout'] < 0)
+        throw new Error(`--shutdown-timeout must be 0 or more (got ${a['shutdown-timeout']})`);
       if (a.cluster !== undefined && !/^rediss?:\/\/[^\s]+$/u.test(a.cluster)) throw new Error(`--cluster must be a redis:// URL (got ${a.cluster})`);
       if (!(a['cluster-heartbeat'] > 0) || !(a['cluster-lease'] >= 2 * a['cluster-heartbeat'])) {
         throw new Error('--cluster-lease must be at least twice --cluster-heartbeat, both positive');
@@ -146,21 +224,66 @@ function asLibraryParser<T extends Argv<object>>(parser: T): T {
 
 /** Options that can be set from the environment: every option but --help. */
 export const ENV_OPTIONS = [
-  'config', 'host', 'port', 'tls-port', 'tls-cert', 'tls-key', 'tls-only', 'udp-host', 'udp-port', 'downloads-per-user', 'downloads-per-address', 'max-downloads', 'files-dir', 'max-clients', 'max-line-bytes', 'rate', 'burst',
-  'flood-disconnect-after', 'announce-limit', 'ping-interval', 'idle-timeout', 'join-timeout', 'send-queue-bytes',
-  'max-clients-per-address', 'max-unjoined-per-address', 'max-unjoined', 'trusted-addresses',
-  'shutdown-timeout', 'history', 'data-dir', 'accounts', 'allow-plaintext-passwords', 'history-on-join', 'history-max-messages', 'history-max-days', 'history-private-grace', 'cluster', 'node-id', 'cluster-lease', 'cluster-heartbeat', 'ops-port', 'ops-host', 'log-level', 'log-format',
+  'config',
+  'host',
+  'port',
+  'tls-port',
+  'tls-cert',
+  'tls-key',
+  'tls-only',
+  'udp-host',
+  'udp-port',
+  'downloads-per-user',
+  'downloads-per-address',
+  'max-downloads',
+  'files-dir',
+  'max-clients',
+  'max-line-bytes',
+  'rate',
+  'burst',
+  'flood-disconnect-after',
+  'announce-limit',
+  'ping-interval',
+  'idle-timeout',
+  'join-timeout',
+  'send-queue-bytes',
+  'max-clients-per-address',
+  'max-unjoined-per-address',
+  'max-unjoined',
+  'trusted-addresses',
+  'shutdown-timeout',
+  'history',
+  'data-dir',
+  'accounts',
+  'allow-plaintext-passwords',
+  'history-on-join',
+  'history-max-messages',
+  'history-max-days',
+  'history-private-grace',
+  'cluster',
+  'node-id',
+  'cluster-lease',
+  'cluster-heartbeat',
+  'ops-port',
+  'ops-host',
+  'log-level',
+  'log-format',
 ] as const;
 
 /** `127.0.0.0/8, ::1` → its entries; "" → none. */
 function trustedList(value: string): string[] {
-  return value.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+  return value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0);
 }
 
 /** `PARLEY_*` variables (and a bare `PARLEY`) that name no server option: logged once as ignored. */
 export function foreignEnv(env: NodeJS.ProcessEnv): string[] {
   const known = new Set<string>(ENV_OPTIONS.map(envName));
-  return Object.keys(env).filter((name) => (name === 'PARLEY' || name.startsWith(ENV_PREFIX)) && !known.has(name)).sort();
+  return Object.keys(env)
+    .filter((name) => (name === 'PARLEY' || name.startsWith(ENV_PREFIX)) && !known.has(name))
+    .sort();
 }
 
 /** Reads the --config file: a JSON object of options. Errors name the file and what is wrong. */
@@ -186,7 +309,7 @@ export function parseSelfSignedArgs(argv: string[]) {
   const parser = yargs(argv)
     .scriptName('parley-server self-signed')
     .usage(
-      '$0 --cert FILE --key FILE --name HOST [--name HOST…]\n\nWrites a self-signed TLS certificate and key (ECDSA P-256, made with the openssl command) for --tls-cert/--tls-key, and prints the SHA-256 fingerprint to give to your users: `parley --tls` shows it on first connection and pins it. With a real domain, a Let\'s Encrypt certificate needs no fingerprint at all (see the README).',
+      "$0 --cert FILE --key FILE --name HOST [--name HOST…]\n\nWrites a self-signed TLS certificate and key (ECDSA P-256, made with the openssl command) for --tls-cert/--tls-key, and prints the SHA-256 fingerprint to give to your users: `parley --tls` shows it on first connection and pins it. With a real domain, a Let's Encrypt certificate needs no fingerprint at all (see the README).",
     )
     .option('cert', { type: 'string', demandOption: true, describe: 'where to write the certificate (PEM)' })
     .option('key', { type: 'string', demandOption: true, describe: 'where to write the private key (PEM, mode 0600)' })
@@ -210,7 +333,13 @@ async function selfSignedMain(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    const made = await writeSelfSigned({ certPath: resolve(args.cert), keyPath: resolve(args.key), names: args.name.map(String), days: args.days, force: args.force });
+    const made = await writeSelfSigned({
+      certPath: resolve(args.cert),
+      keyPath: resolve(args.key),
+      names: args.name.map(String),
+      days: args.days,
+      force: args.force,
+    });
     process.stdout.write(
       `wrote ${resolve(args.cert)} and ${resolve(args.key)} (valid until ${made.validTo}; ${made.names})\n` +
         `SHA256 fingerprint: ${made.fingerprint}\n` +
@@ -316,7 +445,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   // The ready line is printed whatever --log-level says: with --port 0 it is how a supervisor learns the ports.
   const at = server.host.includes(':') ? `[${server.host}]` : server.host;
-  const listeners = [server.port !== undefined ? `chat on ${at}:${server.port}` : undefined, server.tlsPort !== undefined ? `TLS chat on ${at}:${server.tlsPort}` : undefined].filter(Boolean).join(', ');
+  const listeners = [
+    server.port !== undefined ? `chat on ${at}:${server.port}` : undefined,
+    server.tlsPort !== undefined ? `TLS chat on ${at}:${server.tlsPort}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(', ');
   log.child({}, { level: 'info' }).info(
     {
       host: server.host,
@@ -338,7 +472,11 @@ export async function main(argv: string[]): Promise<number> {
   onHangup = (): void => {
     const result = server.chat.reloadTls();
     if (!result) log.info('SIGHUP: nothing to reload (no --tls-port)');
-    else if (result.ok) log.info({ tlsFingerprint: result.info.fingerprint, tlsValidTo: result.info.validTo, changed: result.changed }, 'SIGHUP: TLS certificate reloaded; new connections use it');
+    else if (result.ok)
+      log.info(
+        { tlsFingerprint: result.info.fingerprint, tlsValidTo: result.info.validTo, changed: result.changed },
+        'SIGHUP: TLS certificate reloaded; new connections use it',
+      );
     else log.error({ error: result.error.message }, 'SIGHUP: TLS certificate NOT reloaded; the previous one stays in use');
   };
   const signal = await stopSignal;

@@ -25,21 +25,32 @@ const HELP = [
 const handlers: { [T in Command['type']]: Handler<T> } = {
   broadcast(session, command, ctx) {
     // Stored first (staged now, committed before any socket is written), then delivered.
-    const stamp = ctx.history?.append({ kind: 'broadcast', from: session.nick, fromKey: session.key, fromTenure: session.tenure, text: command.text }, ctx.now());
+    const stamp = ctx.history?.append(
+      { kind: 'broadcast', from: session.nick, fromKey: session.key, fromTenure: session.tenure, text: command.text },
+      ctx.now(),
+    );
     ctx.hub.broadcast(session, { type: 'broadcast', from: session.nick, text: command.text }, stamp);
     if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
   },
 
   private(session, command, ctx) {
-    const unknown = (): void =>
-      session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
+    const unknown = (): void => session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
     const history = ctx.history;
     let stamp: MessageStamp | undefined;
     // Stored once the recipient is found, before its copy is delivered; a message to nobody is not stored.
     const store = history
       ? (recipient: HubMember): MessageStamp => {
           const toKey = nickKey(recipient.nick);
-          const message = { kind: 'private', from: session.nick, fromKey: session.key, fromTenure: session.tenure, to: recipient.nick, toKey, toTenure: history.tenureOf(toKey) ?? 0, text: command.text } as const;
+          const message = {
+            kind: 'private',
+            from: session.nick,
+            fromKey: session.key,
+            fromTenure: session.tenure,
+            to: recipient.nick,
+            toKey,
+            toTenure: history.tenureOf(toKey) ?? 0,
+            text: command.text,
+          } as const;
           stamp = history.append(message, ctx.now());
           return stamp;
         }
@@ -53,13 +64,10 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
       done(delivered);
       return undefined;
     }
-    return delivered.then(
-      done,
-      (err: unknown) => {
-        session.log.error({ err }, 'private message delivery failed');
-        unknown();
-      },
-    );
+    return delivered.then(done, (err: unknown) => {
+      session.log.error({ err }, 'private message delivery failed');
+      unknown();
+    });
   },
 
   online(session, _command, ctx) {
@@ -136,13 +144,23 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     if (!result.ok) return session.sendError(result.code, result.text);
     session.account = session.key;
     session.log.info('registered');
-    session.send({ type: 'account', state: 'registered', nick: session.nick, text: `"${session.nick}" is yours now: from now on, join with it and then send login,<password>` });
+    session.send({
+      type: 'account',
+      state: 'registered',
+      nick: session.nick,
+      text: `"${session.nick}" is yours now: from now on, join with it and then send login,<password>`,
+    });
     return undefined;
   },
 
   login(session) {
     // A login comes right after a registered nickname (the session handles it there); once in, there is nothing to log in to.
-    session.sendError('BAD_ARGUMENTS', session.account !== undefined ? `you are logged in to "${session.nick}" already` : `"${session.nick}" is not registered: register,<password> makes it yours`);
+    session.sendError(
+      'BAD_ARGUMENTS',
+      session.account !== undefined
+        ? `you are logged in to "${session.nick}" already`
+        : `"${session.nick}" is not registered: register,<password> makes it yours`,
+    );
   },
 
   async password(session, command, ctx) {
@@ -162,7 +180,12 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     if (!result.ok) return session.sendError(result.code, result.text);
     session.account = undefined;
     session.log.info('unregistered');
-    session.send({ type: 'account', state: 'unregistered', nick: session.nick, text: `"${session.nick}" is no longer registered: once you leave, anyone may take it` });
+    session.send({
+      type: 'account',
+      state: 'unregistered',
+      nick: session.nick,
+      text: `"${session.nick}" is no longer registered: once you leave, anyone may take it`,
+    });
     return undefined;
   },
 

@@ -8,7 +8,10 @@ export const MIN_NODE = '20.19.0';
 
 /** True when `version` (like process.versions.node, "20.19.5") is at least MIN_NODE. */
 export function nodeIsSupported(version: string, min: string = MIN_NODE): boolean {
-  const have = version.replace(/^v/u, '').split('.').map((p) => Number.parseInt(p, 10));
+  const have = version
+    .replace(/^v/u, '')
+    .split('.')
+    .map((p) => Number.parseInt(p, 10));
   const need = min.split('.').map((p) => Number.parseInt(p, 10));
   for (let i = 0; i < need.length; i++) {
     const h = have[i] ?? 0;

@@ -24,10 +24,25 @@ export class OpsServer {
     collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
     const stats = chat.stats;
     const gauge = (name: string, help: string, read: () => number): void => {
-      new Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
+      new Gauge({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.set(read());
+        },
+      });
     };
     const total = (name: string, help: string, read: () => number): void => {
-      new Counter({ name, help, registers: [r], collect() { this.reset(); this.inc(read()); } });
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
     };
     const byLabel = (name: string, help: string, label: string, read: () => Iterable<[string, number]>): void => {
       new Counter({
@@ -51,25 +66,41 @@ export class OpsServer {
     byLabel('parley_events_sent_total', 'Events queued to clients, by kind (a broadcast counts once per recipient)', 'kind', () => stats.eventsOut);
     byLabel('parley_rejected_total', 'Inputs refused, by error code', 'code', () => stats.rejected);
     byLabel('parley_disconnects_total', 'Connections the server ended, by reason', 'reason', () => stats.disconnects);
-    byLabel('parley_tls_connections_total', 'Connections to the TLS port, by outcome: the protocol version of a finished handshake, handshake_failed, plain_text_on_tls_port', 'outcome', () => stats.tls);
+    byLabel(
+      'parley_tls_connections_total',
+      'Connections to the TLS port, by outcome: the protocol version of a finished handshake, handshake_failed, plain_text_on_tls_port',
+      'outcome',
+      () => stats.tls,
+    );
     const dl = (): ReturnType<NonNullable<DownloadService['stats']>> | undefined => this.downloads?.stats?.();
     gauge('parley_transfers_active', 'UDP transfers in progress', () => dl()?.active ?? 0);
     gauge('parley_transfer_offers_pending', 'Download offers not yet started', () => dl()?.pendingOffers ?? 0);
     total('parley_transfer_sent_bytes_total', 'File bytes sent over UDP (retransmissions included)', () => dl()?.bytesSent ?? 0);
     total('parley_transfer_retransmissions_total', 'UDP data packets sent again', () => dl()?.retransmissions ?? 0);
-    gauge('parley_transfer_batched_io', '1 when file data leaves in batches of datagrams (the native addon), 0 when one datagram per call', () => (dl()?.io === 'batched' ? 1 : 0));
+    gauge('parley_transfer_batched_io', '1 when file data leaves in batches of datagrams (the native addon), 0 when one datagram per call', () =>
+      dl()?.io === 'batched' ? 1 : 0,
+    );
     if (history) {
       total('parley_history_stored_total', 'Messages stored in the history since start', () => history.stats().stored);
-      total('parley_history_commit_failures_total', 'History commits that failed (their messages were delivered, not kept)', () => history.stats().commitFailures);
+      total(
+        'parley_history_commit_failures_total',
+        'History commits that failed (their messages were delivered, not kept)',
+        () => history.stats().commitFailures,
+      );
       total('parley_history_trimmed_total', 'Messages deleted by history retention since start', () => history.stats().trimmed);
     }
     if (accounts) {
-      byLabel('parley_logins_total', 'Password checks by outcome: ok, wrong (a wrong password), throttled (refused unchecked), busy (too many checks at once)', 'outcome', () => [
-        ['ok', accounts.stats.logins],
-        ['wrong', accounts.stats.failures],
-        ['throttled', accounts.stats.throttled],
-        ['busy', accounts.stats.busy],
-      ]);
+      byLabel(
+        'parley_logins_total',
+        'Password checks by outcome: ok, wrong (a wrong password), throttled (refused unchecked), busy (too many checks at once)',
+        'outcome',
+        () => [
+          ['ok', accounts.stats.logins],
+          ['wrong', accounts.stats.failures],
+          ['throttled', accounts.stats.throttled],
+          ['busy', accounts.stats.busy],
+        ],
+      );
       total('parley_accounts_registered_total', 'Accounts registered since start', () => accounts.stats.registered);
     }
     byLabel('parley_udp_dropped_total', 'UDP packets dropped, by reason', 'reason', () => Object.entries(dl()?.dropped ?? {}));

@@ -57,14 +57,33 @@ export async function writeSelfSigned(options: SelfSignedOptions): Promise<SelfS
     const cert = join(work, 'cert.pem');
     const cn = (options.names[0] as string).replace(/[/\\=+,]/gu, '');
     try {
-      await run(options.openssl ?? 'openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-days', String(options.days), '-subj', `/CN=${cn}`,
-        '-addext', `subjectAltName=${alt.join(',')}`,
-        '-addext', 'basicConstraints=critical,CA:FALSE',
-        '-addext', 'extendedKeyUsage=serverAuth',
-        '-keyout', key, '-out', cert,
-      ], { timeout: 30_000 });
+      await run(
+        options.openssl ?? 'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          String(options.days),
+          '-subj',
+          `/CN=${cn}`,
+          '-addext',
+          `subjectAltName=${alt.join(',')}`,
+          '-addext',
+          'basicConstraints=critical,CA:FALSE',
+          '-addext',
+          'extendedKeyUsage=serverAuth',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+        ],
+        { timeout: 30_000 },
+      );
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
       if (e.code === 'ENOENT') throw new Error('the openssl command is not installed (Debian/Ubuntu: apt-get install openssl)');

@@ -150,7 +150,11 @@ export class Session implements HubMember {
   }
 
   get log(): Logger {
-    this.#logger ??= this.ctx.log.child(this.nick ? { conn: this.id, remote: this.remote, tls: this.transport === 'tls', nick: this.nick } : { conn: this.id, remote: this.remote, tls: this.transport === 'tls' });
+    this.#logger ??= this.ctx.log.child(
+      this.nick
+        ? { conn: this.id, remote: this.remote, tls: this.transport === 'tls', nick: this.nick }
+        : { conn: this.id, remote: this.remote, tls: this.transport === 'tls' },
+    );
     return this.#logger;
   }
 
@@ -336,7 +340,8 @@ export class Session implements HubMember {
     this.ctx.takeOver?.(key, this);
     this.#pendingNick = '';
     await this.#claim(result.nick);
-    if (this.state === SessionState.Joined) this.send({ type: 'account', state: 'identified', nick: this.nick, text: `you are logged in to your account "${this.nick}"` });
+    if (this.state === SessionState.Joined)
+      this.send({ type: 'account', state: 'identified', nick: this.nick, text: `you are logged in to your account "${this.nick}"` });
   }
 
   #claim(nick: string): Promise<void> | undefined {
@@ -349,7 +354,11 @@ export class Session implements HubMember {
       this.#claimFailed(err);
       return undefined;
     }
-    if (result instanceof Promise) return result.then((r) => this.#claimed(r), (err: unknown) => this.#claimFailed(err));
+    if (result instanceof Promise)
+      return result.then(
+        (r) => this.#claimed(r),
+        (err: unknown) => this.#claimFailed(err),
+      );
     return this.#claimed(result);
   }
 
@@ -397,7 +406,12 @@ export class Session implements HubMember {
     const large = online.length > this.ctx.options.announceLimit;
     const who = others === 0 ? 'Nobody else is' : others === 1 ? '1 other user is' : `${others} other users are`;
     const hint = large ? ' This is a large room: joins and leaves are not announced; type online for the list.' : '';
-    this.send({ type: 'welcome', version: PROTOCOL_VERSION, nick: this.nick, text: `Welcome to Parley, ${this.nick}! ${who} online.${hint} Type help for commands.` });
+    this.send({
+      type: 'welcome',
+      version: PROTOCOL_VERSION,
+      nick: this.nick,
+      text: `Welcome to Parley, ${this.nick}! ${who} online.${hint} Type help for commands.`,
+    });
     if (!large) this.send({ type: 'online', nicks: online });
     const count = this.ctx.options.historyOnJoin;
     if (this.ctx.history) {

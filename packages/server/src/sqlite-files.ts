@@ -60,7 +60,9 @@ export function migrate(db: Database.Database, migrations: readonly string[], wh
   if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
   const current = row?.[0] ?? 0;
   if (current > migrations.length) {
-    throw new Error(`the ${what} has schema version ${current}, newer than this parley-server knows (${migrations.length}); use a newer server or another --data-dir`);
+    throw new Error(
+      `the ${what} has schema version ${current}, newer than this parley-server knows (${migrations.length}); use a newer server or another --data-dir`,
+    );
   }
   for (let v = current; v < migrations.length; v++) {
     db.transaction(() => {

@@ -117,7 +117,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     if (config.tls) {
       const { port: wanted, credentials } = config.tls;
       // The plain listener already found out whether `::` works; the TLS one binds the same address.
-      const bound = port === undefined ? await bindWithFallback(config.host, (h) => chat.listenTls(wanted, h, credentials), noIpv6) : { value: await chat.listenTls(wanted, host, credentials), host };
+      const bound =
+        port === undefined
+          ? await bindWithFallback(config.host, (h) => chat.listenTls(wanted, h, credentials), noIpv6)
+          : { value: await chat.listenTls(wanted, host, credentials), host };
       ({ host } = bound);
       tlsPort = bound.value.port;
     }

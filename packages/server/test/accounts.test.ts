@@ -37,10 +37,29 @@ function logLines(r: ServerRun): Array<Record<string, unknown>> {
 }
 
 async function start(dir: string, extra: string[] = []): Promise<{ run: ServerRun; ready: Ready }> {
-  const run = runServer(['--host', '::', '--port', '0', '--udp-port', '-1', '--history', 'off', '--data-dir', join(dir, 'data'), '--files-dir', join(dir, 'files'), '--log-format', 'json', ...extra], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '' },
-  });
+  const run = runServer(
+    [
+      '--host',
+      '::',
+      '--port',
+      '0',
+      '--udp-port',
+      '-1',
+      '--history',
+      'off',
+      '--data-dir',
+      join(dir, 'data'),
+      '--files-dir',
+      join(dir, 'files'),
+      '--log-format',
+      'json',
+      ...extra,
+    ],
+    {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '' },
+    },
+  );
   const exited = run.exit.then((code) => {
     throw new Error(`server exited early (${code}): ${run.err.join('')}`);
   });
@@ -172,8 +191,12 @@ describe('accounts (the built parley-server, real database files)', () => {
     const dan = await joinAs(ready.port, 'dan');
     expect(await dan.ask('password,a,b', (l) => l.startsWith('error '))).toMatch(/^error NOT_LOGGED_IN/u);
     await dan.ask(`register,${PASSWORD}`, (l) => l.startsWith('account registered'));
-    expect(await dan.ask('password,wrong old one,new password 2', (l) => l.startsWith('error ') || l.startsWith('account '))).toMatch(/^error LOGIN_FAILED :wrong password; nothing was changed/u);
-    expect(await dan.ask(`password,${PASSWORD},new password 2`, (l) => l.startsWith('error ') || l.startsWith('account '))).toMatch(/^account password-changed dan/u);
+    expect(await dan.ask('password,wrong old one,new password 2', (l) => l.startsWith('error ') || l.startsWith('account '))).toMatch(
+      /^error LOGIN_FAILED :wrong password; nothing was changed/u,
+    );
+    expect(await dan.ask(`password,${PASSWORD},new password 2`, (l) => l.startsWith('error ') || l.startsWith('account '))).toMatch(
+      /^account password-changed dan/u,
+    );
     expect(await dan.ask(`unregister,${PASSWORD}`, (l) => l.startsWith('error ') || l.startsWith('account '))).toMatch(/^error LOGIN_FAILED/u);
     expect(await dan.ask('unregister,new password 2', (l) => l.startsWith('error ') || l.startsWith('account '))).toMatch(/^account unregistered dan/u);
     dan.send('exit');
@@ -192,11 +215,15 @@ describe('accounts (the built parley-server, real database files)', () => {
     const dir = await mkdtemp(join(work, 'f-'));
     const cert = join(dir, 'c.pem');
     const key = join(dir, 'k.pem');
-    const made = spawnSync(process.execPath, [SERVER_BIN, 'self-signed', '--cert', cert, '--key', key, '--name', 'localhost', '--name', remote as string], { encoding: 'utf8' });
+    const made = spawnSync(process.execPath, [SERVER_BIN, 'self-signed', '--cert', cert, '--key', key, '--name', 'localhost', '--name', remote as string], {
+      encoding: 'utf8',
+    });
     expect(made.status, made.stderr).toBe(0);
     const { ready } = await start(dir, ['--tls-port', '0', '--tls-cert', cert, '--tls-key', key]);
     const plain = await joinAs(ready.port, 'frank', remote);
-    expect(await plain.ask(`register,${PASSWORD}`, (l) => l.startsWith('error ') || l.startsWith('account '))).toMatch(/^error PASSWORD_NEEDS_TLS :passwords are accepted only over TLS/u);
+    expect(await plain.ask(`register,${PASSWORD}`, (l) => l.startsWith('error ') || l.startsWith('account '))).toMatch(
+      /^error PASSWORD_NEEDS_TLS :passwords are accepted only over TLS/u,
+    );
     plain.send('exit');
     await plain.waitClosed();
 

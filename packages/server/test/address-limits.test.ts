@@ -145,7 +145,8 @@ describe('per-address connection limits (over TCP)', () => {
 });
 
 describe('AddressLimits', () => {
-  const limits = (): AddressLimits => new AddressLimits({ maxClientsPerAddress: 2, maxUnjoinedPerAddress: 2, trustedAddresses: ['10.1.0.0/16', '2001:db8:ffff::/48'] });
+  const limits = (): AddressLimits =>
+    new AddressLimits({ maxClientsPerAddress: 2, maxUnjoinedPerAddress: 2, trustedAddresses: ['10.1.0.0/16', '2001:db8:ffff::/48'] });
 
   it('counts an IPv6 /64 as one address and an IPv4-mapped address as its IPv4 address', () => {
     const l = limits();

@@ -22,7 +22,10 @@ async function ready(r: Run): Promise<{ port: number; udpPort: number | string; 
   });
   const isReady = vi.waitFor(
     () => {
-      const line = r.out.join('').split('\n').find((l) => l.includes('parley-server ready'));
+      const line = r.out
+        .join('')
+        .split('\n')
+        .find((l) => l.includes('parley-server ready'));
       if (line === undefined) throw new Error(`server did not become ready: ${r.err.join('')}${r.out.join('')}`);
       return JSON.parse(line) as { port: number; udpPort: number | string; filesDir: string };
     },
@@ -70,7 +73,10 @@ describe('parley-server (the built binary)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'parley-cfg-'));
     const config = join(dir, 'server.json');
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(config, JSON.stringify({ host: '127.0.0.1', port: 0, 'udp-port': -1, 'files-dir': join(dir, 'from-file'), 'max-clients': 1, 'announce-limit': 7 }));
+    await writeFile(
+      config,
+      JSON.stringify({ host: '127.0.0.1', port: 0, 'udp-port': -1, 'files-dir': join(dir, 'from-file'), 'max-clients': 1, 'announce-limit': 7 }),
+    );
     const r = run(['--config', config, '--log-format', 'json', '--max-clients', '2'], { PARLEY_FILES_DIR: join(dir, 'from-env'), PARLEY_MAX_CLIENTS: '5' });
     const info = await ready(r);
     expect(info.filesDir).toBe(join(dir, 'from-env'));
@@ -84,26 +90,36 @@ describe('parley-server (the built binary)', () => {
 
   it('caps downloads per user as --downloads-per-user says (PARLEY_DOWNLOADS_PER_USER), with TRANSFER_LIMIT', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parley-dl-cap-'));
-    const r = run(['--log-format', 'json', '--host', '127.0.0.1', '--port', '0', '--udp-port', '0', '--files-dir', join(dir, 'files')], { PARLEY_DOWNLOADS_PER_USER: '1' });
+    const r = run(['--log-format', 'json', '--host', '127.0.0.1', '--port', '0', '--udp-port', '0', '--files-dir', join(dir, 'files')], {
+      PARLEY_DOWNLOADS_PER_USER: '1',
+    });
     const info = await ready(r);
     const ann = await RawClient.join(info.port, 'ann');
     expect(await ann.ask('download,welcome.txt', (l) => l.startsWith('offer ') || l.startsWith('error '))).toMatch(/^offer /u);
-    expect(await ann.ask('download,welcome.txt', (l) => l.startsWith('offer ') || l.startsWith('error '))).toMatch(/^error TRANSFER_LIMIT :at most 1 download/u);
+    expect(await ann.ask('download,welcome.txt', (l) => l.startsWith('offer ') || l.startsWith('error '))).toMatch(
+      /^error TRANSFER_LIMIT :at most 1 download/u,
+    );
     r.child.kill('SIGTERM');
     expect(await r.exit).toBe(0);
   });
 
-  it('starts with a variable named exactly PARLEY, an empty one, and the client\'s PARLEY_* variables in its environment, and says which it ignored', async () => {
-    const r = run(['--log-format', 'json', '--port', '0', '--udp-port', '-1', '--host', '127.0.0.1', '--files-dir', await mkdtemp(join(tmpdir(), 'parley-f-'))], {
-      PARLEY: 'x',
-      PARLEY_: '',
-      PARLEY_NICK: 'carol',
-      PARLEY_SERVER: 'chat.example:55000',
-    });
+  it("starts with a variable named exactly PARLEY, an empty one, and the client's PARLEY_* variables in its environment, and says which it ignored", async () => {
+    const r = run(
+      ['--log-format', 'json', '--port', '0', '--udp-port', '-1', '--host', '127.0.0.1', '--files-dir', await mkdtemp(join(tmpdir(), 'parley-f-'))],
+      {
+        PARLEY: 'x',
+        PARLEY_: '',
+        PARLEY_NICK: 'carol',
+        PARLEY_SERVER: 'chat.example:55000',
+      },
+    );
     const info = await ready(r);
     const alice = await RawClient.join(info.port, 'alice');
     expect(alice.lines[0]).toMatch(/^welcome 2 alice /u);
-    const ignored = r.out.join('').split('\n').find((l) => l.includes('not server options'));
+    const ignored = r.out
+      .join('')
+      .split('\n')
+      .find((l) => l.includes('not server options'));
     // (The test runner may add PARLEY_* variables of its own.)
     expect(JSON.parse(ignored ?? '{}').ignored).toEqual(expect.arrayContaining(['PARLEY', 'PARLEY_', 'PARLEY_NICK', 'PARLEY_SERVER']));
     r.child.kill('SIGTERM');
@@ -111,7 +127,9 @@ describe('parley-server (the built binary)', () => {
   });
 
   it('reads every option from its own PARLEY_* variable without changing the environment', () => {
-    const options = Object.keys((parseArgs([]) as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key).filter((k) => /^[a-z-]+$/u.test(k) && k !== 'help');
+    const options = Object.keys((parseArgs([]) as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key).filter(
+      (k) => /^[a-z-]+$/u.test(k) && k !== 'help',
+    );
     const env: NodeJS.ProcessEnv = { PARLEY: '', PARLEY_NICK: 'x', PARLEY_PORT: '1234', PARLEY_JOIN_TIMEOUT: '7' };
     const before = { ...env };
     const args = parseArgs(['--port', '99'], env).parseSync();
@@ -123,9 +141,31 @@ describe('parley-server (the built binary)', () => {
   });
 
   it('exits 1 with a clear line when the port is taken', async () => {
-    const first = run(['--log-format', 'json', '--port', '0', '--udp-port', '-1', '--host', '127.0.0.1', '--files-dir', await mkdtemp(join(tmpdir(), 'parley-f-'))]);
+    const first = run([
+      '--log-format',
+      'json',
+      '--port',
+      '0',
+      '--udp-port',
+      '-1',
+      '--host',
+      '127.0.0.1',
+      '--files-dir',
+      await mkdtemp(join(tmpdir(), 'parley-f-')),
+    ]);
     const info = await ready(first);
-    const second = run(['--log-format', 'json', '--port', String(info.port), '--udp-port', '-1', '--host', '127.0.0.1', '--files-dir', await mkdtemp(join(tmpdir(), 'parley-f-'))]);
+    const second = run([
+      '--log-format',
+      'json',
+      '--port',
+      String(info.port),
+      '--udp-port',
+      '-1',
+      '--host',
+      '127.0.0.1',
+      '--files-dir',
+      await mkdtemp(join(tmpdir(), 'parley-f-')),
+    ]);
     expect(await second.exit).toBe(1);
     expect(second.err.join('')).toContain('parley-server: cannot start: port already in use');
   });

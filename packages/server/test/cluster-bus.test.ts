@@ -71,14 +71,22 @@ describe('the cluster bus', () => {
     const target = new Member('c1', `x${SALLALLAHU}`);
     const bystander = new Member('c2', 'xصلى');
     const sender = new Member('c3', 'mallory');
-    for (const [h, m] of [[b, target], [b, bystander], [a, sender]] as const) expect(await h.claim(m)).toEqual({ ok: true });
+    for (const [h, m] of [
+      [b, target],
+      [b, bystander],
+      [a, sender],
+    ] as const)
+      expect(await h.claim(m)).toEqual({ ok: true });
     await expect.poll(() => a.online() as string[], { message: 'node a sees both users of node b', timeout: 8000 }).toHaveLength(3);
     expect(await a.privateMessage(sender, `x${SALLALLAHU}`, 'for you only')).toBe(true);
     await expect.poll(() => target.lines.some((l) => l.startsWith('private ')), { message: 'the target has it', timeout: 8000 }).toBe(true);
     // A later marker to the target: a second copy of the message would have arrived before it.
     expect(await a.privateMessage(sender, `x${SALLALLAHU}`, 'marker')).toBe(true);
     await expect.poll(() => target.lines.some((l) => l.endsWith(' :marker')), { message: 'the target has the marker', timeout: 8000 }).toBe(true);
-    expect(target.lines.filter((l) => l.startsWith('private '))).toEqual([`private mallory x${SALLALLAHU} :for you only`, `private mallory x${SALLALLAHU} :marker`]);
+    expect(target.lines.filter((l) => l.startsWith('private '))).toEqual([
+      `private mallory x${SALLALLAHU} :for you only`,
+      `private mallory x${SALLALLAHU} :marker`,
+    ]);
     // A later marker to the bystander: anything misrouted before it would have arrived first.
     expect(await a.privateMessage(sender, 'xصلى', 'marker')).toBe(true);
     await expect.poll(() => bystander.lines.some((l) => l.includes('marker')), { message: 'the bystander has the marker', timeout: 8000 }).toBe(true);
@@ -103,7 +111,9 @@ describe('the cluster bus', () => {
     const c = await RawClient.connect(portB);
     expect(await c.ask(`x${SALLALLAHU}`, (l) => l.startsWith('error '))).toMatch(/^error NICK_INVALID :.*U\+FDFA/u);
     // The cluster keys nicks by skeleton: a look-alike of alice (on node a) is refused on node b.
-    expect(await c.ask('\u0430lice', (l) => l.startsWith('error '))).toBe('error NICK_TAKEN :nickname "\u0430lice" looks like "alice", who is online (2 users online). Send another nickname.');
+    expect(await c.ask('\u0430lice', (l) => l.startsWith('error '))).toBe(
+      'error NICK_TAKEN :nickname "\u0430lice" looks like "alice", who is online (2 users online). Send another nickname.',
+    );
     for (const x of [alice, bob, c]) x.close();
   });
 });
@@ -116,7 +126,15 @@ describe('bus message encoding', () => {
   });
 
   it('drops what is not a bus message', () => {
-    for (const bad of ['J 1 a b c d', 'P key from text', '{"k":"J","seq":"1"}', '{"k":"L","seq":1,"node":"a","key":"k","nick":"n","reason":"bored"}', 'B node member', '[1]', '{']) {
+    for (const bad of [
+      'J 1 a b c d',
+      'P key from text',
+      '{"k":"J","seq":"1"}',
+      '{"k":"L","seq":1,"node":"a","key":"k","nick":"n","reason":"bored"}',
+      'B node member',
+      '[1]',
+      '{',
+    ]) {
       expect(parseBusMessage(Buffer.from(bad)), bad).toBeUndefined();
     }
     expect(parseBusMessage(Buffer.from('H'))).toEqual({ kind: 'echo' });

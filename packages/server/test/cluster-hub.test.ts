@@ -167,7 +167,14 @@ describe('Redis hub', () => {
     let offset = 0;
     // A lease of a minute: on the real clock the grace would outlast the test.
     const lease = 60_000;
-    const h = await createRedisHub({ url: redis.url, log: silent, nodeId: 'clocked', leaseMs: lease, heartbeatMs: HEARTBEAT_MS, now: () => Date.now() + offset });
+    const h = await createRedisHub({
+      url: redis.url,
+      log: silent,
+      nodeId: 'clocked',
+      leaseMs: lease,
+      heartbeatMs: HEARTBEAT_MS,
+      now: () => Date.now() + offset,
+    });
     cleanups.push(async () => {
       await h.close();
     });
@@ -195,7 +202,12 @@ describe('Redis hub', () => {
     const alice = new Member('a1', 'alice');
     const carol = new Member('a2', 'carol');
     const watcher = new Member('b1', 'watcher');
-    for (const [h, m] of [[a, alice], [a, carol], [b, watcher]] as const) expect(await h.claim(m)).toEqual({ ok: true });
+    for (const [h, m] of [
+      [a, alice],
+      [a, carol],
+      [b, watcher],
+    ] as const)
+      expect(await h.claim(m)).toEqual({ ok: true });
     await expect.poll(() => alice.lines, { message: 'a sees the watcher', timeout: 8000 }).toContain('joined watcher');
 
     relay.cut();

@@ -49,7 +49,13 @@ describe('cluster link state', () => {
   it('heartbeats while linked, and syncs instead once a lease passed without a successful heartbeat', () => {
     const s = linkedAt(10_000);
     expect(tickAction(s, 10_200, T)).toBe('heartbeat');
-    const beaten = run([{ type: 'beat', now: 10_400 }, { type: 'echo', now: 10_400 }], s);
+    const beaten = run(
+      [
+        { type: 'beat', now: 10_400 },
+        { type: 'echo', now: 10_400 },
+      ],
+      s,
+    );
     expect(isLinked(beaten, 11_399, T)).toBe(true);
     expect(isLinked(beaten, 11_400, T)).toBe(false);
     expect(tickAction(beaten, 11_400, T)).toBe('sync');
@@ -85,16 +91,28 @@ describe('cluster link state', () => {
   });
 
   it('after being dropped from the cluster, refuses new users for one lease on its clock while it routes messages at once', () => {
-    const dropped = run([{ type: 'sub-down' }, { type: 'sub-up' }, { type: 'sync-sent' }, { type: 'synced', now: 50_000, registered: true, stale: false }], linkedAt(0));
+    const dropped = run(
+      [{ type: 'sub-down' }, { type: 'sub-up' }, { type: 'sync-sent' }, { type: 'synced', now: 50_000, registered: true, stale: false }],
+      linkedAt(0),
+    );
     expect(dropped.phase).toBe(LinkPhase.Linked);
     expect(isLinked(dropped, 50_000, T)).toBe(true);
     expect(isHealthy(dropped, 50_999, T)).toBe(false);
-    const renewed = run([{ type: 'beat', now: 51_000 }, { type: 'echo', now: 51_000 }], dropped);
+    const renewed = run(
+      [
+        { type: 'beat', now: 51_000 },
+        { type: 'echo', now: 51_000 },
+      ],
+      dropped,
+    );
     expect(isHealthy(renewed, 51_000, T)).toBe(true);
   });
 
   it('a rejoin that Redis remembers (not dropped) admits at once', () => {
-    const s = run([{ type: 'cmd-down' }, { type: 'cmd-up' }, { type: 'sync-sent' }, { type: 'synced', now: 3000, registered: false, stale: false }], linkedAt(0));
+    const s = run(
+      [{ type: 'cmd-down' }, { type: 'cmd-up' }, { type: 'sync-sent' }, { type: 'synced', now: 3000, registered: false, stale: false }],
+      linkedAt(0),
+    );
     expect(isHealthy(s, 3000, T)).toBe(true);
   });
 

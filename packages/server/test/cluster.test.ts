@@ -238,7 +238,8 @@ const serverDir = fileURLToPath(new URL('..', import.meta.url));
 async function spawnNode(nodeId: string): Promise<{ process: ChildProcess; port: number }> {
   const dist = join(serverDir, 'dist');
   for (const f of ['index.js', 'cluster/index.js']) {
-    if (!existsSync(join(dist, f))) throw new Error(`${join(dist, f)} is missing: build the server first (node scripts/pnpm.mjs --filter @parley/server... build)`);
+    if (!existsSync(join(dist, f)))
+      throw new Error(`${join(dist, f)} is missing: build the server first (node scripts/pnpm.mjs --filter @parley/server... build)`);
   }
   const filesDir = await mkdtemp(join(tmpdir(), 'parley-cluster-child-'));
   const script = `

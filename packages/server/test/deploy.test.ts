@@ -47,7 +47,10 @@ async function ready(out: string[], child: ChildProcess, err: string[]): Promise
   });
   const isReady = vi.waitFor(
     () => {
-      const line = out.join('').split('\n').find((l) => l.includes('parley-server ready'));
+      const line = out
+        .join('')
+        .split('\n')
+        .find((l) => l.includes('parley-server ready'));
       if (line === undefined) throw new Error(`not ready: ${err.join('')}`);
       return JSON.parse(line) as { port: number; udpPort: number; opsPort: number };
     },
@@ -70,12 +73,18 @@ describe('the deployable bundle', () => {
   it('runs from its own folder with a config file: health, metrics, chat, a download, and a clean SIGTERM', async () => {
     const files = join(work, 'files');
     const config = join(work, 'server.json');
-    await writeFile(config, JSON.stringify({ host: '127.0.0.1', port: 0, 'udp-port': 0, 'ops-port': 0, 'files-dir': files, 'log-format': 'json', 'shutdown-timeout': 2 }));
+    await writeFile(
+      config,
+      JSON.stringify({ host: '127.0.0.1', port: 0, 'udp-port': 0, 'ops-port': 0, 'files-dir': files, 'log-format': 'json', 'shutdown-timeout': 2 }),
+    );
     const s = start(['--config', config]);
     const info = await ready(s.out, s.child, s.err);
     if (process.env.CI === 'true' || process.env.PARLEY_NATIVE === 'require') {
       // CI builds the native addon; the bundle carries it and sends DATA in batches.
-      const listening = s.out.join('').split('\n').find((l) => l.includes('"msg":"transfer server listening"'));
+      const listening = s.out
+        .join('')
+        .split('\n')
+        .find((l) => l.includes('"msg":"transfer server listening"'));
       expect(listening).toContain('"io":"batched"');
     }
     const health = await fetch(`http://127.0.0.1:${info.opsPort}/healthz`);
@@ -91,7 +100,11 @@ describe('the deployable bundle', () => {
     const offer = decodeEvent(await bob.ask('download,report.pdf', (l) => l.startsWith('offer '))) as Extract<ServerEvent, { type: 'offer' }>;
     const dest = join(work, 'got.pdf');
     await downloadFile({ host: '127.0.0.1', offer, destPath: dest });
-    expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(offer.sha256);
+    expect(
+      createHash('sha256')
+        .update(await readFile(dest))
+        .digest('hex'),
+    ).toBe(offer.sha256);
 
     const metrics = await (await fetch(`http://127.0.0.1:${info.opsPort}/metrics`)).text();
     expect(metrics).toMatch(/^parley_users 2$/mu);
@@ -120,7 +133,10 @@ describe('the deployable bundle', () => {
     await v4.waitFor((l) => l === 'broadcast ann :over six');
     v4.send('ann,over four');
     await v6.waitFor((l) => l === 'private ben ann :over four');
-    for (const [client, host] of [[v6, '::1'], [v4, '127.0.0.1']] as const) {
+    for (const [client, host] of [
+      [v6, '::1'],
+      [v4, '127.0.0.1'],
+    ] as const) {
       const offer = decodeEvent(await client.ask('download,both.bin', (l) => l.startsWith('offer '))) as Extract<ServerEvent, { type: 'offer' }>;
       const dest = join(work, `both-${host.replace(/[:.]/gu, '_')}.bin`);
       await downloadFile({ host, offer, destPath: dest });

@@ -23,9 +23,32 @@ interface Running {
 async function server(dataDir: string, extra: string[] = []): Promise<Running> {
   const files = await mkdtemp(join(tmpdir(), 'parley-files-'));
   cleanups.push(() => rm(files, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--port', '0', '--udp-port', '-1', '--files-dir', files, '--data-dir', dataDir, '--log-format', 'json', '--rate', '1000', '--burst', '1000', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--udp-port',
+      '-1',
+      '--files-dir',
+      files,
+      '--data-dir',
+      dataDir,
+      '--log-format',
+      'json',
+      '--rate',
+      '1000',
+      '--burst',
+      '1000',
+      ...extra,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   cleanups.push(() => void child.kill('SIGKILL'));
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -79,7 +102,9 @@ describe('history in the real parley-server process', () => {
     // bob is back within the grace time: his private message is there too.
     const bobAgain = await join_(second.port, 'bob');
     await bobAgain.waitFor((l) => l.startsWith('history end join '));
-    expect(bobAgain.lines.filter((l) => l.startsWith('history private '))).toEqual([expect.stringMatching(/^history private alice bob [0-9]+ \S+ :just between us$/u)]);
+    expect(bobAgain.lines.filter((l) => l.startsWith('history private '))).toEqual([
+      expect.stringMatching(/^history private alice bob [0-9]+ \S+ :just between us$/u),
+    ]);
     // Ids are distinct and in order, and a new message after the restart goes on after them.
     const ids = bobAgain.events().flatMap((e) => (e.type === 'history' ? [Number(e.message.id)] : []));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));

@@ -19,7 +19,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function start(options: Partial<ChatOptions> = {}, store: Partial<ConstructorParameters<typeof SqliteStore>[0]> = {}, dataDir?: string, now: () => number = Date.now): Promise<HistoryServer> {
+async function start(
+  options: Partial<ChatOptions> = {},
+  store: Partial<ConstructorParameters<typeof SqliteStore>[0]> = {},
+  dataDir?: string,
+  now: () => number = Date.now,
+): Promise<HistoryServer> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'parley-data-')));
   const filesDir = await mkdtemp(join(tmpdir(), 'parley-files-'));
   const history = new SqliteStore({ dir, maxMessages: 1000, maxAgeMs: 0, privateGraceMs: 60_000, log: silent, ...store }, now());
@@ -60,7 +65,9 @@ async function joinWithHistory(s: HistoryServer, nick: string): Promise<{ client
 }
 
 function historyTexts(events: readonly ServerEvent[]): string[] {
-  return events.flatMap((e) => (e.type === 'history' ? [e.message.type === 'private' ? `${e.message.from}>${e.message.to}:${e.message.text}` : `${e.message.from}:${e.message.text}`] : []));
+  return events.flatMap((e) =>
+    e.type === 'history' ? [e.message.type === 'private' ? `${e.message.from}>${e.message.to}:${e.message.text}` : `${e.message.from}:${e.message.text}`] : [],
+  );
 }
 
 /** Sends `history…` and collects the answer up to its `history end`. */

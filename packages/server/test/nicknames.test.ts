@@ -26,7 +26,10 @@ describe('look-alike and invisible nicknames (over TCP)', () => {
     await alice.waitFor((l) => l === 'joined mallory');
     expect(await alice.ask('online', (l) => l.startsWith('online '))).toBe('online 2 alice mallory');
     // mallory never got an online list before joining.
-    const beforeWelcome = mallory.lines.slice(0, mallory.lines.findIndex((l) => l.startsWith('welcome ')));
+    const beforeWelcome = mallory.lines.slice(
+      0,
+      mallory.lines.findIndex((l) => l.startsWith('welcome ')),
+    );
     expect(beforeWelcome.filter((l) => l.startsWith('online '))).toEqual([]);
   });
 
@@ -34,7 +37,12 @@ describe('look-alike and invisible nicknames (over TCP)', () => {
     t = await startTestServer();
     await t.join('alice');
     const c = await t.connect();
-    for (const [nick, cp] of [['alice\ufe0f', 'U+FE0F'], ['alice\u034f', 'U+034F'], ['\u3164', 'U+3164'], ['\u115f\u115f', 'U+115F']] as const) {
+    for (const [nick, cp] of [
+      ['alice\ufe0f', 'U+FE0F'],
+      ['alice\u034f', 'U+034F'],
+      ['\u3164', 'U+3164'],
+      ['\u115f\u115f', 'U+115F'],
+    ] as const) {
       expect(await c.ask(nick, isError('NICK_INVALID'))).toBe(`error NICK_INVALID :nickname contains an invisible character (${cp}). Send another nickname.`);
     }
     expect(await c.ask('x\ufdfa', isError('NICK_INVALID'))).toContain('stands for spaces or punctuation (U+FDFA)');

@@ -38,7 +38,8 @@ function has(cmd: string): boolean {
 function unavailable(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'not root (systemd-nspawn and ip netns need root)';
-  for (const cmd of ['debootstrap', 'systemd-nspawn', 'nsenter', 'ip']) if (!has(cmd)) return `${cmd} is not installed (Debian: debootstrap, systemd-container, util-linux, iproute2)`;
+  for (const cmd of ['debootstrap', 'systemd-nspawn', 'nsenter', 'ip'])
+    if (!has(cmd)) return `${cmd} is not installed (Debian: debootstrap, systemd-container, util-linux, iproute2)`;
   return undefined;
 }
 
@@ -47,7 +48,11 @@ if (why !== undefined && process.env.PARLEY_SYSTEMD_TEST === 'require') {
   throw new Error(`PARLEY_SYSTEMD_TEST=require, but a systemd container cannot run here: ${why}`);
 }
 
-function run(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): { status: number; out: string; err: string } {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {},
+): { status: number; out: string; err: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
   const res = { status: r.status ?? -1, out: r.stdout ?? '', err: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
   if (!opts.allowFail && res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${res.status}:\n${res.err}${res.out}`);
@@ -56,7 +61,10 @@ function run(cmd: string, args: string[], opts: { input?: string; allowFail?: bo
 
 /** The Debian image, made once per package list and reused (debootstrap takes about a minute). */
 function cachedRootfs(): string {
-  const key = createHash('sha256').update(`${SUITE} minbase ${PACKAGES.join(',')}`).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(`${SUITE} minbase ${PACKAGES.join(',')}`)
+    .digest('hex')
+    .slice(0, 12);
   const dir = join(CACHE, `debian-${SUITE}-${key}`);
   if (existsSync(join(dir, '.complete'))) return dir;
   mkdirSync(CACHE, { recursive: true });
@@ -76,7 +84,10 @@ function readmeCommands(heading: string, marker: string): string[] {
   const from = section.slice(section.indexOf(marker));
   const block = /```sh\n([\s\S]*?)```/u.exec(from)?.[1];
   if (block === undefined) throw new Error(`README: no \`\`\`sh block after "${marker}" in "${heading}"`);
-  return block.split('\n').map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
+  return block
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
 }
 
 /**
@@ -86,7 +97,10 @@ function readmeCommands(heading: string, marker: string): string[] {
  */
 function adapt(line: string): string {
   if (/^(apt-get update && )?apt-get install -y /u.test(line)) {
-    const pkgs = line.replace(/^.*apt-get install -y /u, '').replace(/#.*$/u, '').trim();
+    const pkgs = line
+      .replace(/^.*apt-get install -y /u, '')
+      .replace(/#.*$/u, '')
+      .trim();
     return `dpkg -s ${pkgs} >/dev/null`;
   }
   if (line.startsWith('curl -fsSL "https://nodejs.org/dist/')) return line.replace(/^curl -fsSL "[^"]+"/u, 'cat /root/node-local.tar.gz');
@@ -109,7 +123,11 @@ let m: Machine | undefined;
 
 function inside(script: string, opts: { allowFail?: boolean; timeoutMs?: number } = {}): { status: number; out: string; err: string } {
   if (m === undefined) throw new Error('no machine');
-  return run('nsenter', ['-t', String(m.leader), '-a', 'env', '-i', `PATH=${CONTAINER_PATH}`, 'HOME=/root', 'LANG=C.UTF-8', 'sh', '-c', `cd /root && ${script}`], opts);
+  return run(
+    'nsenter',
+    ['-t', String(m.leader), '-a', 'env', '-i', `PATH=${CONTAINER_PATH}`, 'HOME=/root', 'LANG=C.UTF-8', 'sh', '-c', `cd /root && ${script}`],
+    opts,
+  );
 }
 
 function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
@@ -124,7 +142,9 @@ function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000):
 }
 
 function journal(): string[] {
-  return inside('journalctl -u parley-server -o cat --no-pager', { allowFail: true }).out.split('\n').filter((l) => l.length > 0);
+  return inside('journalctl -u parley-server -o cat --no-pager', { allowFail: true })
+    .out.split('\n')
+    .filter((l) => l.length > 0);
 }
 
 function readyCount(): number {
@@ -166,7 +186,16 @@ async function boot(): Promise<Machine> {
   const consoleOut: string[] = [];
   const nspawn = spawn(
     'systemd-nspawn',
-    ['--boot', '--register=no', '--keep-unit', '--quiet', '--console=read-only', `--directory=${root}`, `--machine=parley-ci-${process.pid}`, `--network-namespace-path=/run/netns/${netns}`],
+    [
+      '--boot',
+      '--register=no',
+      '--keep-unit',
+      '--quiet',
+      '--console=read-only',
+      `--directory=${root}`,
+      `--machine=parley-ci-${process.pid}`,
+      `--network-namespace-path=/run/netns/${netns}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   nspawn.stdout?.setEncoding('utf8').on('data', (d: string) => consoleOut.push(d));
@@ -174,16 +203,22 @@ async function boot(): Promise<Machine> {
   const machine: Machine = { dir, root, netns, hostIf, v4, v6, nspawn, console: consoleOut, leader: 0 };
   m = machine;
   // PID 1 of the container is nspawn's child running systemd.
-  machine.leader = await until('the container\'s systemd', () => {
+  machine.leader = await until("the container's systemd", () => {
     if (nspawn.exitCode !== null) throw new Error(`systemd-nspawn exited ${nspawn.exitCode}:\n${consoleOut.join('')}`);
-    const pids = run('ps', ['--ppid', String(nspawn.pid), '-o', 'pid=,comm='], { allowFail: true }).out.trim().split('\n');
+    const pids = run('ps', ['--ppid', String(nspawn.pid), '-o', 'pid=,comm='], { allowFail: true })
+      .out.trim()
+      .split('\n');
     const init = pids.map((l) => l.trim().split(/\s+/u)).find(([, comm]) => comm === 'systemd');
     return init ? Number(init[0]) : undefined;
   });
-  await until('the container to finish booting', () => {
-    const s = inside('systemctl is-system-running', { allowFail: true }).out.trim();
-    return s === 'running' || s === 'degraded' ? s : undefined;
-  }, 120_000);
+  await until(
+    'the container to finish booting',
+    () => {
+      const s = inside('systemctl is-system-running', { allowFail: true }).out.trim();
+      return s === 'running' || s === 'degraded' ? s : undefined;
+    },
+    120_000,
+  );
   return machine;
 }
 
@@ -219,7 +254,10 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
   it("runs the README's commands as written, and the service comes up active and ready", async () => {
     const lines = readmeCommands('## Deploy to a VM', 'On the VM');
     expect(lines.some((l) => l.startsWith('systemctl enable --now parley-server'))).toBe(true);
-    expect(lines.some((l) => /apt-get install -y nodejs/u.test(l)), 'the README must not install Debian\'s Node 18').toBe(false);
+    expect(
+      lines.some((l) => /apt-get install -y nodejs/u.test(l)),
+      "the README must not install Debian's Node 18",
+    ).toBe(false);
     const r = inside(`set -e\n${lines.map(adapt).join('\n')}`, { allowFail: true, timeoutMs: 300_000 });
     expect(r.status, `README commands failed:\n${r.err}\n${r.out}`).toBe(0);
     await until('"parley-server ready" in the journal', () => (readyCount() >= 1 ? true : undefined));
@@ -237,7 +275,12 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
     expect(lines.length).toBeGreaterThan(0);
     const parsed = lines.map((l) => JSON.parse(l) as { msg: string; host?: string; port?: number });
     const ready = parsed.find((p) => p.msg.startsWith('parley-server ready'));
-    expect(ready).toMatchObject({ host: '::', port: 55000, tlsPort: 55443, msg: 'parley-server ready: chat on [::]:55000, TLS chat on [::]:55443, downloads on udp 57000' });
+    expect(ready).toMatchObject({
+      host: '::',
+      port: 55000,
+      tlsPort: 55443,
+      msg: 'parley-server ready: chat on [::]:55000, TLS chat on [::]:55443, downloads on udp 57000',
+    });
   });
 
   it('serves chat to another machine over IPv4 and IPv6 on the same port', async () => {
@@ -264,7 +307,11 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
       const offer = decodeEvent(await c.ask('download,vm-test.bin', (l) => l.startsWith('offer '))) as Extract<ServerEvent, { type: 'offer' }>;
       const dest = join(machine.dir, `got-${host.includes(':') ? 6 : 4}.bin`);
       await downloadFile({ host, offer, destPath: dest });
-      expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(createHash('sha256').update(content).digest('hex'));
+      expect(
+        createHash('sha256')
+          .update(await readFile(dest))
+          .digest('hex'),
+      ).toBe(createHash('sha256').update(content).digest('hex'));
       c.send('exit');
       await c.waitFor((l) => l.startsWith('bye QUIT'));
     }
@@ -274,7 +321,10 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
     const machine = m as Machine;
     const certPem = readFileSync(join(machine.root, 'etc', 'parley', 'tls', 'cert.pem'));
     const fingerprint = new X509Certificate(certPem).fingerprint256;
-    const ready = journal().filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; tlsFingerprint?: string }).find((p) => p.msg.startsWith('parley-server ready'));
+    const ready = journal()
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; tlsFingerprint?: string })
+      .find((p) => p.msg.startsWith('parley-server ready'));
     expect(ready?.tlsFingerprint).toBe(fingerprint);
     expect(inside('stat -c "%a %U %G" /etc/parley/tls/key.pem').out.trim()).toBe('640 root parley-tls');
     const join6443 = async (nick: string, host: string): Promise<RawClient> => {
@@ -296,7 +346,11 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
     expect(offer.key).toMatch(/^[0-9a-f]{64}$/u);
     const dest = join(machine.dir, 'got-tls.bin');
     await downloadFile({ host: machine.v6, offer, destPath: dest });
-    expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(offer.sha256);
+    expect(
+      createHash('sha256')
+        .update(await readFile(dest))
+        .digest('hex'),
+    ).toBe(offer.sha256);
     inside('systemctl reload parley-server');
     await until('the reload in the journal', () => (journal().some((l) => l.includes('SIGHUP: TLS certificate reloaded')) ? true : undefined));
     theo.send('tina,still here after the reload');
@@ -350,7 +404,7 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
     expect(inside('systemctl is-active parley-server', { allowFail: true }).out.trim()).toBe('inactive');
   });
 
-  it('runs two cluster nodes as parley-server@ units on Debian\'s Redis, as the README says: one room, and a killed node comes back', async () => {
+  it("runs two cluster nodes as parley-server@ units on Debian's Redis, as the README says: one room, and a killed node comes back", async () => {
     const machine = m as Machine;
     const lines = readmeCommands('## Running several nodes', 'On a VM with systemd');
     expect(lines.some((l) => l.includes('parley-server@chat-1'))).toBe(true);
@@ -358,7 +412,9 @@ describe.skipIf(why !== undefined)(`the README's VM deploy under a real systemd 
     const r = inside(`set -e\n${lines.map(adapt).join('\n')}`, { allowFail: true, timeoutMs: 120_000 });
     expect(r.status, `README cluster commands failed:\n${r.err}\n${r.out}`).toBe(0);
     const nodeReady = (unit: string): number =>
-      inside(`journalctl -u ${unit} -o cat --no-pager`, { allowFail: true }).out.split('\n').filter((l) => l.includes('parley-server ready')).length;
+      inside(`journalctl -u ${unit} -o cat --no-pager`, { allowFail: true })
+        .out.split('\n')
+        .filter((l) => l.includes('parley-server ready')).length;
     await until('both nodes ready', () => (nodeReady('parley-server@chat-1') >= 1 && nodeReady('parley-server@chat-2') >= 1 ? true : undefined));
     const alice = await RawClient.join(55001, 'alice', machine.v4);
     const bob = await RawClient.join(55002, 'bob', machine.v6);

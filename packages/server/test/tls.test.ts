@@ -67,7 +67,9 @@ async function ready(r: Run): Promise<Ready> {
 function selfSigned(name: string, names = ['localhost', '127.0.0.1']): { cert: string; key: string; fingerprint: string } {
   const cert = join(work, `${name}.crt`);
   const key = join(work, `${name}.key`);
-  const r = spawnSync(process.execPath, [BIN, 'self-signed', '--cert', cert, '--key', key, '--force', ...names.flatMap((n) => ['--name', n])], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, 'self-signed', '--cert', cert, '--key', key, '--force', ...names.flatMap((n) => ['--name', n])], {
+    encoding: 'utf8',
+  });
   expect(r.status, r.stderr).toBe(0);
   const fingerprint = /SHA256 fingerprint: ([0-9A-F:]+)/u.exec(r.stdout)?.[1];
   expect(fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/u);
@@ -100,7 +102,7 @@ async function plainJoin(port: number, nick: string): Promise<RawClient> {
 }
 
 describe('chat over TLS (the built parley-server)', () => {
-  it('self-signed writes a usable pair: the key is 0600, the fingerprint printed is the certificate\'s', async () => {
+  it("self-signed writes a usable pair: the key is 0600, the fingerprint printed is the certificate's", async () => {
     const { cert, key, fingerprint } = selfSigned('a');
     expect((await stat(key)).mode & 0o777).toBe(0o600);
     const x509 = new X509Certificate(await readFile(cert));
@@ -186,7 +188,11 @@ describe('chat over TLS (the built parley-server)', () => {
     const up = await ready(r);
     expect(up.tlsFingerprint).toBe(first.fingerprint);
     const alice = await tlsJoin(up.tlsPort as number, live.cert, 'alice');
-    expect(createHash('sha256').update(alice.socket.getPeerX509Certificate()?.raw ?? Buffer.alloc(0)).digest('hex')).toBe(first.fingerprint.replace(/:/gu, '').toLowerCase());
+    expect(
+      createHash('sha256')
+        .update(alice.socket.getPeerX509Certificate()?.raw ?? Buffer.alloc(0))
+        .digest('hex'),
+    ).toBe(first.fingerprint.replace(/:/gu, '').toLowerCase());
 
     // A renewal half-written (a bad file) is refused, and the old certificate stays.
     await writeFile(live.cert, 'not a certificate\n');
@@ -282,7 +288,10 @@ describe('downloads on a TLS session', () => {
     const file = randomBytes(600_000);
     await mkdir(join(dir, 'files'));
     await writeFile(join(dir, 'files', 'secret.bin'), file);
-    const r = run(['--port', '0', '--tls-port', '0', '--tls-cert', cert, '--tls-key', key, '--udp-port', '0', '--udp-host', '127.0.0.1', '--log-format', 'json'], dir);
+    const r = run(
+      ['--port', '0', '--tls-port', '0', '--tls-cert', cert, '--tls-key', key, '--udp-port', '0', '--udp-host', '127.0.0.1', '--log-format', 'json'],
+      dir,
+    );
     const up = await ready(r);
 
     // The same file asked for over plain TCP comes with no key; over TLS with one.

@@ -11,7 +11,11 @@ const template = readFileSync(new URL('parley-server@.service', DEPLOY), 'utf8')
 /** `Key=Value` lines of one section, comments and blank lines left out. */
 function directives(unit: string, section: string): string[] {
   const body = unit.split(/^\[/mu).find((s) => s.startsWith(`${section}]`)) ?? '';
-  return body.split('\n').slice(1).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
+  return body
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
 }
 
 /** What a cluster node's unit may change: where its config, state and log name are. */
@@ -22,7 +26,9 @@ describe('the systemd units in deploy/', () => {
     const a = directives(single, 'Service').filter((l) => !PER_INSTANCE.test(l));
     const b = directives(template, 'Service').filter((l) => !PER_INSTANCE.test(l));
     expect(b).toEqual(a);
-    expect(directives(template, 'Service')).toContain('ExecStart=/opt/parley-server/bin/parley-server --config /etc/parley/%i.json --node-id %i --log-format json');
+    expect(directives(template, 'Service')).toContain(
+      'ExecStart=/opt/parley-server/bin/parley-server --config /etc/parley/%i.json --node-id %i --log-format json',
+    );
     expect(directives(template, 'Install')).toEqual(directives(single, 'Install'));
   });
 

@@ -75,8 +75,12 @@ export async function main(argv: string[]): Promise<number> {
         y
           .positional('scenarios', { type: 'string', array: true, default: [] as string[], describe: 'scenario names or paths' })
           .option('target', { type: 'string', describe: 'host:port of a running server (default: spawn parley-server on free ports per scenario)' })
-          .option('server', { type: 'string', describe: "parley-server bin.js to spawn (default: the built @parley/server; env PARLEY_SERVER_BIN)" })
-          .option('udp', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: 'UDP downloads on the spawned server; auto: on when the build has them' })
+          .option('server', { type: 'string', describe: 'parley-server bin.js to spawn (default: the built @parley/server; env PARLEY_SERVER_BIN)' })
+          .option('udp', {
+            choices: ['auto', 'on', 'off'] as const,
+            default: 'auto' as const,
+            describe: 'UDP downloads on the spawned server; auto: on when the build has them',
+          })
           .option('color', { type: 'boolean', default: process.stdout.isTTY === true, describe: 'colour the report' })
           .example('$0 run', 'every scenario in the library, each against its own fresh server')
           .example('$0 run broadcast errors-nickname', 'two scenarios by name')
@@ -90,14 +94,23 @@ export async function main(argv: string[]): Promise<number> {
       'load runs: fan-out, private, idle (Parley and, with --dialect irc, an IRC server)',
       (y) =>
         y
-          .positional('mode', { choices: ['fanout', 'private', 'idle', 'transfer', 'suite', 'tls'] as const, demandOption: true, describe: 'transfer: --clients concurrent UDP downloads (Parley only); suite: the whole side-by-side matrix (Parley and ngIRCd), written with --out; tls: fan-out 200 × 8 and 10 000 joins over plain TCP and TLS, --runs pairs, written with --out' })
+          .positional('mode', {
+            choices: ['fanout', 'private', 'idle', 'transfer', 'suite', 'tls'] as const,
+            demandOption: true,
+            describe:
+              'transfer: --clients concurrent UDP downloads (Parley only); suite: the whole side-by-side matrix (Parley and ngIRCd), written with --out; tls: fan-out 200 × 8 and 10 000 joins over plain TCP and TLS, --runs pairs, written with --out',
+          })
           .option('clients', { alias: 'c', type: 'number', default: 10, describe: 'clients connected' })
           .option('rate', { alias: 'r', type: 'number', default: 10, describe: 'messages per second each sender sends' })
           .option('senders', { type: 'number', describe: 'how many clients send (default: all)' })
           .option('duration', { alias: 'd', type: 'number', default: 10, describe: 'seconds of sending' })
           .option('warmup', { type: 'number', default: 1, describe: 'seconds of sending not measured' })
           .option('size', { type: 'number', default: 64, describe: 'bytes per chat line on the wire' })
-          .option('dialect', { choices: ['parley', 'irc', 'both'] as const, default: 'parley' as const, describe: 'parley: a spawned parley-server; irc: a spawned ngIRCd (bench/load/ngircd.conf); both: one after the other' })
+          .option('dialect', {
+            choices: ['parley', 'irc', 'both'] as const,
+            default: 'parley' as const,
+            describe: 'parley: a spawned parley-server; irc: a spawned ngIRCd (bench/load/ngircd.conf); both: one after the other',
+          })
           .option('out', { type: 'string', describe: 'suite: write the Markdown results here (e.g. bench/load/RESULTS.md)' })
           .option('quick', { type: 'boolean', default: false, describe: 'suite: 3-second runs and 1 000 idle clients only' })
           .option('target', { type: 'string', describe: 'host:port of a running server (default: spawn one)' })
@@ -106,8 +119,16 @@ export async function main(argv: string[]): Promise<number> {
           .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for a spawned parley-server (repeatable)' })
           .option('cpu-prof', { type: 'string', describe: 'spawned parley-server: write a V8 CPU profile into this folder' })
           .option('file-mb', { type: 'number', default: 20, describe: 'transfer: size of the file every client downloads, in MB' })
-          .option('nick', { type: 'boolean', default: true, describe: 'idle: clients send a nickname and join (IRC: NICK/USER); --no-nick: TCP connections only' })
-          .option('tls', { type: 'boolean', default: false, describe: 'fanout/private/idle: connect over TLS (a spawned server gets a self-signed certificate; with --target, give --ca)' })
+          .option('nick', {
+            type: 'boolean',
+            default: true,
+            describe: 'idle: clients send a nickname and join (IRC: NICK/USER); --no-nick: TCP connections only',
+          })
+          .option('tls', {
+            type: 'boolean',
+            default: false,
+            describe: 'fanout/private/idle: connect over TLS (a spawned server gets a self-signed certificate; with --target, give --ca)',
+          })
           .option('ca', { type: 'string', describe: '--tls with --target: PEM certificate or CA to verify the server against' })
           .option('runs', { type: 'number', default: 3, describe: 'tls mode: pairs of runs (plain and TLS, order alternating) of each kind' })
           .option('connect-concurrency', { type: 'number', default: 256, describe: 'idle mode: connections opened at once' })

@@ -29,7 +29,10 @@ export class LineClient {
   #waiters = new Set<() => void>();
   readonly #autoPong: boolean;
 
-  private constructor(readonly socket: Socket, options: LineClientOptions) {
+  private constructor(
+    readonly socket: Socket,
+    options: LineClientOptions,
+  ) {
     this.#autoPong = options.autoPong ?? true;
     socket.setNoDelay(true);
     socket.setEncoding('utf8');
@@ -150,7 +153,10 @@ export class LineClient {
       return undefined;
     }, timeoutMs);
     if (found.ok) return found.value;
-    throw new ExpectationError(`${found.why === 'closed' ? 'connection closed' : `timed out after ${timeoutMs} ms`} waiting for ${what}`, this.lines.slice(from, from + 12));
+    throw new ExpectationError(
+      `${found.why === 'closed' ? 'connection closed' : `timed out after ${timeoutMs} ms`} waiting for ${what}`,
+      this.lines.slice(from, from + 12),
+    );
   }
 
   /** Waits until the server has closed the connection. */

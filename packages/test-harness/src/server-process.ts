@@ -97,13 +97,19 @@ export class ServerProcess {
     const args = [
       ...(this.options.nodeArgs ?? []),
       bin,
-      '--host', this.host,
-      '--port', String(this.options.port ?? 0),
-      '--udp-port', String(this.options.udpPort ?? 0),
-      '--files-dir', this.options.filesDir,
-      '--log-format', 'json',
+      '--host',
+      this.host,
+      '--port',
+      String(this.options.port ?? 0),
+      '--udp-port',
+      String(this.options.udpPort ?? 0),
+      '--files-dir',
+      this.options.filesDir,
+      '--log-format',
+      'json',
       // No history database in the working folder unless a caller asks for one (`args` come later and win).
-      '--history', 'off',
+      '--history',
+      'off',
       ...(this.options.args ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.options.cwd });
@@ -127,7 +133,10 @@ export class ServerProcess {
           reject(err);
         } else resolve(this);
       };
-      const timer = setTimeout(() => settle(new ServerStartError(`parley-server was not ready within SERVER_READY_TIMEOUT_MS (${timeoutMs} ms)`, this.#output)), timeoutMs);
+      const timer = setTimeout(
+        () => settle(new ServerStartError(`parley-server was not ready within SERVER_READY_TIMEOUT_MS (${timeoutMs} ms)`, this.#output)),
+        timeoutMs,
+      );
       child.stdout?.setEncoding('utf8');
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (s: string) => (this.#output += s));

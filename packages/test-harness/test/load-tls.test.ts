@@ -18,10 +18,24 @@ describe('parley-harness load over TLS against the real server', () => {
   });
 
   it('delivers every broadcast over TLS to every other client, once and in order, on a verified TLS 1.3 session', { timeout: 60_000 }, async () => {
-    const r = await runTraffic(overTls(server), { mode: 'fanout', clients: 4, senders: 4, rate: 20, duration: 1, warmup: 0.2, size: 64, connectConcurrency: 4 });
+    const r = await runTraffic(overTls(server), {
+      mode: 'fanout',
+      clients: 4,
+      senders: 4,
+      rate: 20,
+      duration: 1,
+      warmup: 0.2,
+      size: 64,
+      connectConcurrency: 4,
+    });
     expect(r.sent).toBeGreaterThan(0);
     expect(r.expected).toBe(r.sent * 3);
-    expect({ lost: r.lost, duplicated: r.duplicated, reordered: r.reordered, dropped: r.dropped }).toEqual({ lost: 0, duplicated: 0, reordered: 0, dropped: 0 });
+    expect({ lost: r.lost, duplicated: r.duplicated, reordered: r.reordered, dropped: r.dropped }).toEqual({
+      lost: 0,
+      duplicated: 0,
+      reordered: 0,
+      dropped: 0,
+    });
     expect(r.tls).toMatch(/^TLSv1\.3 TLS_/u);
   });
 
@@ -42,7 +56,29 @@ describe('parley-harness load over TLS against the real server', () => {
   it('refuses a server whose certificate is not the one it was given to trust', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'load-tls-other-'));
     try {
-      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { encoding: 'utf8' });
+      const made = spawnSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'k.pem'),
+          '-out',
+          join(dir, 'c.pem'),
+        ],
+        { encoding: 'utf8' },
+      );
       expect(made.status, made.stderr).toBe(0);
       const stranger: LoadTarget = { ...overTls(server), tls: { ca: readFileSync(join(dir, 'c.pem'), 'utf8') } };
       await expect(runIdle(stranger, 1, 1)).rejects.toThrow(/certificate/u);

@@ -34,7 +34,12 @@ describe('parley-harness load against the real server', () => {
       const r = await runTraffic(target, { mode: 'fanout', clients: 5, senders: 5, rate: 20, duration: 1, warmup: 0.2, size: 64, connectConcurrency: 5 });
       expect(r.sent).toBeGreaterThan(0);
       expect(r.expected).toBe(r.sent * 4);
-      expect({ lost: r.lost, duplicated: r.duplicated, reordered: r.reordered, dropped: r.dropped }).toEqual({ lost: 0, duplicated: 0, reordered: 0, dropped: 0 });
+      expect({ lost: r.lost, duplicated: r.duplicated, reordered: r.reordered, dropped: r.dropped }).toEqual({
+        lost: 0,
+        duplicated: 0,
+        reordered: 0,
+        dropped: 0,
+      });
       const p = await runTraffic(target, { mode: 'private', clients: 4, senders: 4, rate: 20, duration: 0.5, warmup: 0, size: 64, connectConcurrency: 4 });
       expect(p.expected).toBe(p.sent);
       expect(p.lost).toBe(0);

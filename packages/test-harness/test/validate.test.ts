@@ -61,7 +61,14 @@ steps:
     const found = problems({
       nam: 'typo',
       clients: ['alice'],
-      steps: [{ join: 'bob' }, { send: 'alice' }, { expect: 'alice', line: 'x', like: 'y' }, { dance: 'alice' }, { join: 'alice', close: 'alice' }, { expect: 'alice', line: 'x', timeout: -1 }],
+      steps: [
+        { join: 'bob' },
+        { send: 'alice' },
+        { expect: 'alice', line: 'x', like: 'y' },
+        { dance: 'alice' },
+        { join: 'alice', close: 'alice' },
+        { expect: 'alice', line: 'x', timeout: -1 },
+      ],
     });
     expect(found).toEqual([
       'nam: unknown key (expected one of name, description, timeout, server, needs, clients, steps)',
@@ -81,10 +88,17 @@ steps:
   });
 
   it('refuses placeholders that name no client or a group', () => {
-    const found = problems({ name: 'n', clients: { alice: {}, crowd: { count: 2 } }, steps: [{ send: 'alice', line: 'hi {bob}' }, { expect: 'alice', like: '{crowd} *' }] });
+    const found = problems({
+      name: 'n',
+      clients: { alice: {}, crowd: { count: 2 } },
+      steps: [
+        { send: 'alice', line: 'hi {bob}' },
+        { expect: 'alice', like: '{crowd} *' },
+      ],
+    });
     expect(found).toEqual([
-      'steps[1] (send).line: {bob} names no client (use {self} or a client\'s name)',
-      'steps[2] (expect).like: {crowd} is a group; only a single client\'s nickname can be put in text',
+      "steps[1] (send).line: {bob} names no client (use {self} or a client's name)",
+      "steps[2] (expect).like: {crowd} is a group; only a single client's nickname can be put in text",
     ]);
   });
 
@@ -92,7 +106,10 @@ steps:
     const found = problems({
       name: 'n',
       clients: { a: { nick: 'x' }, b: { nick: 'X' } },
-      steps: [{ send: 'a', hex: 'abc' }, { download: 'a', file: 'f', relay: { loss: 1.5 } }],
+      steps: [
+        { send: 'a', hex: 'abc' },
+        { download: 'a', file: 'f', relay: { loss: 1.5 } },
+      ],
     });
     expect(found).toEqual([
       'clients.b: nickname X is used by two clients',
@@ -101,9 +118,14 @@ steps:
     ]);
   });
 
-  it('reads a cluster: server.nodes, each client\'s node and kill-node steps', () => {
+  it("reads a cluster: server.nodes, each client's node and kill-node steps", () => {
     const s = validateScenario(
-      { name: 'n', server: { nodes: 3 }, clients: { alice: {}, bob: { node: 2 }, crowd: { count: 2, node: 1 } }, steps: [{ join: ['alice', 'bob'] }, { 'kill-node': 2 }] },
+      {
+        name: 'n',
+        server: { nodes: 3 },
+        clients: { alice: {}, bob: { node: 2 }, crowd: { count: 2, node: 1 } },
+        steps: [{ join: ['alice', 'bob'] }, { 'kill-node': 2 }],
+      },
       't',
     );
     expect(s.server.nodes).toBe(3);
@@ -121,7 +143,9 @@ steps:
     expect(problems({ ...minimal, clients: { alice: { node: 1 } } })).toEqual(['clients.alice.node: must be 0 (set server.nodes to 2 or more for a cluster)']);
     expect(problems({ ...minimal, server: { nodes: 2 }, clients: { alice: { node: 2 } } })).toEqual(['clients.alice.node: must be a node index from 0 to 1']);
     expect(problems({ ...minimal, steps: [{ 'kill-node': 0 }] })).toEqual(['steps[1] (kill-node): kill-node needs a cluster (server.nodes: 2 or more)']);
-    expect(problems({ ...minimal, server: { nodes: 2 }, steps: [{ 'kill-node': 2 }] })).toEqual(['steps[1] (kill-node): give the index of the node to SIGKILL, from 0 to 1']);
+    expect(problems({ ...minimal, server: { nodes: 2 }, steps: [{ 'kill-node': 2 }] })).toEqual([
+      'steps[1] (kill-node): give the index of the node to SIGKILL, from 0 to 1',
+    ]);
     expect(problems({ ...minimal, server: { nodes: 2 }, steps: [{ 'kill-node': 'b' }] })).toHaveLength(1);
     expect(problems({ ...minimal, server: { nodes: 2, args: ['--cluster', 'redis://x:1', '--node-id=a'] } })).toEqual([
       'server.args: --cluster is set by the harness on every node of a cluster (server.nodes: 2); leave it out',
@@ -137,13 +161,17 @@ steps:
     ]);
     expect(problems({ ...two, steps: [{ join: ['alice', 'bob'] }, { sync: 'alice' }, absent] })).toHaveLength(1);
     expect(() => validateScenario({ ...two, steps: [{ join: ['alice', 'bob'] }, { sync: 'alice' }, { sync: 'bob' }, absent] }, 't')).not.toThrow();
-    expect(() => validateScenario({ ...two, steps: [{ join: ['alice', 'bob'] }, { expect: 'bob', line: 'y' }, { ...absent, 'expect-absent': 'alice' }, absent] }, 't')).toThrow(/for alice/u);
+    expect(() =>
+      validateScenario({ ...two, steps: [{ join: ['alice', 'bob'] }, { expect: 'bob', line: 'y' }, { ...absent, 'expect-absent': 'alice' }, absent] }, 't'),
+    ).toThrow(/for alice/u);
     const crowd = { name: 'n', clients: { crowd: { count: 2, nick: 'u' } } };
     expect(() => validateScenario({ ...crowd, steps: [{ join: 'crowd' }, { sync: 'crowd' }, { 'expect-absent': 'u2', like: 'x' }] }, 't')).not.toThrow();
   });
 
   it('names the keys an object takes when it has an unknown one, from the schema', () => {
-    expect(problems({ ...minimal, server: { arg: [] }, clients: { alice: { nik: 'a' } }, steps: [{ download: 'alice', file: 'f', relay: { lost: 0.1 } }] })).toEqual([
+    expect(
+      problems({ ...minimal, server: { arg: [] }, clients: { alice: { nik: 'a' } }, steps: [{ download: 'alice', file: 'f', relay: { lost: 0.1 } }] }),
+    ).toEqual([
       'server.arg: unknown key (expected args, files or nodes)',
       'clients.alice.nik: unknown key (expected nick, count, pong or node)',
       'steps[1] (download).relay.lost: unknown key (expected loss, reorder, duplicate or seed)',

@@ -71,7 +71,16 @@ interface Lane {
  */
 export class LossyRelay {
   readonly counts: RelayCounts = {
-    received: 0, forwarded: 0, dropped: 0, nthDropped: 0, endsDropped: 0, duplicated: 0, reordered: 0, delayed: 0, corrupted: 0, byType: {},
+    received: 0,
+    forwarded: 0,
+    dropped: 0,
+    nthDropped: 0,
+    endsDropped: 0,
+    duplicated: 0,
+    reordered: 0,
+    delayed: 0,
+    corrupted: 0,
+    byType: {},
   };
   private readonly front: dgram.Socket;
   private readonly upstreams = new Map<string, dgram.Socket>();
@@ -88,7 +97,10 @@ export class LossyRelay {
   /** Impairments can be changed while running (e.g. switched off). */
   impair: Impairments;
 
-  private constructor(front: dgram.Socket, private readonly options: RelayOptions) {
+  private constructor(
+    front: dgram.Socket,
+    private readonly options: RelayOptions,
+  ) {
     this.front = front;
     this.random = seededRandom(options.seed ?? 1);
     this.impair = options;

@@ -25,7 +25,29 @@ const cert = join(work, 'cert.pem');
 const key = join(work, 'key.pem');
 const made = execFileSync(process.execPath, [serverBin, 'self-signed', '--cert', cert, '--key', key, '--name', '127.0.0.1'], { encoding: 'utf8' });
 const fingerprint = /SHA256 fingerprint: ([0-9A-F:]+)/u.exec(made)[1];
-const server = spawn(process.execPath, [serverBin, '--host', '127.0.0.1', '--port', '-1', '--tls-port', '0', '--tls-cert', cert, '--tls-key', key, '--udp-port', '0', '--files-dir', files, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(
+  process.execPath,
+  [
+    serverBin,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '-1',
+    '--tls-port',
+    '0',
+    '--tls-cert',
+    cert,
+    '--tls-key',
+    key,
+    '--udp-port',
+    '0',
+    '--files-dir',
+    files,
+    '--log-format',
+    'json',
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const port = await new Promise((resolve, reject) => {
   let out = '';
   server.stdout.on('data', (d) => {
@@ -42,7 +64,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // As if each person had answered y to the first-use question.
 execFileSync('mkdir', ['-p', join(work, 'cfg', 'parley')]);
 writeFileSync(join(work, 'cfg', 'parley', 'known-servers'), `127.0.0.1:${port} SHA256:${fingerprint}\n`);
-const client = (nick) => `XDG_CONFIG_HOME=${join(work, 'cfg')} ${process.execPath} ${clientBin} --tls --host 127.0.0.1 --port ${port} --nick ${nick} --download-dir ${join(work, 'dl')} --no-bell`;
+const client = (nick) =>
+  `XDG_CONFIG_HOME=${join(work, 'cfg')} ${process.execPath} ${clientBin} --tls --host 127.0.0.1 --port ${port} --nick ${nick} --download-dir ${join(work, 'dl')} --no-bell`;
 const say = async (who, text) => {
   tmux('send-keys', '-t', who, '-l', text);
   tmux('send-keys', '-t', who, 'Enter');

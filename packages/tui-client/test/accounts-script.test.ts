@@ -60,10 +60,16 @@ describe('parley scripted commands with a registered nickname', () => {
   });
 
   it('exits 2 when the password file is missing or empty, and warns about one others can read', async () => {
-    expect(await runClient(['online', ...at(), '--password-file', join(dir.path, 'nope')])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--password-file .*nope: ENOENT/u) });
+    expect(await runClient(['online', ...at(), '--password-file', join(dir.path, 'nope')])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--password-file .*nope: ENOENT/u),
+    });
     const empty = join(dir.path, 'empty.txt');
     await writeFile(empty, '\nsecond line\n', { mode: 0o600 });
-    expect(await runClient(['online', ...at(), '--password-file', empty])).toMatchObject({ code: 2, stderr: expect.stringMatching(/the first line is empty/u) });
+    expect(await runClient(['online', ...at(), '--password-file', empty])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/the first line is empty/u),
+    });
     const open = join(dir.path, 'open.txt');
     await writeFile(open, `${PASSWORD}\r\n`);
     await chmod(open, 0o644);

@@ -40,7 +40,13 @@ describe('ChatModel', () => {
   });
   it('prints the online and files lists only when the user asked for them', () => {
     const m = model();
-    m.apply({ type: 'files', files: [{ name: 'b.txt', size: 3 }, { name: 'a.jpg', size: 2048 }] });
+    m.apply({
+      type: 'files',
+      files: [
+        { name: 'b.txt', size: 3 },
+        { name: 'a.jpg', size: 2048 },
+      ],
+    });
     expect(m.messages.length).toBe(0);
     expect(m.files.map((f) => f.name)).toEqual(['a.jpg', 'b.txt']);
     m.showNextFiles = true;

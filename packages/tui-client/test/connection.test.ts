@@ -198,10 +198,18 @@ describe('Connection reconnect backoff, on fake timers', () => {
     await server.close(); // nobody listens on `port` for now
     cleanup.push(() => server.close());
     const log = stateLog();
-    const conn = new Connection({ host: '127.0.0.1', port, nick: 'ann', backoff: { initialMs: 100, maxMs: 400, jitter: 0 } }, { onState: (s, d) => log.onState(s, d) });
+    const conn = new Connection(
+      { host: '127.0.0.1', port, nick: 'ann', backoff: { initialMs: 100, maxMs: 400, jitter: 0 } },
+      { onState: (s, d) => log.onState(s, d) },
+    );
     cleanup.push(() => conn.close());
     conn.start();
-    for (const [attempt, delay] of [[1, 100], [2, 200], [3, 400], [4, 400]] as const) {
+    for (const [attempt, delay] of [
+      [1, 100],
+      [2, 200],
+      [3, 400],
+      [4, 400],
+    ] as const) {
       expect(await log.next('reconnecting')).toBe(`ECONNREFUSED; retrying in ${delay} ms`);
       vi.advanceTimersByTime(delay - 1);
       expect(log.count('connecting'), `attempt ${attempt + 1} came early`).toBe(attempt);

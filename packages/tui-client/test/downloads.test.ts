@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { protocolError } from '@parley/protocol';
-import { DownloadManager, MAX_DOWNLOADS, REQUEST_TTL_MS, fileNameProblem, safeBaseName, uniquePath, type DownloadFn, type Offer } from '../src/transfer/downloads.js';
+import {
+  DownloadManager,
+  MAX_DOWNLOADS,
+  REQUEST_TTL_MS,
+  fileNameProblem,
+  safeBaseName,
+  uniquePath,
+  type DownloadFn,
+  type Offer,
+} from '../src/transfer/downloads.js';
 import { TransferTable } from '../src/model/transfers.js';
 
 const dirs: string[] = [];
@@ -70,7 +79,12 @@ describe('DownloadManager', () => {
     expect(m.request('a.txt')).toBeUndefined();
     const a = started(m.accept(offer(1, 'a.txt')));
     const b = started(m.accept(offer(2, 'a.txt')));
-    await vi.waitFor(() => expect(transfers.active.map((t) => [t.state, t.bytes])).toEqual([['active', 5], ['active', 5]]));
+    await vi.waitFor(() =>
+      expect(transfers.active.map((t) => [t.state, t.bytes])).toEqual([
+        ['active', 5],
+        ['active', 5],
+      ]),
+    );
     expect(m.running).toBe(2);
     for (const r of release) r();
     await Promise.all([a, b]);

@@ -32,12 +32,17 @@ function client(port: number, nick: string): { model: ChatModel; conn: Connectio
   return { model, conn };
 }
 
-const chat = (m: ChatModel): string[] => m.messages.all.filter((x) => x.kind !== 'info' && x.kind !== 'join' && x.kind !== 'leave' && x.kind !== 'system' || x.text.startsWith('—')).map((x) => (x.text.startsWith('—') ? x.text : `${x.earlier ? '(dim) ' : ''}${x.from}: ${x.text}`));
+const chat = (m: ChatModel): string[] =>
+  m.messages.all
+    .filter((x) => (x.kind !== 'info' && x.kind !== 'join' && x.kind !== 'leave' && x.kind !== 'system') || x.text.startsWith('—'))
+    .map((x) => (x.text.startsWith('—') ? x.text : `${x.earlier ? '(dim) ' : ''}${x.from}: ${x.text}`));
 
 async function historyServer(): Promise<RunningServer> {
   const files = await tempDir('parley-files-');
   const data = await mkdtemp(join(tmpdir(), 'parley-data-'));
-  const server = await startServer(files.path, { extra: ['--history', 'on', '--data-dir', data, '--history-on-join', '3', '--rate', '1000', '--burst', '1000'] });
+  const server = await startServer(files.path, {
+    extra: ['--history', 'on', '--data-dir', data, '--history-on-join', '3', '--rate', '1000', '--burst', '1000'],
+  });
   cleanups.push(async () => {
     await server.stop();
     await files.remove();

@@ -28,13 +28,21 @@ describe('the client side of history (pure model)', () => {
     expect(shown(m)).toEqual(['(dim) a', '(dim) b', EARLIER_MARKER, 'c']);
 
     // Dropped and back: everything after 3.
-    expect(joined(m, 2, true)).toEqual([{ type: 'ids', on: true }, { type: 'history', query: { form: 'after', id: '3', count: 500 } }]);
+    expect(joined(m, 2, true)).toEqual([
+      { type: 'ids', on: true },
+      { type: 'history', query: { form: 'after', id: '3', count: 500 } },
+    ]);
     const effects = [
-      stored('4', 'd'), stored('5', 'e'), end('join', 2), // the replay on join: skipped, the catch-up has them
+      stored('4', 'd'),
+      stored('5', 'e'),
+      end('join', 2), // the replay on join: skipped, the catch-up has them
       live(undefined, 'f'), // before `ids on`: in the answer
       { type: 'ids', on: true } as ServerEvent,
       live('7', 'g'), // after `ids on`, before the answer: in it too
-      stored('4', 'd'), stored('5', 'e'), stored('6', 'f'), end('after', 3, true),
+      stored('4', 'd'),
+      stored('5', 'e'),
+      stored('6', 'f'),
+      end('after', 3, true),
     ].map((e) => m.apply(e));
     expect(effects.at(-1)).toEqual({ send: { type: 'history', query: { form: 'after', id: '6', count: 500 } } });
     for (const e of [stored('7', 'g'), end('after', 1), live('8', 'h'), live('8', 'h')]) m.apply(e);
@@ -51,7 +59,10 @@ describe('the client side of history (pure model)', () => {
     m.apply(live('3', 'c'));
     for (const e of [stored('2', 'b'), stored('3', 'c'), end('after', 2)]) m.apply(e);
     expect(m.history.lastId).toBe('3');
-    expect(joined(m, 2, true)).toEqual([{ type: 'ids', on: true }, { type: 'history', query: { form: 'after', id: '3', count: 500 } }]);
+    expect(joined(m, 2, true)).toEqual([
+      { type: 'ids', on: true },
+      { type: 'history', query: { form: 'after', id: '3', count: 500 } },
+    ]);
     for (const e of [end('join', 0), { type: 'ids', on: true } as ServerEvent, stored('4', 'd'), end('after', 1)]) m.apply(e);
     expect(shown(m)).toEqual(['(dim) a', EARLIER_MARKER, 'b', 'c', MISSED_MARKER, 'd']);
   });

@@ -127,7 +127,12 @@ describe('the client against a hostile server: scripted output', () => {
       expect(r.stdout + r.stderr).not.toMatch(TERMINAL_CONTROL);
       expect(r.stdout + r.stderr).not.toMatch(/\u001b/u);
     }
-    expect(files.stdout.split('\n').filter(Boolean).map((l) => l.split('\t'))).toEqual([
+    expect(
+      files.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')),
+    ).toEqual([
       [expect.stringMatching(/^a.*\.txt$/u), '5'],
       ['b c.txt', '6'],
     ]);

@@ -157,7 +157,12 @@ describe('the packed client installs with the README command and works', () => {
   it('carries the licence and its repository links, and no native code', () => {
     expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toBe(readFileSync(join(ROOT, 'LICENSE'), 'utf8'));
     const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as Record<string, unknown>;
-    expect(pkg).toMatchObject({ license: 'MIT', homepage: expect.stringContaining('github.com/parley-chat/parley'), bugs: expect.anything(), repository: expect.anything() });
+    expect(pkg).toMatchObject({
+      license: 'MIT',
+      homepage: expect.stringContaining('github.com/parley-chat/parley'),
+      bugs: expect.anything(),
+      repository: expect.anything(),
+    });
     const shipped = readdirSync(installed, { recursive: true, encoding: 'utf8' }).filter((f) => !f.startsWith('node_modules'));
     expect(shipped.filter((f) => f.endsWith('.node'))).toEqual([]);
     expect(shipped.sort()).toEqual(['LICENSE', 'README.md', 'dist', join('dist', 'parley.js'), join('dist', 'parley.js.map'), 'package.json']);

@@ -101,7 +101,8 @@ describe('input modes: the key reducer', () => {
   it('asks about an unknown certificate with no as the default: only y pins, n / Enter / Esc refuse, nothing is typed', () => {
     expect(press(MODES.trust, [char('y')]).actions).toEqual([{ type: 'trust', accept: true }]);
     expect(press(MODES.trust, [char('Y')]).actions).toEqual([{ type: 'trust', accept: true }]);
-    for (const k of [char('n'), char('N'), key('return'), key('linefeed'), key('escape')]) expect(press(MODES.trust, [k]).actions).toEqual([{ type: 'trust', accept: false }]);
+    for (const k of [char('n'), char('N'), key('return'), key('linefeed'), key('escape')])
+      expect(press(MODES.trust, [k]).actions).toEqual([{ type: 'trust', accept: false }]);
     const typed = press(MODES.trust, [char('x'), char('e'), char('s'), key('tab'), key('backspace'), key('f3'), key('up')]);
     expect(typed.actions).toEqual([]);
     expect(typed.state.mode).toBe(MODES.trust);

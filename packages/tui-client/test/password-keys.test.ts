@@ -77,8 +77,14 @@ describe('the password dialogues', () => {
   });
 
   it('/password asks the old one, then the new one twice', () => {
-    expect(run({ kind: 'password-old' }, 'old-pass1', 'new-pass1', 'new-pass1')).toEqual({ kind: 'send', command: { type: 'password', old: 'old-pass1', new: 'new-pass1' } });
-    expect(run({ kind: 'password-old' }, 'old-pass1', 'new-pass1', 'new-pass2')).toMatchObject({ kind: 'ask', ask: { kind: 'password-new', old: 'old-pass1' } });
+    expect(run({ kind: 'password-old' }, 'old-pass1', 'new-pass1', 'new-pass1')).toEqual({
+      kind: 'send',
+      command: { type: 'password', old: 'old-pass1', new: 'new-pass1' },
+    });
+    expect(run({ kind: 'password-old' }, 'old-pass1', 'new-pass1', 'new-pass2')).toMatchObject({
+      kind: 'ask',
+      ask: { kind: 'password-new', old: 'old-pass1' },
+    });
   });
 
   it('/unregister asks once', () => {

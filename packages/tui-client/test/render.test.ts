@@ -56,7 +56,17 @@ describe('drawing panels, status and input', () => {
     const m = new ChatModel({ now: () => at });
     m.transfers.add({ id: 1, name: 'big.iso', size: 1000, sha256: 'x', path: '/d/big.iso', startedAt: at });
     m.transfers.progress(1, { bytes: 420, rateBytesPerSec: 2048, etaSec: 3 });
-    const lines = filesLines([{ name: 'a.jpg', size: 2048 }, { name: 'big.iso', size: 1000 }], 1, true, m.transfers.all, 24, 10).map(lineText);
+    const lines = filesLines(
+      [
+        { name: 'a.jpg', size: 2048 },
+        { name: 'big.iso', size: 1000 },
+      ],
+      1,
+      true,
+      m.transfers.all,
+      24,
+      10,
+    ).map(lineText);
     expect(lines[0]).toBe('a.jpg             2.0 KB');
     expect(lines).toContain('↓ big.iso            42%');
     expect(lines.some((l) => /^\[#+-+\] 2\.0 KB\/s 3s/u.test(l))).toBe(true);

@@ -56,14 +56,18 @@ afterAll(async () => {
 describe('parley --tls, scripted', () => {
   it('talks to a server whose certificate the --ca CA signed, and its lines travel inside TLS', async () => {
     const { relay: r, port } = await relay('signed');
-    const res = await runClient(['online', '--host', 'localhost', '--port', String(port), '--ca', certs.ca.cert, '--nick', 'viaca'], { env: { XDG_CONFIG_HOME: await configHome('ca') } });
+    const res = await runClient(['online', '--host', 'localhost', '--port', String(port), '--ca', certs.ca.cert, '--nick', 'viaca'], {
+      env: { XDG_CONFIG_HOME: await configHome('ca') },
+    });
     expect(res).toMatchObject({ code: 0, stdout: 'bob\n' });
     expect(r.received).toMatch(/^viaca\n/u);
   });
 
   it('refuses a certificate of the --ca CA made out for another host name: exit 3, nothing sent', async () => {
     const { relay: r, port } = await relay('wrongName');
-    const res = await runClient(['online', '--host', 'localhost', '--port', String(port), '--ca', certs.ca.cert], { env: { XDG_CONFIG_HOME: await configHome('name') } });
+    const res = await runClient(['online', '--host', 'localhost', '--port', String(port), '--ca', certs.ca.cert], {
+      env: { XDG_CONFIG_HOME: await configHome('name') },
+    });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/another host name \(ERR_TLS_CERT_ALTNAME_INVALID\)/u);
     expect(r.sessions).toBe(1);
@@ -107,7 +111,9 @@ describe('parley --tls, scripted', () => {
 
   it('takes --host tls://host:port as --tls --host host --port port', async () => {
     const { relay: r, port } = await relay('signed');
-    const res = await runClient(['online', '--host', `tls://localhost:${port}`, '--ca', certs.ca.cert, '--nick', 'scheme'], { env: { XDG_CONFIG_HOME: await configHome('scheme') } });
+    const res = await runClient(['online', '--host', `tls://localhost:${port}`, '--ca', certs.ca.cert, '--nick', 'scheme'], {
+      env: { XDG_CONFIG_HOME: await configHome('scheme') },
+    });
     expect(res).toMatchObject({ code: 0, stdout: 'bob\n' });
     expect(r.received).toMatch(/^scheme\n/u);
     const clash = await runClient(['online', '--host', `tls://localhost:${port}`, '--port', '1']);

@@ -43,7 +43,10 @@ describe('parley --tls against parley-server --tls-port', () => {
   it('downloads a file over a TLS session with the fingerprint parley-server self-signed printed: sealed, verified, the same bytes', async () => {
     const dir = join(work.path, 'dl-tls');
     const env = { XDG_CONFIG_HOME: join(work.path, 'cfg-script') };
-    const r = await runClient(['download', 'data.bin', '--host', 'localhost', '--port', String(server.tlsPort), '--fingerprint', fingerprint, '--download-dir', dir], { env, timeoutMs: 60_000 });
+    const r = await runClient(
+      ['download', 'data.bin', '--host', 'localhost', '--port', String(server.tlsPort), '--fingerprint', fingerprint, '--download-dir', dir],
+      { env, timeoutMs: 60_000 },
+    );
     expect(r.stderr).toMatch(/every packet sealed \(AEAD\)/u);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`${join(dir, 'data.bin')}\t${sha}\n`);
@@ -59,7 +62,9 @@ describe('parley --tls against parley-server --tls-port', () => {
   });
 
   it('refuses the real server unpinned in a script (exit 3) and names the fingerprint the server printed', async () => {
-    const r = await runClient(['online', '--tls', '--host', 'localhost', '--port', String(server.tlsPort)], { env: { XDG_CONFIG_HOME: join(work.path, 'cfg-none') } });
+    const r = await runClient(['online', '--tls', '--host', 'localhost', '--port', String(server.tlsPort)], {
+      env: { XDG_CONFIG_HOME: join(work.path, 'cfg-none') },
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`SHA256:${fingerprint}`);
   });
@@ -69,7 +74,10 @@ describe('parley --tls against parley-server --tls-port', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/\[TLS_REQUIRED\]; connect with --tls \(or tls:\/\/127\.0\.0\.1:\d+\)/u);
     const states: string[] = [];
-    const c = new Connection({ host: '127.0.0.1', port: server.tlsPort as number, nick: 'plainann', backoff: { initialMs: 20, maxMs: 50 } }, { onState: (s) => states.push(s) });
+    const c = new Connection(
+      { host: '127.0.0.1', port: server.tlsPort as number, nick: 'plainann', backoff: { initialMs: 20, maxMs: 50 } },
+      { onState: (s) => states.push(s) },
+    );
     c.start();
     try {
       await vi.waitFor(() => expect(c.state).toBe('closed'), WAIT);
@@ -84,7 +92,12 @@ describe('parley --tls against parley-server --tls-port', () => {
     try {
       const dir = join(work.path, 'dl-screen');
       const cfg = join(work.path, 'cfg-screen');
-      await tmux.start('ann', `XDG_CONFIG_HOME=${cfg} ${process.execPath} ${CLIENT_BIN} --tls --host localhost --port ${server.tlsPort} --nick ann --download-dir ${dir}`, 200, 40);
+      await tmux.start(
+        'ann',
+        `XDG_CONFIG_HOME=${cfg} ${process.execPath} ${CLIENT_BIN} --tls --host localhost --port ${server.tlsPort} --nick ann --download-dir ${dir}`,
+        200,
+        40,
+      );
       const asked = await tmux.waitFor('ann', /Trust this certificate and pin it\? \(y\/N\)/u);
       expect(asked).toContain(`SHA256:${fingerprint}`);
       await tmux.type('ann', 'y');

@@ -29,7 +29,17 @@ describe('fingerprints', () => {
   });
 
   it('refuses anything that is not exactly 32 bytes of hex', () => {
-    for (const text of ['', 'SHA256:', HEX_A.slice(2), `${HEX_A}ab`, `${HEX_A.slice(1)}g`, `SHA1:${HEX_A}`, `A:B${COLONS_A.slice(3)}`, `${COLONS_A}:`, HEX_A.replace('ab', 'a b')]) {
+    for (const text of [
+      '',
+      'SHA256:',
+      HEX_A.slice(2),
+      `${HEX_A}ab`,
+      `${HEX_A.slice(1)}g`,
+      `SHA1:${HEX_A}`,
+      `A:B${COLONS_A.slice(3)}`,
+      `${COLONS_A}:`,
+      HEX_A.replace('ab', 'a b'),
+    ]) {
       expect(parseFingerprint(text), text).toBeUndefined();
     }
   });
@@ -51,7 +61,10 @@ describe('the known-servers file format', () => {
       { server: 'chat.example.org:55443', fingerprint: FP_A, line: 3 },
       { server: '[::1]:55443', fingerprint: FP_A, line: 4 },
     ]);
-    expect(parseKnownServers(`${knownServerLine('chat.example.org:55443', FP_B)}\n`).entries[0]).toMatchObject({ server: 'chat.example.org:55443', fingerprint: FP_B });
+    expect(parseKnownServers(`${knownServerLine('chat.example.org:55443', FP_B)}\n`).entries[0]).toMatchObject({
+      server: 'chat.example.org:55443',
+      fingerprint: FP_B,
+    });
   });
 
   it('ignores and reports hostile or broken lines by number, never half-using one', () => {
@@ -76,7 +89,7 @@ describe('the known-servers file format', () => {
 
   it('survives random bytes: only typed results, every line either an entry or a problem or skipped', () => {
     let seed = 7;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (let i = 0; i < 200; i++) {
       const bytes = Buffer.from(Array.from({ length: Math.floor(rnd() * 400) }, () => Math.floor(rnd() * 256)));
       const f = parseKnownServers(bytes.toString('utf8'));
@@ -131,7 +144,10 @@ describe('trust decisions', () => {
   it('requires --fingerprint to match when given, whatever the CA or the pins say', () => {
     expect(decideTrust({ ...base, expected: FP_A })).toEqual({ kind: 'trusted', basis: 'fingerprint' });
     expect(decideTrust({ ...base, expected: FP_A, known: pinB })).toEqual({ kind: 'trusted', basis: 'fingerprint' });
-    expect(decideTrust({ ...base, expected: FP_B, peer: { authorized: true, fingerprint: FP_A } })).toMatchObject({ kind: 'refused', code: TRUST_REFUSALS.FINGERPRINT_MISMATCH });
+    expect(decideTrust({ ...base, expected: FP_B, peer: { authorized: true, fingerprint: FP_A } })).toMatchObject({
+      kind: 'refused',
+      code: TRUST_REFUSALS.FINGERPRINT_MISMATCH,
+    });
   });
 
   it('refuses a CA-signed certificate for another host name, and never asks about it', () => {
@@ -141,7 +157,10 @@ describe('trust decisions', () => {
 
   it('with --ca, refuses (does not ask about) a certificate that CA did not sign; other failures (expired) are refused', () => {
     expect(decideTrust({ ...base, customCa: true })).toMatchObject({ kind: 'refused', code: TRUST_REFUSALS.CERT_INVALID });
-    expect(decideTrust({ ...base, peer: { authorized: false, authorizationError: 'CERT_HAS_EXPIRED', fingerprint: FP_A } })).toMatchObject({ kind: 'refused', code: TRUST_REFUSALS.CERT_INVALID });
+    expect(decideTrust({ ...base, peer: { authorized: false, authorizationError: 'CERT_HAS_EXPIRED', fingerprint: FP_A } })).toMatchObject({
+      kind: 'refused',
+      code: TRUST_REFUSALS.CERT_INVALID,
+    });
   });
 });
 

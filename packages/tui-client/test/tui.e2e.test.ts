@@ -164,7 +164,11 @@ describe.skipIf(!haveTmux())('the terminal client in tmux, against a real server
     await tmux.waitFor('bob', /<ann> chatting meanwhile/u);
     await tmux.waitFor('ann', /✓ photo\.jpg/u, 20_000);
     const s = await tmux.screen('ann');
-    const conversation = s.split('\n').map((l) => l.split('│')[1] ?? '').join('').replace(/\s+/gu, '');
+    const conversation = s
+      .split('\n')
+      .map((l) => l.split('│')[1] ?? '')
+      .join('')
+      .replace(/\s+/gu, '');
     expect(conversation).toContain(`SHA-256${sha}verified`);
     expect(Buffer.compare(await readFile(join(dl.path, 'photo.jpg')), payload)).toBe(0);
     await tmux.keys('ann', 'Escape');

@@ -52,7 +52,19 @@ if (r.error !== undefined || r.status !== 0) give_up(`${cc} failed${r.error ? `:
 say(`built ${out}`);
 // The AEAD addon needs OpenSSL's headers (shipped with Node's in include/node/openssl); its
 // symbols are resolved from the running Node when it loads.
-const aeadArgs = ['-O2', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-fvisibility=hidden', `-I${headers}`, '-o', aeadOut, join(root, 'native', 'udp_aead.c')];
+const aeadArgs = [
+  '-O2',
+  '-Wall',
+  '-Wextra',
+  '-Werror',
+  '-shared',
+  '-fPIC',
+  '-fvisibility=hidden',
+  `-I${headers}`,
+  '-o',
+  aeadOut,
+  join(root, 'native', 'udp_aead.c'),
+];
 const a = spawnSync(cc, aeadArgs, { stdio: ['ignore', 'inherit', 'inherit'] });
 if (a.error !== undefined || a.status !== 0) {
   rmSync(aeadOut, { force: true });

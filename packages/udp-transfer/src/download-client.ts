@@ -133,7 +133,8 @@ function lingerSocket(socket: dgram.Socket, receiver: Receiver, linger: number, 
     const now = monotonicNow();
     receiver.onDatagram(buf, now);
     sendQueued(now);
-    if (receiver.state === 'failed') close(); // e.g. the server's CANCEL at shutdown: nothing left to answer
+    if (receiver.state === 'failed')
+      close(); // e.g. the server's CANCEL at shutdown: nothing left to answer
     else if (before !== 'done' && receiver.state === 'done') lingerAfterEnd();
   });
   if (receiver.state === 'done') lingerAfterEnd();

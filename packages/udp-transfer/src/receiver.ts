@@ -44,14 +44,7 @@ export interface ReceiverOptions {
 
 export type ReceiverState = 'requesting' | 'receiving' | 'complete' | 'done' | 'failed';
 
-export type ReceiverDrop =
-  | 'beyond_window'
-  | 'bad_chunk'
-  | 'ranges_full'
-  | 'bad_token'
-  | 'unexpected_type'
-  | 'wrong_transfer'
-  | 'late';
+export type ReceiverDrop = 'beyond_window' | 'bad_chunk' | 'ranges_full' | 'bad_token' | 'unexpected_type' | 'wrong_transfer' | 'late';
 
 /**
  * The receiving half of a transfer, as a clock-free state machine. It sends

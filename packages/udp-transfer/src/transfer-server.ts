@@ -62,7 +62,6 @@ function sealed(packet: UdpPacket, sealer: PacketSealer | undefined): Buffer {
 /** DATA packets per batched send (UDP GSO takes at most 64 segments per call). */
 const BATCH_BURST = 64;
 
-
 /**
  * One UDP socket serving every transfer. The chat server calls `offer()` when a
  * user types `download,<file>` and sends the returned id and token in its TCP
@@ -97,7 +96,10 @@ export class TransferServer {
   private readonly batch: BatchSender | undefined;
   private readonly scheduler: SendScheduler<ActiveTransfer>;
 
-  private constructor(socket: dgram.Socket, private readonly options: TransferServerOptions) {
+  private constructor(
+    socket: dgram.Socket,
+    private readonly options: TransferServerOptions,
+  ) {
     this.socket = socket;
     this.log = options.logger ?? silentLogger;
     this.offers = new OfferTable(options.tokenTtlMs ?? 30_000, options.maxTransfersPerOwner ?? 4);
@@ -210,7 +212,21 @@ export class TransferServer {
   }
 
   /** Per-transfer congestion-control state, for diagnostics and benchmarks. */
-  inspect(): { id: number; owner: string; state: string; deliveredChunks: number; srttMs: number; minRttMs: number; cwndBytes: number; inFlightBytes: number; pacingMBps: number; bandwidthMBps: number; mode: string; packetsSent: number; retransmissions: number }[] {
+  inspect(): {
+    id: number;
+    owner: string;
+    state: string;
+    deliveredChunks: number;
+    srttMs: number;
+    minRttMs: number;
+    cwndBytes: number;
+    inFlightBytes: number;
+    pacingMBps: number;
+    bandwidthMBps: number;
+    mode: string;
+    packetsSent: number;
+    retransmissions: number;
+  }[] {
     const out = [];
     for (const t of this.transfers.values()) {
       const s = t.sender;
@@ -313,7 +329,15 @@ export class TransferServer {
       case 'refuse':
         if (admission.expired !== undefined) this.expireOffer(admission.expired);
         this.drop(admission.drop, address, port, req.transferId);
-        this.replyError(req.transferId, admission.code, admission.text, receivedBytes, address, port, this.sealerFor(req.transferId) ?? admission.expired?.sealer);
+        this.replyError(
+          req.transferId,
+          admission.code,
+          admission.text,
+          receivedBytes,
+          address,
+          port,
+          this.sealerFor(req.transferId) ?? admission.expired?.sealer,
+        );
         return;
       case 'challenge':
         // Until the address echoes the nonce only it can have seen, one CHALLENGE per
@@ -364,7 +388,14 @@ export class TransferServer {
     this.transfers.set(offer.id, t);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     t.log.info(
-      { peer: { address, port }, name: offer.name, size: offer.size, resumeFrom: req.resumeFrom, payloadSize: req.payloadSize, encrypted: offer.sealer !== undefined },
+      {
+        peer: { address, port },
+        name: offer.name,
+        size: offer.size,
+        resumeFrom: req.resumeFrom,
+        payloadSize: req.payloadSize,
+        encrypted: offer.sealer !== undefined,
+      },
       'transfer started',
     );
     this.kick();
@@ -522,7 +553,8 @@ export class TransferServer {
       next = Math.min(next, s.nextDeadline(), s.nextSendTime(now));
     }
     if (blocked) {
-      if (sent >= MAX_PACKETS_PER_TURN) this.kick(); // let ACKs in, then go on
+      if (sent >= MAX_PACKETS_PER_TURN)
+        this.kick(); // let ACKs in, then go on
       else this.timer.schedule(now + 1); // kernel send buffer full: retry shortly
     }
     this.timer.schedule(next);

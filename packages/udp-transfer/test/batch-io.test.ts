@@ -115,7 +115,10 @@ describe.skipIf(!BATCH_AVAILABLE)('native UDP batch I/O', () => {
     let truncated = 0;
     rx.on('message', (m) => {
       got.push(m);
-      truncated += receiver.drain((d) => got.push(d), () => calls++);
+      truncated += receiver.drain(
+        (d) => got.push(d),
+        () => calls++,
+      );
     });
     for (let sent = 0; sent < batch.length; sent += 100) {
       for (let i = sent; i < sent + 100; i++) tx.send(batch[i]!, port, '127.0.0.1');

@@ -120,7 +120,10 @@ describe('encrypted downloads (an offer with a key)', () => {
     const wrongServer = new PacketSealer(randomBytes(32), 'server');
     for (const dg of [encodePacket(cancel), wrongServer.seal(cancel)]) t.relay.inject('down', dg);
 
-    await waitFor(() => (t.server.stats().dropped['unsealed'] ?? 0) >= 2 && (t.server.stats().dropped['unauthenticated'] ?? 0) >= 2, 'the forgeries to reach the server');
+    await waitFor(
+      () => (t.server.stats().dropped['unsealed'] ?? 0) >= 2 && (t.server.stats().dropped['unauthenticated'] ?? 0) >= 2,
+      'the forgeries to reach the server',
+    );
     const res = await pending;
     expect(res.sha256).toBe(f.sha256);
     expect(await fileSha256(res.path)).toBe(f.sha256);
@@ -131,7 +134,9 @@ describe('encrypted downloads (an offer with a key)', () => {
   it('answers nothing to a plain REQUEST that presents the right token of an encrypted offer', async () => {
     const f = await makeFile(t.dir.path, 'req.bin', 10_000);
     const offer = offerFile(t.server, f, 'session-1', { encrypt: true });
-    const plain = await download(t.server.port, { ...offer, key: undefined } as unknown as typeof offer, t.dir.path, { idleTimeoutMs: 600 }).catch((e: unknown) => e);
+    const plain = await download(t.server.port, { ...offer, key: undefined } as unknown as typeof offer, t.dir.path, { idleTimeoutMs: 600 }).catch(
+      (e: unknown) => e,
+    );
     expect(plain).toMatchObject({ code: 'PARLEY_ERR_TRANSFER_TIMEOUT' });
     expect(t.server.stats().dropped['unsealed']).toBeGreaterThan(0);
     expect(t.server.stats().dropped['challenged'] ?? 0).toBe(0);
@@ -161,7 +166,14 @@ describe('encrypted downloads (an offer with a key)', () => {
     try {
       expect(aeadImplementation()).toBe('node:crypto');
       const f = await makeFile(t.dir.path, 'js.bin', 1024 * 1024 + 5);
-      t.relay = await LossyRelay.start({ targetPort: t.server.port, loss: 0.05, reorder: 0.02, duplicate: 0.02, corruptEveryNth: { type: 'data', every: 50 }, seed: 7 });
+      t.relay = await LossyRelay.start({
+        targetPort: t.server.port,
+        loss: 0.05,
+        reorder: 0.02,
+        duplicate: 0.02,
+        corruptEveryNth: { type: 'data', every: 50 },
+        seed: 7,
+      });
       const res = await download(t.relay.port, offerFile(t.server, f, 'session-1', { encrypt: true }), t.dir.path);
       expect(res.sha256).toBe(f.sha256);
       expect(t.relay.counts.dropped).toBeGreaterThan(0);
@@ -175,9 +187,14 @@ describe('encrypted downloads (an offer with a key)', () => {
     const f = await makeFile(t.dir.path, 'race.bin', 200_000);
     const offer = offerFile(t.server, f, 'session-1', { encrypt: true });
     // What the client puts on the wire first (the observer sees only these bytes).
-    const sealedRequest = new PacketSealer(Buffer.from(offer.key!, 'hex'), 'client').seal(
-      { type: 'request', transferId: offer.id, token: Buffer.from(offer.token, 'hex'), resumeFrom: 0, payloadSize: 1440, window: 64 },
-    );
+    const sealedRequest = new PacketSealer(Buffer.from(offer.key!, 'hex'), 'client').seal({
+      type: 'request',
+      transferId: offer.id,
+      token: Buffer.from(offer.token, 'hex'),
+      resumeFrom: 0,
+      payloadSize: 1440,
+      window: 64,
+    });
     const attacker = dgram.createSocket('udp4');
     const received: Buffer[] = [];
     attacker.on('message', (m) => received.push(m));

@@ -29,7 +29,7 @@ afterEach(async () => {
   await dir.remove();
 });
 
-describe.skipIf(!FORGE_AVAILABLE)('a REQUEST forged with a victim\'s source address (raw socket)', () => {
+describe.skipIf(!FORGE_AVAILABLE)("a REQUEST forged with a victim's source address (raw socket)", () => {
   it('draws at most 3× its bytes to the victim, never DATA, and the transfer never starts', async () => {
     const f = await makeFile(dir.path, 'loot.bin', 4_000_000);
     // The attacker's own token, from his own chat session.
@@ -61,7 +61,7 @@ describe.skipIf(!FORGE_AVAILABLE)('a REQUEST forged with a victim\'s source addr
     expect(res.sha256).toBe(f.sha256);
   });
 
-  it('cannot validate the victim\'s address by guessing: a forged REQUEST with a wrong nonce is challenged again', async () => {
+  it("cannot validate the victim's address by guessing: a forged REQUEST with a wrong nonce is challenged again", async () => {
     const f = await makeFile(dir.path, 'loot2.bin', 1_000_000);
     const offer = offerFile(server, f, 'mallory');
     const v = await victimSocket();

@@ -44,7 +44,10 @@ describe('cleanup when a side goes away', () => {
     let bytes = 0;
     const dest = join(dir.path, 'shutdown-out.bin');
     const p = download(server.port, offerFile(server, f), dir.path, { destPath: dest, onProgress: (x) => (bytes = x.bytes) });
-    const outcome = p.then(() => 'resolved', (err: unknown) => err);
+    const outcome = p.then(
+      () => 'resolved',
+      (err: unknown) => err,
+    );
     await waitFor(() => bytes > 0, 'some progress');
     await server.close();
     expect(await outcome).toMatchObject({ code: 'PARLEY_ERR_TRANSFER_CANCELLED', message: expect.stringContaining('shutting down') });

@@ -40,7 +40,13 @@ describe.each(IO_MODES)('through a relay with %s loss each way, reordering and d
     expect(t.server.stats().io).toBe(io);
     const files = await Promise.all(SIZES.map(([, size], i) => makeFile(t.dir.path, `f${i}.bin`, size)));
     t.relay = await LossyRelay.start({
-      targetPort: t.server.port, loss, reorder: 0.02, duplicate: 0.02, delayMs: 1, jitterMs: 1, seed: 1 + loss * 100,
+      targetPort: t.server.port,
+      loss,
+      reorder: 0.02,
+      duplicate: 0.02,
+      delayMs: 1,
+      jitterMs: 1,
+      seed: 1 + loss * 100,
     });
     const results = await Promise.all(
       files.map((f, i) =>

@@ -6,7 +6,10 @@ describe('RangeSet', () => {
     const s = new RangeSet({ maxRanges: 8, whenFull: 'refuse' });
     expect(s.insert(1)).toBe('new');
     expect(s.insert(3)).toBe('new');
-    expect(s.toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(s.toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(s.insert(2)).toBe('new');
     expect(s.toArray()).toEqual([[1, 4]]);
     expect(s.insert(2)).toBe('duplicate');
@@ -30,22 +33,31 @@ describe('RangeSet', () => {
     s.insert(0);
     s.insert(10);
     expect(s.insert(20)).toBe('new');
-    expect(s.toArray()).toEqual([[10, 11], [20, 21]]);
+    expect(s.toArray()).toEqual([
+      [10, 11],
+      [20, 21],
+    ]);
     expect(s.insert(15)).toBe('new');
-    expect(s.toArray()).toEqual([[15, 16], [20, 21]]);
+    expect(s.toArray()).toEqual([
+      [15, 16],
+      [20, 21],
+    ]);
     expect(s.insert(5)).toBe('full'); // below everything kept: already forgotten
   });
 
   it('lists the newest ranges first as inclusive bounds', () => {
     const s = new RangeSet({ maxRanges: 8, whenFull: 'refuse' });
     for (const v of [0, 1, 2, 5, 6, 9]) s.insert(v);
-    expect(s.newest(2)).toEqual([{ first: 9, last: 9 }, { first: 5, last: 6 }]);
+    expect(s.newest(2)).toEqual([
+      { first: 9, last: 9 },
+      { first: 5, last: 6 },
+    ]);
     expect(s.contiguousEnd(0)).toBe(3);
   });
 
   it('agrees with a plain Set on random inserts', () => {
     let seed = 42;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % 300);
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) % 300;
     const s = new RangeSet({ maxRanges: 1000, whenFull: 'refuse' });
     const ref = new Set<number>();
     for (let i = 0; i < 2000; i++) {
@@ -63,6 +75,9 @@ describe('RangeSet', () => {
     s.seed(0, 10);
     s.insert(12);
     s.dropBelow(5);
-    expect(s.toArray()).toEqual([[5, 10], [12, 13]]);
+    expect(s.toArray()).toEqual([
+      [5, 10],
+      [12, 13],
+    ]);
   });
 });

@@ -66,7 +66,15 @@ describe('what the server does with bad input while another transfer goes on', (
 
     await waitFor(() => {
       const d = server.stats().dropped;
-      return (d['truncated'] ?? 0) + (d['oversized'] ?? 0) + (d['unknown_type'] ?? 0) + (d['bad_checksum'] ?? 0) + (d['bad_magic'] ?? 0) + (d['wrong_address'] ?? 0) >= 7;
+      return (
+        (d['truncated'] ?? 0) +
+          (d['oversized'] ?? 0) +
+          (d['unknown_type'] ?? 0) +
+          (d['bad_checksum'] ?? 0) +
+          (d['bad_magic'] ?? 0) +
+          (d['wrong_address'] ?? 0) >=
+        7
+      );
     }, 'every bad datagram to be counted');
     const d = server.stats().dropped;
     expect(d).toMatchObject({ truncated: 1, oversized: 1, unknown_type: 1, bad_checksum: 1, bad_magic: 1, wrong_address: 2 });
@@ -117,7 +125,17 @@ describe('what the server does with bad input while another transfer goes on', (
     const client = await rawSocket();
     await rawHandshake(client.sock, server, offer);
     await waitFor(() => client.got.some((b) => decodePacket(b).type === 'data'), 'the first DATA');
-    client.send(encodePacket({ type: 'ack', transferId: offer.id, largest: 1_000_000, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [{ first: 0, last: 1_000_000 }] }));
+    client.send(
+      encodePacket({
+        type: 'ack',
+        transferId: offer.id,
+        largest: 1_000_000,
+        ackDelayUs: 0,
+        cumulative: 0,
+        window: 64,
+        ranges: [{ first: 0, last: 1_000_000 }],
+      }),
+    );
     await waitFor(() => (server.stats().dropped['ack_unsent'] ?? 0) === 1, 'the bogus ACK to be counted');
     const before = client.got.length;
     // The sender is still alive: it keeps retransmitting to the bound address.

@@ -46,7 +46,9 @@ describe('sender and receiver on a simulated link (fake clock)', () => {
     const data = randomBytes(20 * PAYLOAD);
     let lastDataDropped = 0;
     const r = simulate({
-      data, payloadSize: PAYLOAD, link: {
+      data,
+      payloadSize: PAYLOAD,
+      link: {
         delayMs: 5,
         // Drop the first transmission of the last three chunks: nothing after them can reveal the gap.
         dropIf: (dg, dir) => {
@@ -70,7 +72,9 @@ describe('sender and receiver on a simulated link (fake clock)', () => {
     const outage = { from: Infinity, to: Infinity };
     let firstDataAfter = Infinity;
     const r = simulate({
-      data, payloadSize: PAYLOAD, link: {
+      data,
+      payloadSize: PAYLOAD,
+      link: {
         delayMs: 5,
         dropIf: (dg, dir, now) => {
           if (outage.from === Infinity && dir === 'toReceiver' && peekPacketType(dg) === 'data') {
@@ -96,7 +100,9 @@ describe('sender and receiver on a simulated link (fake clock)', () => {
     const data = randomBytes(10 * PAYLOAD);
     const dropped = { end: 0, endAck: 0 };
     const r = simulate({
-      data, payloadSize: PAYLOAD, link: {
+      data,
+      payloadSize: PAYLOAD,
+      link: {
         delayMs: 5,
         dropIf: (dg) => {
           const t = peekPacketType(dg);
@@ -131,7 +137,10 @@ describe('sender and receiver on a simulated link (fake clock)', () => {
     const data = randomBytes(100 * PAYLOAD);
     let maxAhead = 0;
     const r = simulate({
-      data, payloadSize: PAYLOAD, link: { delayMs: 20 }, receiver: { window: 8 },
+      data,
+      payloadSize: PAYLOAD,
+      link: { delayMs: 20 },
+      receiver: { window: 8 },
       stopWhen: (s, rc) => {
         if (s !== undefined) maxAhead = Math.max(maxAhead, (s as unknown as { nextChunk: number }).nextChunk - rc.cumulative);
         return false;
@@ -145,8 +154,11 @@ describe('sender and receiver on a simulated link (fake clock)', () => {
     const data = randomBytes(100 * PAYLOAD);
     let cut = false;
     const r = simulate({
-      data, payloadSize: PAYLOAD, link: { delayMs: 5, dropIf: () => cut },
-      sender: { idleTimeoutMs: 2000 }, receiver: { idleTimeoutMs: 3000 },
+      data,
+      payloadSize: PAYLOAD,
+      link: { delayMs: 5, dropIf: () => cut },
+      sender: { idleTimeoutMs: 2000 },
+      receiver: { idleTimeoutMs: 3000 },
       stopWhen: (_s, rc) => {
         if (rc.cumulative >= 10) cut = true;
         return false;
@@ -191,7 +203,17 @@ describe('sender input checks', () => {
   });
 
   it('is not kept alive by ACKs that acknowledge nothing new, nor by repeated REQUESTs', () => {
-    const s = new Sender({ transferId: 1, token, size: 10 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, idleTimeoutMs: 2000, source: { read: () => {} } });
+    const s = new Sender({
+      transferId: 1,
+      token,
+      size: 10 * PAYLOAD,
+      payloadSize: PAYLOAD,
+      resumeFrom: 0,
+      window: 64,
+      now: 0,
+      idleTimeoutMs: 2000,
+      source: { read: () => {} },
+    });
     s.poll(0);
     const empty = encodePacket({ type: 'ack', transferId: 1, largest: 0, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [] });
     const request = encodePacket({ type: 'request', transferId: 1, token, resumeFrom: 0, payloadSize: PAYLOAD, window: 64 });
@@ -208,7 +230,17 @@ describe('sender input checks', () => {
   });
 
   it('is kept alive by an ACK that acknowledges a new packet', () => {
-    const s = new Sender({ transferId: 1, token, size: 100 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, idleTimeoutMs: 2000, source: { read: () => {} } });
+    const s = new Sender({
+      transferId: 1,
+      token,
+      size: 100 * PAYLOAD,
+      payloadSize: PAYLOAD,
+      resumeFrom: 0,
+      window: 64,
+      now: 0,
+      idleTimeoutMs: 2000,
+      source: { read: () => {} },
+    });
     let now = 0;
     for (; now <= 5000; now += 100) {
       let pn = -1;
@@ -216,7 +248,11 @@ describe('sender input checks', () => {
         const p = decodePacket(dg);
         if (p.type === 'data') pn = p.packetNumber;
       }
-      if (pn >= 0) s.onDatagram(encodePacket({ type: 'ack', transferId: 1, largest: pn, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [{ first: pn, last: pn }] }), now + 1);
+      if (pn >= 0)
+        s.onDatagram(
+          encodePacket({ type: 'ack', transferId: 1, largest: pn, ackDelayUs: 0, cumulative: 0, window: 64, ranges: [{ first: pn, last: pn }] }),
+          now + 1,
+        );
       if (s.nextDeadline() <= now) s.onTimer(now);
     }
     expect(s.state).toBe('sending');
@@ -307,7 +343,16 @@ describe('hostile datagrams', () => {
   it('never makes the sender or receiver throw, and a transfer still completes afterwards', () => {
     const random = prng(99);
     const token = randomBytes(16);
-    const sender = new Sender({ transferId: 1, token, size: 50 * PAYLOAD, payloadSize: PAYLOAD, resumeFrom: 0, window: 64, now: 0, source: { read: () => {} } });
+    const sender = new Sender({
+      transferId: 1,
+      token,
+      size: 50 * PAYLOAD,
+      payloadSize: PAYLOAD,
+      resumeFrom: 0,
+      window: 64,
+      now: 0,
+      source: { read: () => {} },
+    });
     const receiver = new Receiver({ transferId: 1, token, size: 50 * PAYLOAD, payloadSize: PAYLOAD, now: 0 });
     const valid = [
       encodePacket({ type: 'ack', transferId: 1, largest: 3, ackDelayUs: 5, cumulative: 1, window: 64, ranges: [{ first: 0, last: 3 }] }),

@@ -28,7 +28,14 @@ export function useCrc32(impl: Crc32Function | undefined): void {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
     data[i] = x >>> 24;
   }
-  for (const [from, to] of [[0, 0], [0, 1], [3, 66], [1, 1473], [0, 4099], [7, 2900]] as const) {
+  for (const [from, to] of [
+    [0, 0],
+    [0, 1],
+    [3, 66],
+    [1, 1473],
+    [0, 4099],
+    [7, 2900],
+  ] as const) {
     const view = data.subarray(from, to);
     if (impl(view, view.length) !== crc32(view)) throw new Error(`useCrc32: the implementation differs from zlib.crc32 on ${view.length} bytes`);
   }

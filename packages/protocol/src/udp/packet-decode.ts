@@ -22,7 +22,17 @@ import {
 } from './constants.js';
 
 import { trailerChecksum } from './checksum.js';
-import { ACK_FIXED_BYTES, TYPE_NAMES, type AckPacket, type DataPacket, type DecodeOptions, type PacketRange, type RequestPacket, type UdpPacket, type UdpPacketType } from './packet-types.js';
+import {
+  ACK_FIXED_BYTES,
+  TYPE_NAMES,
+  type AckPacket,
+  type DataPacket,
+  type DecodeOptions,
+  type PacketRange,
+  type RequestPacket,
+  type UdpPacket,
+  type UdpPacketType,
+} from './packet-types.js';
 
 function fail(code: 'PACKET_TRUNCATED' | 'PACKET_OVERSIZED' | 'PACKET_MALFORMED', why: string): never {
   throw protocolError(code, why);

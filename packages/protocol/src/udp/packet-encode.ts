@@ -49,13 +49,7 @@ function seal(buf: Buffer, length: number): Buffer {
  * `target[DATA_HEADER_BYTES, DATA_HEADER_BYTES + payloadLength)` (e.g. read from
  * the file straight into it). Returns the packet (a view of `target`). No allocation.
  */
-export function encodeDataInto(
-  target: Buffer,
-  transferId: number,
-  packetNumber: number,
-  chunk: number,
-  payloadLength: number,
-): Buffer {
+export function encodeDataInto(target: Buffer, transferId: number, packetNumber: number, chunk: number, payloadLength: number): Buffer {
   if (payloadLength < 1 || payloadLength > MAX_PAYLOAD_BYTES) {
     throw protocolError('PACKET_MALFORMED', `DATA payload length ${payloadLength} is outside 1..${MAX_PAYLOAD_BYTES}`);
   }

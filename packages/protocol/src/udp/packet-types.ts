@@ -135,4 +135,3 @@ export const TYPE_NAMES: Readonly<Record<number, UdpPacketType | undefined>> = {
   [PACKET_TYPES.ERROR]: 'error',
   [PACKET_TYPES.CHALLENGE]: 'challenge',
 };
-

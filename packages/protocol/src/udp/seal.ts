@@ -106,7 +106,13 @@ export function useAead(impl: AeadBackend | undefined): void {
   for (let i = 0; i < key.length; i++) key[i] = (i * 7 + 3) & 0xff;
   for (let i = 0; i < nonce.length; i++) nonce[i] = (i * 13 + 1) & 0xff;
   const context = impl.context(key);
-  for (const [aadEnd, end] of [[12, 12], [12, 13], [12, 45], [12, 1456], [12, 1500]] as const) {
+  for (const [aadEnd, end] of [
+    [12, 12],
+    [12, 13],
+    [12, 45],
+    [12, 1456],
+    [12, 1500],
+  ] as const) {
     const data = Buffer.alloc(end + AEAD_TAG_BYTES);
     for (let i = 0; i < end; i++) data[i] = (i * 31 + end) & 0xff;
     const expected = Buffer.from(data);

@@ -33,12 +33,90 @@ import type { Rng } from './rng.js';
  * mappings that change length, combining marks, emoji, a lone surrogate.
  */
 export const TRICKY_CHARS: readonly string[] = [
-  ',', ' ', ':', '%', '-', '_', '.', '[', ']', '{', '}', '|', '^', '`', '\\', '/', '\t', '\r', '\n', '\0', '\x1b', '\x7f',
-  '\u0085', '\u009b', '\u00a0', '\u00ad', '\u034f', '\u037a', '\u0430', '\u0435', '\u043e', '\u0131', '\u0130', '\u00df', '\u1e9e',
-  '\u017f', '\u212a', '\u2126', '\u0301', '\u0308', '\u0345', '\u115f', '\u1160', '\u3164', '\uffa0', '\u180e', '\u200b', '\u200c',
-  '\u200d', '\u200e', '\u200f', '\u2028', '\u2029', '\u202a', '\u202e', '\u2066', '\u2069', '\u2060', '\ufeff', '\ufe0f', '\ufdfa',
-  '\ufdfb', '\ufb01', '\uff0c', '\uff1a', '\uff41', '\u2474', '\u00bc', '\u2160', '\u3000', '\ufffd', '\ud800', '\udfff',
-  '\u{1f101}', '\u{1f600}', '\u{1f1eb}\u{1f1f7}', '\u{e0041}', '\u{10ffff}', '日', '本', 'é', 'e\u0301', 'ǅ', 'ﬀ',
+  ',',
+  ' ',
+  ':',
+  '%',
+  '-',
+  '_',
+  '.',
+  '[',
+  ']',
+  '{',
+  '}',
+  '|',
+  '^',
+  '`',
+  '\\',
+  '/',
+  '\t',
+  '\r',
+  '\n',
+  '\0',
+  '\x1b',
+  '\x7f',
+  '\u0085',
+  '\u009b',
+  '\u00a0',
+  '\u00ad',
+  '\u034f',
+  '\u037a',
+  '\u0430',
+  '\u0435',
+  '\u043e',
+  '\u0131',
+  '\u0130',
+  '\u00df',
+  '\u1e9e',
+  '\u017f',
+  '\u212a',
+  '\u2126',
+  '\u0301',
+  '\u0308',
+  '\u0345',
+  '\u115f',
+  '\u1160',
+  '\u3164',
+  '\uffa0',
+  '\u180e',
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u200e',
+  '\u200f',
+  '\u2028',
+  '\u2029',
+  '\u202a',
+  '\u202e',
+  '\u2066',
+  '\u2069',
+  '\u2060',
+  '\ufeff',
+  '\ufe0f',
+  '\ufdfa',
+  '\ufdfb',
+  '\ufb01',
+  '\uff0c',
+  '\uff1a',
+  '\uff41',
+  '\u2474',
+  '\u00bc',
+  '\u2160',
+  '\u3000',
+  '\ufffd',
+  '\ud800',
+  '\udfff',
+  '\u{1f101}',
+  '\u{1f600}',
+  '\u{1f1eb}\u{1f1f7}',
+  '\u{e0041}',
+  '\u{10ffff}',
+  '日',
+  '本',
+  'é',
+  'e\u0301',
+  'ǅ',
+  'ﬀ',
 ];
 
 const ASCII_NICK_FIRST = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_';
@@ -47,12 +125,56 @@ const UNICODE_NICK_CHARS = ['é', 'ü', 'ñ', 'ß', 'ø', 'Ω', 'ж', 'я', '日
 
 /** Byte strings worth inserting into a line or a packet. */
 export const DICTIONARY: readonly Buffer[] = [
-  '\n', '\r\n', '\r', ',', ' :', ':', ' ', '%', '%2', '%zz', '%20', '-', 'broadcast,', 'download,', 'pong,', 'cancel,', 'online',
-  'files', 'exit', 'help', 'welcome 1 ', 'offer ', 'error ', 'bye ', 'files 1 ', 'online 2 ',
-  'history', 'history,before,', 'history,after,', 'ids,on', 'history broadcast ', 'history end join ', 'sent ', '2026-12-06T16:05:03.123Z',
-].map((s) => Buffer.from(s, 'latin1')).concat(
-  [[0xc3], [0xc3, 0x28], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf0, 0x9f], [0xf0, 0x9f, 0x98, 0x80], [0xc0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xef, 0xbb, 0xbf], [0xff]].map((b) => Buffer.from(b)),
-);
+  '\n',
+  '\r\n',
+  '\r',
+  ',',
+  ' :',
+  ':',
+  ' ',
+  '%',
+  '%2',
+  '%zz',
+  '%20',
+  '-',
+  'broadcast,',
+  'download,',
+  'pong,',
+  'cancel,',
+  'online',
+  'files',
+  'exit',
+  'help',
+  'welcome 1 ',
+  'offer ',
+  'error ',
+  'bye ',
+  'files 1 ',
+  'online 2 ',
+  'history',
+  'history,before,',
+  'history,after,',
+  'ids,on',
+  'history broadcast ',
+  'history end join ',
+  'sent ',
+  '2026-12-06T16:05:03.123Z',
+]
+  .map((s) => Buffer.from(s, 'latin1'))
+  .concat(
+    [
+      [0xc3],
+      [0xc3, 0x28],
+      [0xe2, 0x82],
+      [0xed, 0xa0, 0x80],
+      [0xf0, 0x9f],
+      [0xf0, 0x9f, 0x98, 0x80],
+      [0xc0, 0x80],
+      [0xf8, 0x88, 0x80, 0x80, 0x80],
+      [0xef, 0xbb, 0xbf],
+      [0xff],
+    ].map((b) => Buffer.from(b)),
+  );
 
 /** Random text: printable ASCII, tricky characters, random BMP and astral code points. */
 export function randomText(rng: Rng, maxChars: number): string {
@@ -117,7 +239,12 @@ export function validCommandLine(rng: Rng): string {
   const text = (): string => randomLineText(rng, 60).replace(/[\u0000-\u001f\u007f-\u009f]/gu, '') || 'hi';
   switch (rng.below(11)) {
     case 9:
-      return rng.pick([`history`, `history,${rng.int(1, 500)}`, `history,before,${rng.u32()}`, `history,After,${rng.u32()}-${rng.below(9)},${rng.int(1, 500)}`]);
+      return rng.pick([
+        `history`,
+        `history,${rng.int(1, 500)}`,
+        `history,before,${rng.u32()}`,
+        `history,After,${rng.u32()}-${rng.below(9)},${rng.int(1, 500)}`,
+      ]);
     case 10:
       return `${pad()}ids${pad()},${rng.pick(['on', 'off', 'ON'])}`;
     case 0:
@@ -176,14 +303,22 @@ function safeInt(rng: Rng): number {
 export function validEvent(rng: Rng): ServerEvent {
   const text = (): string => randomLineText(rng, 80);
   const fileName = (): string => (rng.chance(0.1) ? rng.pick(['', '-', ':x', '%41', 'a b', '%']) : randomLineText(rng, 30));
-  const stamp = (): { id: string; time: string } => ({ id: rng.chance(0.5) ? String(rng.u32()) : `${rng.u32()}-${rng.below(10)}`, time: new Date(rng.below(4_000_000_000_000)).toISOString() });
+  const stamp = (): { id: string; time: string } => ({
+    id: rng.chance(0.5) ? String(rng.u32()) : `${rng.u32()}-${rng.below(10)}`,
+    time: new Date(rng.below(4_000_000_000_000)).toISOString(),
+  });
   switch (rng.below(17)) {
     case 16:
       return { type: 'account', state: rng.pick(ACCOUNT_STATES), nick: validNick(rng), text: text() };
     case 12:
       return { type: 'broadcast', from: validNick(rng), text: text(), ...stamp() };
     case 13:
-      return { type: 'history', message: rng.chance(0.5) ? { type: 'broadcast', from: validNick(rng), text: text(), ...stamp() } : { type: 'private', from: validNick(rng), to: validNick(rng), text: text(), ...stamp() } };
+      return {
+        type: 'history',
+        message: rng.chance(0.5)
+          ? { type: 'broadcast', from: validNick(rng), text: text(), ...stamp() }
+          : { type: 'private', from: validNick(rng), to: validNick(rng), text: text(), ...stamp() },
+      };
     case 14:
       return { type: 'history-end', form: rng.pick(['join', 'last', 'before', 'after'] as const), count: rng.below(501), more: rng.chance(0.5) };
     case 15:
@@ -293,7 +428,11 @@ export function validPacket(rng: Rng, type: PacketTypeName = rng.pick(PACKET_TYP
 
 /** The integer fields of an encoded packet of this type that are worth setting to boundary values. */
 export function packetFields(type: PacketTypeName, bytes: Buffer): Field[] {
-  const fields: Field[] = [{ offset: 2, width: 1 }, { offset: 3, width: 1 }, { offset: 4, width: 4 }];
+  const fields: Field[] = [
+    { offset: 2, width: 1 },
+    { offset: 3, width: 1 },
+    { offset: 4, width: 4 },
+  ];
   switch (type) {
     case 'REQUEST':
       fields.push({ offset: 24, width: 4 }, { offset: 28, width: 2 }, { offset: 30, width: 4 });

@@ -177,7 +177,14 @@ const lineDecoder = defineTarget<LineInput, null>({
     pieces.push(bytes.subarray(prev));
     sameLines(decodeAll(pieces, max), expected, `split at ${cuts.join(',')} differs from the whole input`);
     if (bytes.length <= 160) {
-      sameLines(decodeAll(Array.from(bytes, (b) => Uint8Array.of(b)), max), expected, 'byte by byte differs from the whole input');
+      sameLines(
+        decodeAll(
+          Array.from(bytes, (b) => Uint8Array.of(b)),
+          max,
+        ),
+        expected,
+        'byte by byte differs from the whole input',
+      );
     }
   },
   describe: ({ bytes, max, cuts }) => `maxLineBytes=${max} cuts=[${cuts.join(',')}] hex=${hex(bytes)}`,
@@ -212,8 +219,9 @@ const lineDecoderStream = defineTarget<Buffer, StreamState>({
     summarise(state.decoder.push(reused), out, state.decoder.maxLineBytes);
     reused.fill(0x0a); // the caller may reuse its buffer: the decoder must have copied what it keeps
     state.bytes += chunk.length;
-    for (const o of out) if (o.startsWith('L:')) state.lines += 1;
-    else state.errors += 1;
+    for (const o of out)
+      if (o.startsWith('L:')) state.lines += 1;
+      else state.errors += 1;
     const pending = state.decoder.pendingBytes;
     if (pending > state.decoder.maxLineBytes + 1) violation(`decoder holds ${pending} bytes, limit ${state.decoder.maxLineBytes} (+1 for a CR)`);
     if (pending > state.maxPending) state.maxPending = pending;
@@ -538,7 +546,8 @@ interface SealedInput {
  */
 const udpSealed = defineTarget<SealedInput, SealedState>({
   name: 'udp-sealed',
-  about: 'PacketSealer.open on sealed packets of every type: valid, mutated (every mutation of the byte mutator), random bodies with the sealed flag, and under a wrong key',
+  about:
+    'PacketSealer.open on sealed packets of every type: valid, mutated (every mutation of the byte mutator), random bodies with the sealed flag, and under a wrong key',
   session() {
     const key = Buffer.alloc(32, 7);
     return { server: new PacketSealer(key, 'server'), client: new PacketSealer(key, 'client'), stranger: new PacketSealer(Buffer.alloc(32, 8), 'client') };

@@ -187,7 +187,11 @@ export class Accounts {
   async #checkOwn(key: string, password: string, asker: Asker): Promise<AccountResult> {
     const result = await this.login(key, password, asker);
     if (result.ok) this.stats.logins -= 1;
-    return result.ok ? { ok: true } : result.code === 'LOGIN_FAILED' ? { ok: false, code: 'LOGIN_FAILED', text: 'wrong password; nothing was changed' } : result;
+    return result.ok
+      ? { ok: true }
+      : result.code === 'LOGIN_FAILED'
+        ? { ok: false, code: 'LOGIN_FAILED', text: 'wrong password; nothing was changed' }
+        : result;
   }
 
   close(): void {

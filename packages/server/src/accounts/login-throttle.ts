@@ -35,9 +35,7 @@ export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
   maxTracked: 10_000,
 };
 
-export type ThrottleVerdict =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly retryInMs: number; readonly why: 'address' | 'account' };
+export type ThrottleVerdict = { readonly ok: true } | { readonly ok: false; readonly retryInMs: number; readonly why: 'address' | 'account' };
 
 interface AccountFailures {
   /** Wrong passwords in a row. */

@@ -20,11 +20,9 @@ export type ClusterHub = ChatHub & { readonly healthy: boolean; readonly nodeId:
 export async function createRedisHub(options: RedisHubOptions): Promise<ClusterHub> {
   const hub = new RedisHub(options);
   let timer: NodeJS.Timeout | undefined;
-  const waited = await Promise.race([
-    hub.firstSync.then(() => true),
-    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), hub.leaseMs))),
-  ]);
+  const waited = await Promise.race([hub.firstSync.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), hub.leaseMs)))]);
   clearTimeout(timer);
-  if (!waited) options.log.warn({ component: 'cluster', node: hub.nodeId }, 'Redis did not answer yet; starting unavailable (new logins refused until it does)');
+  if (!waited)
+    options.log.warn({ component: 'cluster', node: hub.nodeId }, 'Redis did not answer yet; starting unavailable (new logins refused until it does)');
   return hub;
 }

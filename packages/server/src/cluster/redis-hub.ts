@@ -10,7 +10,20 @@ import { eventFrame, nickKey, protocolError, type ErrorCode, type LeaveReason, t
 import type { ChatHub, ClaimResult, HubMember } from '../hub.js';
 import { sortNicks } from '../memory-hub.js';
 import { openConnections, quit, withTimeout, type Connections, type HeartbeatReply, type SyncReply } from './connections.js';
-import { INITIAL_LINK, inCluster, isHealthy, isLinked, isOutage, isSyncing, LinkPhase, nextLink, shouldJoinNow, tickAction, type LinkEvent, type LinkState } from './link-state.js';
+import {
+  INITIAL_LINK,
+  inCluster,
+  isHealthy,
+  isLinked,
+  isOutage,
+  isSyncing,
+  LinkPhase,
+  nextLink,
+  shouldJoinNow,
+  tickAction,
+  type LinkEvent,
+  type LinkState,
+} from './link-state.js';
 import { LocalMembers } from './local-members.js';
 import { OnlineView, type Announcement } from './online-view.js';
 import { checkedTiming, type RedisHubOptions } from './options.js';

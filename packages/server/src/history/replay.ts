@@ -7,7 +7,11 @@ export const HISTORY_MAX_ANSWER_BYTES = 256 * 1024;
 /** What a history answer needs of a session. */
 export interface HistoryReader {
   readonly viewer: Viewer;
-  send(event: { readonly type: 'history'; readonly message: MessageEvent & MessageStamp } | { readonly type: 'history-end'; readonly form: HistoryForm; readonly count: number; readonly more: boolean }): void;
+  send(
+    event:
+      | { readonly type: 'history'; readonly message: MessageEvent & MessageStamp }
+      | { readonly type: 'history-end'; readonly form: HistoryForm; readonly count: number; readonly more: boolean },
+  ): void;
 }
 
 /** An upper bound of a message's line: `history private <from> <to> <id> <time> :<text>\n`. */

@@ -24,9 +24,19 @@ export const HISTORY_FILE = 'history.db';
 /** Holds the pid of the server using the folder. */
 export const LOCK_FILE = 'history.lock';
 
-
 type Row = [id: number, ts: number, kind: number, sender: string, recipient: string | null, text: string];
-type Staged = [id: number, ts: number, kind: number, sender: string, senderKey: string, senderTenure: number, recipient: string | null, recipientKey: string | null, recipientTenure: number | null, text: string];
+type Staged = [
+  id: number,
+  ts: number,
+  kind: number,
+  sender: string,
+  senderKey: string,
+  senderTenure: number,
+  recipient: string | null,
+  recipientKey: string | null,
+  recipientTenure: number | null,
+  text: string,
+];
 interface TenureRow {
   readonly tenure: number;
   readonly released: number | null;
@@ -178,7 +188,14 @@ export class SqliteStore implements MessageStore {
     const messages: StoredMessage[] = [];
     let bytes = 0;
     for (const [id, ts, kind, sender, recipient, text] of rows) {
-      const m: StoredMessage = { id: String(id), time: formatMessageTime(ts), kind: kind === 0 ? 'broadcast' : 'private', from: sender, to: recipient ?? undefined, text };
+      const m: StoredMessage = {
+        id: String(id),
+        time: formatMessageTime(ts),
+        kind: kind === 0 ? 'broadcast' : 'private',
+        from: sender,
+        to: recipient ?? undefined,
+        text,
+      };
       bytes += bytesOf(m);
       if (bytes > maxBytes && messages.length > 0) {
         more = true;

@@ -29,7 +29,13 @@ describe('password hashes (scrypt)', () => {
   });
 
   it('refuses a corrupted or foreign stored hash without deriving anything huge', async () => {
-    for (const stored of ['', 'plaintext', '$scrypt$N=1073741824,r=8,p=1$AAAA$AAAA', '$scrypt$N=1000,r=8,p=1$AAAA$AAAA', '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA']) {
+    for (const stored of [
+      '',
+      'plaintext',
+      '$scrypt$N=1073741824,r=8,p=1$AAAA$AAAA',
+      '$scrypt$N=1000,r=8,p=1$AAAA$AAAA',
+      '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
+    ]) {
       expect(storedCost(stored)).toBeUndefined();
       expect(await verifyPassword('whatever1', stored, CHEAP)).toEqual({ ok: false, rehash: false });
     }

@@ -43,7 +43,16 @@ async function withTarget<T>(dialect: Dialect, a: LoadArgs, fn: (t: LoadTarget) 
     const { host, port } = parseTarget(a.target);
     if (a.tls && !a.ca) throw new Error('--tls with --target needs --ca FILE: the certificate (or CA) the server is verified against');
     const tls = a.tls ? { tls: { ca: readFileSync(a.ca as string) } } : {};
-    target = { name: `${dialect}${a.tls ? ' TLS' : ''} at ${a.target}`, dialect, host, port, pid: a.serverPid, command: `--target ${a.target}`, ...tls, stop: async () => undefined };
+    target = {
+      name: `${dialect}${a.tls ? ' TLS' : ''} at ${a.target}`,
+      dialect,
+      host,
+      port,
+      pid: a.serverPid,
+      command: `--target ${a.target}`,
+      ...tls,
+      stop: async () => undefined,
+    };
   } else if (dialect === 'irc') target = await startNgircd();
   else if (a.tls) {
     const server = await startParley({ bin: a.server, extraArgs: a.serverArg, cpuProfDir: a.cpuProf, tls: true });
@@ -95,7 +104,16 @@ async function suite(a: LoadArgs, say: (s: string) => void): Promise<SuiteRow[]>
     for (const dialect of dialects(a)) {
       await attempt(t.label, dialect, async () => {
         const r = await withTarget(dialect, a, (target) =>
-          runTraffic(target, { mode: t.mode, clients: t.clients, senders: t.clients, rate: t.rate, duration: d, warmup: a.quick ? w : Math.max(w, t.minWarmup ?? 0), size: a.size, connectConcurrency: a.connectConcurrency }),
+          runTraffic(target, {
+            mode: t.mode,
+            clients: t.clients,
+            senders: t.clients,
+            rate: t.rate,
+            duration: d,
+            warmup: a.quick ? w : Math.max(w, t.minWarmup ?? 0),
+            size: a.size,
+            connectConcurrency: a.connectConcurrency,
+          }),
         );
         say(formatTraffic(r));
         return { label: t.label, traffic: r };
@@ -143,7 +161,8 @@ function writeResults(out: string, markdown: string): void {
 export async function loadCommand(a: LoadArgs): Promise<number> {
   const say = (s: string): void => void process.stdout.write(`${s}\n`);
   const results: Array<TrafficResult | IdleResult> = [];
-  if (a.tls && (a.mode === 'suite' || a.mode === 'transfer' || a.mode === 'tls')) throw new Error(`--tls is for fanout, private and idle (load ${a.mode} ${a.mode === 'tls' ? 'runs both transports itself' : 'does not use it'})`);
+  if (a.tls && (a.mode === 'suite' || a.mode === 'transfer' || a.mode === 'tls'))
+    throw new Error(`--tls is for fanout, private and idle (load ${a.mode} ${a.mode === 'tls' ? 'runs both transports itself' : 'does not use it'})`);
   say(`# ${machineLine()}`);
   if (a.mode === 'suite') {
     const started = new Date();
@@ -158,7 +177,11 @@ export async function loadCommand(a: LoadArgs): Promise<number> {
   if (a.mode === 'tls') {
     // Issue 14's matrix: fan-out 200 × 8 and 10 000 joins, plain beside TLS (--quick: a short version).
     const revision = serverRevision();
-    say(`# load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
+    say(
+      `# load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' / ')}`,
+    );
     const c = await runTlsComparison(
       {
         clients: a.quick ? 20 : 200,

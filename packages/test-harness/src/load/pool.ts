@@ -105,7 +105,14 @@ export class LoadPool {
   tlsSession: string | undefined;
 
   constructor(readonly options: PoolOptions) {
-    this.conns = Array.from({ length: options.clients }, (_, i) => ({ index: i, nick: `c${i}`, socket: undefined, rest: undefined, registered: false, done: undefined }));
+    this.conns = Array.from({ length: options.clients }, (_, i) => ({
+      index: i,
+      nick: `c${i}`,
+      socket: undefined,
+      rest: undefined,
+      registered: false,
+      done: undefined,
+    }));
     this.tally = new Tally(options.clients);
   }
 
@@ -137,7 +144,13 @@ export class LoadPool {
       const tls = this.options.tls;
       const socket: Socket = tls
         ? // tls.connect hands the socket.connect() options (noDelay among them) to the TCP socket under it; its type omits them.
-          tlsConnect({ host: this.options.host, port: this.options.port, noDelay: true, ca: tls.ca, ...(tls.servername ? { servername: tls.servername } : {}) } as ConnectionOptions)
+          tlsConnect({
+            host: this.options.host,
+            port: this.options.port,
+            noDelay: true,
+            ca: tls.ca,
+            ...(tls.servername ? { servername: tls.servername } : {}),
+          } as ConnectionOptions)
         : connect({ host: this.options.host, port: this.options.port, noDelay: true });
       conn.socket = socket;
       conn.rest = undefined;

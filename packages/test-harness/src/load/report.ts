@@ -37,7 +37,12 @@ export function machineLine(): string {
 }
 
 export function formatTraffic(r: TrafficResult): string {
-  const behind = r.loadCpu > 0.9 ? '  (LOAD GENERATOR WAS THE LIMIT)' : r.lateTicks > r.duration * 50 ? `  (load generator's event loop stalled > 6 ms ${r.lateTicks} times)` : '';
+  const behind =
+    r.loadCpu > 0.9
+      ? '  (LOAD GENERATOR WAS THE LIMIT)'
+      : r.lateTicks > r.duration * 50
+        ? `  (load generator's event loop stalled > 6 ms ${r.lateTicks} times)`
+        : '';
   return (
     `${r.target.padEnd(7)} ${r.mode} ${r.clients} clients × ${r.rate}/s (${r.senders} senders, ${r.size} B): ` +
     `offered ${int(r.offeredPerSec)}/s, delivered ${int(r.deliveredPerSec)}/s, p50 ${f2(r.p50Ms)} ms, p99 ${f2(r.p99Ms)} ms, max ${f1(r.maxMs)} ms, ` +
@@ -55,7 +60,10 @@ export function formatIdle(r: IdleResult): string {
 }
 
 /** bench/load/RESULTS.md: both servers, side by side, with the command and the machine. */
-export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date; args: readonly string[]; duration: number; size: number; revision: string }): string {
+export function resultsMarkdown(
+  rows: readonly SuiteRow[],
+  meta: { started: Date; args: readonly string[]; duration: number; size: number; revision: string },
+): string {
   const lines: string[] = [];
   lines.push('# Parley vs ngIRCd: load results');
   lines.push('');
@@ -63,13 +71,19 @@ export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date
   lines.push('');
   lines.push(`- Machine: ${machineLine()}; load generator and server on the same two cores, loopback.`);
   lines.push(`- ngIRCd: ${ngircdVersion()}, bench/load/ngircd.conf (flood penalties off), run as nobody with setpriv.`);
-  lines.push(`- Parley at commit ${meta.revision} (when the run started): packages/server/dist/bin.js with \`--rate 1000000 --burst 1000000 --max-clients 20000 --log-level warn --udp-port -1\` (other options at their defaults).`);
-  lines.push(`- Each traffic run: ${meta.duration} s measured after a warm-up; ${meta.size}-byte lines as sent; one load process holding every socket (TCP_NODELAY, one write per client per 1 ms tick).`);
+  lines.push(
+    `- Parley at commit ${meta.revision} (when the run started): packages/server/dist/bin.js with \`--rate 1000000 --burst 1000000 --max-clients 20000 --log-level warn --udp-port -1\` (other options at their defaults).`,
+  );
+  lines.push(
+    `- Each traffic run: ${meta.duration} s measured after a warm-up; ${meta.size}-byte lines as sent; one load process holding every socket (TCP_NODELAY, one write per client per 1 ms tick).`,
+  );
   lines.push('- Latency: send timestamp in the text to receipt, in the same process. CPU: /proc/<pid>/stat over the measured window, as a share of one core.');
   lines.push('');
   lines.push('## Traffic');
   lines.push('');
-  lines.push('| load | server | offered/s | delivered/s | p50 ms | p99 ms | max ms | lost | dup | reord. | server CPU | µs CPU / delivery | load gen CPU | other processes |');
+  lines.push(
+    '| load | server | offered/s | delivered/s | p50 ms | p99 ms | max ms | lost | dup | reord. | server CPU | µs CPU / delivery | load gen CPU | other processes |',
+  );
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const row of rows) {
     const r = row.traffic;
@@ -81,7 +95,9 @@ export function resultsMarkdown(rows: readonly SuiteRow[], meta: { started: Date
   lines.push('');
   lines.push('## Idle connections');
   lines.push('');
-  lines.push('| clients | server | registered | time to connect all | failed attempts (retried) | server RSS before → after | per client | server CPU to admit them | load gen CPU | other processes |');
+  lines.push(
+    '| clients | server | registered | time to connect all | failed attempts (retried) | server RSS before → after | per client | server CPU to admit them | load gen CPU | other processes |',
+  );
   lines.push('|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const row of rows) {
     const r = row.idle;

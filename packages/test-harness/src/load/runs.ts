@@ -54,7 +54,14 @@ export interface TrafficResult {
 
 /** One fan-out or private-message run against a started target. */
 export async function runTraffic(target: LoadTarget, o: TrafficOptions): Promise<TrafficResult> {
-  const pool = new LoadPool({ host: target.host, port: target.port, dialect: target.dialect, clients: o.clients, joinChannel: o.mode === 'fanout', ...(target.tls ? { tls: target.tls } : {}) });
+  const pool = new LoadPool({
+    host: target.host,
+    port: target.port,
+    dialect: target.dialect,
+    clients: o.clients,
+    joinChannel: o.mode === 'fanout',
+    ...(target.tls ? { tls: target.tls } : {}),
+  });
   try {
     const connectMs = await pool.connectAll(o.connectConcurrency);
     await pool.quiesce(300, 30_000);
@@ -185,7 +192,15 @@ export interface IdleResult {
 
 /** N clients connect, register and stay quiet; the server's resident memory per client and the time to connect them all. */
 export async function runIdle(target: LoadTarget, clients: number, connectConcurrency: number, register = true, deadlineMs = 0): Promise<IdleResult> {
-  const pool = new LoadPool({ host: target.host, port: target.port, dialect: target.dialect, clients, joinChannel: false, register, ...(target.tls ? { tls: target.tls } : {}) });
+  const pool = new LoadPool({
+    host: target.host,
+    port: target.port,
+    dialect: target.dialect,
+    clients,
+    joinChannel: false,
+    register,
+    ...(target.tls ? { tls: target.tls } : {}),
+  });
   try {
     await new Promise((r) => setTimeout(r, 500));
     const rssBefore = target.pid ? processRssBytes(target.pid) : undefined;
@@ -195,7 +210,15 @@ export async function runIdle(target: LoadTarget, clients: number, connectConcur
     const deadline =
       deadlineMs > 0
         ? new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`only ${pool.registered} of ${clients} clients had joined after ${deadlineMs / 1000} s (server CPU ${meter.read().server?.toFixed(1)} s so far)`)), deadlineMs);
+            timer = setTimeout(
+              () =>
+                reject(
+                  new Error(
+                    `only ${pool.registered} of ${clients} clients had joined after ${deadlineMs / 1000} s (server CPU ${meter.read().server?.toFixed(1)} s so far)`,
+                  ),
+                ),
+              deadlineMs,
+            );
           })
         : undefined;
     const all = pool.connectAll(connectConcurrency);

@@ -60,7 +60,10 @@ export async function startParley(options: { bin?: string; extraArgs?: readonly 
     if (options.tls) {
       const cert = join(certDir, 'cert.pem');
       const key = join(certDir, 'key.pem');
-      const made = spawnSync(process.execPath, [bin, 'self-signed', '--cert', cert, '--key', key, '--name', '127.0.0.1', '--name', 'localhost'], { encoding: 'utf8', timeout: SELF_SIGNED_TIMEOUT_MS });
+      const made = spawnSync(process.execPath, [bin, 'self-signed', '--cert', cert, '--key', key, '--name', '127.0.0.1', '--name', 'localhost'], {
+        encoding: 'utf8',
+        timeout: SELF_SIGNED_TIMEOUT_MS,
+      });
       if (made.status !== 0) throw new Error(`parley-server self-signed failed (status ${made.status}): ${made.stderr || made.error?.message}`);
       tls = { port: await freePort(), cert: readFileSync(cert, 'utf8'), fingerprint: /SHA256 fingerprint: (\S+)/u.exec(made.stdout)?.[1] ?? 'unknown' };
       tlsArgs.push('--tls-port', String(tls.port), '--tls-cert', cert, '--tls-key', key);
@@ -130,7 +133,10 @@ export function ngircdConfTemplate(): string {
  */
 export async function startNgircd(): Promise<LoadTarget> {
   const bin = ['/usr/sbin/ngircd', '/usr/bin/ngircd'].find((p) => existsSync(p));
-  if (!bin) throw new Error('ngircd is not installed: printf "#!/bin/sh\\nexit 101\\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && apt-get install -y ngircd');
+  if (!bin)
+    throw new Error(
+      'ngircd is not installed: printf "#!/bin/sh\\nexit 101\\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && apt-get install -y ngircd',
+    );
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'ngircd-'));
   chmodSync(dir, 0o755);
@@ -138,17 +144,21 @@ export async function startNgircd(): Promise<LoadTarget> {
   writeFileSync(conf, readFileSync(ngircdConfTemplate(), 'utf8').replace(/^\s*Ports = \d+$/mu, `\tPorts = ${port}`));
   chmodSync(conf, 0o644);
   const asRoot = process.getuid?.() === 0;
-  const argv = asRoot ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--init-groups', bin, '--nodaemon', '--config', conf] : [bin, '--nodaemon', '--config', conf];
+  const argv = asRoot
+    ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--init-groups', bin, '--nodaemon', '--config', conf]
+    : [bin, '--nodaemon', '--config', conf];
   if (asRoot && spawnSync('setpriv', ['--version']).status !== 0) throw new Error('setpriv (util-linux) is needed to run ngircd unprivileged');
   const child: ChildProcess = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (output += s));
   let exited = false;
-  const exit = new Promise<void>((res) => child.once('exit', () => {
+  const exit = new Promise<void>((res) =>
+    child.once('exit', () => {
       exited = true;
       res();
-    }));
+    }),
+  );
   const deadline = Date.now() + NGIRCD_READY_TIMEOUT_MS;
   for (;;) {
     if (exited) throw new Error(`ngircd exited before it listened:\n${output}`);

@@ -30,7 +30,12 @@ export async function runTransfer(options: { downloads: number; fileBytes: numbe
   const content = seededBytes(options.fileBytes, 5);
   const sha = createHash('sha256').update(content).digest('hex');
   await writeFile(join(filesDir, 'load.bin'), content);
-  const server = await new ServerProcess({ bin: options.bin, filesDir, udpPort: 0, args: ['--log-level', 'warn', '--rate', '1000', '--burst', '1000'] }).start();
+  const server = await new ServerProcess({
+    bin: options.bin,
+    filesDir,
+    udpPort: 0,
+    args: ['--log-level', 'warn', '--rate', '1000', '--burst', '1000'],
+  }).start();
   const clients: LineClient[] = [];
   try {
     for (let i = 0; i < options.downloads; i++) {

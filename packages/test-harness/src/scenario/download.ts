@@ -12,7 +12,9 @@ type DownloadStep = Extract<Step, { action: 'download' }>;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The built child script (tests run this file from src/, the child always runs from dist/). */
-const CHILD = [join(HERE, '..', 'download-child.js'), join(HERE, '..', '..', 'dist', 'download-child.js')].find((p) => existsSync(p)) ?? join(HERE, '..', 'download-child.js');
+const CHILD =
+  [join(HERE, '..', 'download-child.js'), join(HERE, '..', '..', 'dist', 'download-child.js')].find((p) => existsSync(p)) ??
+  join(HERE, '..', 'download-child.js');
 
 interface ChildEvent {
   readonly event: 'offer' | 'progress' | 'done' | 'error';
@@ -30,7 +32,10 @@ interface ChildEvent {
  * dropped and reordered, or (kill-after-bytes) the child was killed mid-way.
  * Returns facts for the report.
  */
-export async function runDownload(step: DownloadStep, ctx: { host: string; port: number; udpPort: number | undefined; filesDir: string | undefined; nick: string }): Promise<string[]> {
+export async function runDownload(
+  step: DownloadStep,
+  ctx: { host: string; port: number; udpPort: number | undefined; filesDir: string | undefined; nick: string },
+): Promise<string[]> {
   if (!ctx.filesDir || ctx.udpPort === undefined) throw new Error('downloads need a spawned server with UDP on');
   const tmp = await mkdtemp(join(tmpdir(), 'parley-dl-'));
   const destPath = join(tmp, step.file);
@@ -62,7 +67,12 @@ export async function runDownload(step: DownloadStep, ctx: { host: string; port:
     const exit = await exited;
     clearTimeout(timer);
     const fail = (why: string): never => {
-      throw new Error(`${why}\n  child events: ${events.map((e) => JSON.stringify(e)).slice(-5).join('\n  ')}\n  child stderr: ${stderr.trim() || '(none)'}`);
+      throw new Error(
+        `${why}\n  child events: ${events
+          .map((e) => JSON.stringify(e))
+          .slice(-5)
+          .join('\n  ')}\n  child stderr: ${stderr.trim() || '(none)'}`,
+      );
     };
     if (step.killAfterBytes) {
       if (!killed) fail(`the download ended (code ${exit.code}) before ${step.killAfterBytes} bytes arrived, so it was never killed mid-way`);

@@ -151,7 +151,8 @@ function combinedOutput(servers: readonly ServerProcess[]): string {
 /** The flags each node of a cluster gets on top of the scenario's own. */
 function clusterArgs(scenario: Scenario, redis: RedisProcess, node: number): string[] {
   const given = (flag: string): boolean => scenario.server.args.some((a) => a === flag || a.startsWith(`${flag}=`));
-  const timing = given('--cluster-lease') || given('--cluster-heartbeat') ? [] : ['--cluster-lease', CLUSTER_LEASE_S, '--cluster-heartbeat', CLUSTER_HEARTBEAT_S];
+  const timing =
+    given('--cluster-lease') || given('--cluster-heartbeat') ? [] : ['--cluster-lease', CLUSTER_LEASE_S, '--cluster-heartbeat', CLUSTER_HEARTBEAT_S];
   return ['--cluster', redis.url, '--node-id', `node${node}`, ...timing];
 }
 

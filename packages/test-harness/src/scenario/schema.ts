@@ -122,7 +122,16 @@ export type ClientSpec = z.output<typeof clientSpecSchema>;
 const TARGETS = 'name the client(s): a name or a list of names';
 /** The client(s) a step is for: a name or a list of names. */
 const targets = z
-  .union([z.string().min(1, { error: TARGETS }).transform((c) => [c]), z.array(z.string()).min(1, { error: TARGETS })], { error: TARGETS })
+  .union(
+    [
+      z
+        .string()
+        .min(1, { error: TARGETS })
+        .transform((c) => [c]),
+      z.array(z.string()).min(1, { error: TARGETS }),
+    ],
+    { error: TARGETS },
+  )
   .transform((c): readonly string[] => c);
 
 const LINE = 'must be text (quote it if it has a colon)';
@@ -133,9 +142,12 @@ const REPEAT = 'must be { prefix: "broadcast,", text: "x", times: 5000 } (one li
 const payloadFields = {
   line: singleLine.optional(),
   lines: z
-    .array(z.string({ error: 'must be a single line' }).refine((l) => !/[\r\n]/u.test(l), { error: 'must be a single line' }), {
-      error: 'must be a list of single lines',
-    })
+    .array(
+      z.string({ error: 'must be a single line' }).refine((l) => !/[\r\n]/u.test(l), { error: 'must be a single line' }),
+      {
+        error: 'must be a list of single lines',
+      },
+    )
     .optional(),
   hex: z
     .string({ error: HEX })
@@ -160,12 +172,7 @@ const matchFields = {
 };
 
 /** Exactly one of `keys` is given: returns it, or reports `none` / "give only one of …" on the step. */
-function oneOf<K extends string>(
-  v: Partial<Record<K, unknown>>,
-  keys: readonly K[],
-  none: string,
-  ctx: z.core.$RefinementCtx,
-): K | undefined {
+function oneOf<K extends string>(v: Partial<Record<K, unknown>>, keys: readonly K[], none: string, ctx: z.core.$RefinementCtx): K | undefined {
   const given = keys.filter((k) => v[k] !== undefined);
   if (given.length === 1) return given[0];
   ctx.addIssue({ code: 'custom', path: [], message: given.length === 0 ? none : `give only one of ${given.join(', ')}` });
@@ -228,9 +235,7 @@ export const STEP_SCHEMAS = {
   'expect-absent': z
     .strictObject({ 'expect-absent': targets, note, ...matchFields })
     .transform((s, ctx) => ({ action: 'expect-absent' as const, clients: s['expect-absent'], note: s.note, match: toMatch(s, ctx) })),
-  sync: z
-    .strictObject({ sync: targets, note, timeout })
-    .transform((s) => ({ action: 'sync' as const, clients: s.sync, note: s.note, timeoutMs: s.timeout })),
+  sync: z.strictObject({ sync: targets, note, timeout }).transform((s) => ({ action: 'sync' as const, clients: s.sync, note: s.note, timeoutMs: s.timeout })),
   'expect-closed': z
     .strictObject({ 'expect-closed': targets, note, timeout })
     .transform((s) => ({ action: 'expect-closed' as const, clients: s['expect-closed'], note: s.note, timeoutMs: s.timeout })),

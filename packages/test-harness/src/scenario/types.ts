@@ -61,4 +61,3 @@ export interface Scenario {
   readonly clients: ReadonlyMap<string, ClientGroup>;
   readonly steps: readonly Step[];
 }
-

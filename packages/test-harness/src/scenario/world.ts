@@ -141,7 +141,14 @@ export class World {
         return undefined;
       case 'expect': {
         const what = describeMatch(step.match);
-        await forAll(this.#nicks(step.clients), (nick) => this.#client(nick).next(matcher(step.match, nick, this.nickOf), step.timeoutMs, what).then(() => undefined), label);
+        await forAll(
+          this.#nicks(step.clients),
+          (nick) =>
+            this.#client(nick)
+              .next(matcher(step.match, nick, this.nickOf), step.timeoutMs, what)
+              .then(() => undefined),
+          label,
+        );
         return undefined;
       }
       case 'expect-absent': {
@@ -151,7 +158,8 @@ export class World {
             const c = this.#client(nick);
             const m = matcher(step.match, nick, this.nickOf);
             const hit = c.lines.findIndex(m);
-            if (hit !== -1) throw new ExpectationError(`received it as line ${hit + 1}: ${JSON.stringify(c.lines[hit])}`, c.lines.slice(Math.max(0, hit - 3), hit + 3));
+            if (hit !== -1)
+              throw new ExpectationError(`received it as line ${hit + 1}: ${JSON.stringify(c.lines[hit])}`, c.lines.slice(Math.max(0, hit - 3), hit + 3));
           },
           label,
         );

@@ -94,11 +94,36 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
     .command('download <file>', 'download a file into --download-dir; exit code 0 only when its SHA-256 is verified', (y) =>
       y.positional('file', { type: 'string', demandOption: true, describe: 'the file name as listed by `parley files`' }),
     )
-    .option('host', { type: 'string', default: e.host, defaultDescription: '$PARLEY_CLIENT_HOST', describe: 'server address (on screen: asked for when missing; blank = this machine)' })
-    .option('port', { type: 'number', default: e.port, defaultDescription: `$PARLEY_CLIENT_PORT or ${DEFAULT_PORT} (${DEFAULT_TLS_PORT} with --tls)`, describe: 'server TCP port' })
-    .option('tls', { type: 'boolean', default: e.tls ?? false, defaultDescription: '$PARLEY_CLIENT_TLS or false', describe: 'connect with TLS, verifying the server against the system CAs, --ca, a pin or --fingerprint' })
-    .option('ca', { type: 'string', default: e.ca, defaultDescription: '$PARLEY_CLIENT_CA', describe: 'PEM file of the CAs to trust instead of the system\'s (implies --tls)' })
-    .option('fingerprint', { type: 'string', default: e.fingerprint, defaultDescription: '$PARLEY_CLIENT_FINGERPRINT', describe: "require the server certificate's SHA-256 fingerprint (SHA256:AB:CD:…, colons optional; implies --tls)" })
+    .option('host', {
+      type: 'string',
+      default: e.host,
+      defaultDescription: '$PARLEY_CLIENT_HOST',
+      describe: 'server address (on screen: asked for when missing; blank = this machine)',
+    })
+    .option('port', {
+      type: 'number',
+      default: e.port,
+      defaultDescription: `$PARLEY_CLIENT_PORT or ${DEFAULT_PORT} (${DEFAULT_TLS_PORT} with --tls)`,
+      describe: 'server TCP port',
+    })
+    .option('tls', {
+      type: 'boolean',
+      default: e.tls ?? false,
+      defaultDescription: '$PARLEY_CLIENT_TLS or false',
+      describe: 'connect with TLS, verifying the server against the system CAs, --ca, a pin or --fingerprint',
+    })
+    .option('ca', {
+      type: 'string',
+      default: e.ca,
+      defaultDescription: '$PARLEY_CLIENT_CA',
+      describe: "PEM file of the CAs to trust instead of the system's (implies --tls)",
+    })
+    .option('fingerprint', {
+      type: 'string',
+      default: e.fingerprint,
+      defaultDescription: '$PARLEY_CLIENT_FINGERPRINT',
+      describe: "require the server certificate's SHA-256 fingerprint (SHA256:AB:CD:…, colons optional; implies --tls)",
+    })
     .option('nick', { type: 'string', default: e.nick, defaultDescription: '$PARLEY_CLIENT_NICK', describe: 'nickname (on screen: asked for when missing)' })
     .option('password-file', {
       type: 'string',
@@ -108,12 +133,28 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
         'online|files|send|download: log in to a registered --nick with the password on the first line of this file. ' +
         'Never on the command line or in an environment variable: other users can read those (ps, /proc/<pid>/environ) and shells keep them in history',
     })
-    .option('download-dir', { type: 'string', default: e.downloadDir ?? '.', defaultDescription: '$PARLEY_CLIENT_DOWNLOAD_DIR or .', describe: 'folder to save downloads in' })
-    .option('bell', { type: 'boolean', default: e.bell ?? true, defaultDescription: '$PARLEY_CLIENT_BELL or true', describe: 'ring the terminal bell on a private message or a mention (--no-bell: off)' })
-    .option('log-file', { type: 'string', default: e.logFile, defaultDescription: '$PARLEY_CLIENT_LOG_FILE', describe: 'write a debug log here (the screen is never used for logs)' })
+    .option('download-dir', {
+      type: 'string',
+      default: e.downloadDir ?? '.',
+      defaultDescription: '$PARLEY_CLIENT_DOWNLOAD_DIR or .',
+      describe: 'folder to save downloads in',
+    })
+    .option('bell', {
+      type: 'boolean',
+      default: e.bell ?? true,
+      defaultDescription: '$PARLEY_CLIENT_BELL or true',
+      describe: 'ring the terminal bell on a private message or a mention (--no-bell: off)',
+    })
+    .option('log-file', {
+      type: 'string',
+      default: e.logFile,
+      defaultDescription: '$PARLEY_CLIENT_LOG_FILE',
+      describe: 'write a debug log here (the screen is never used for logs)',
+    })
     .option('timeout', { type: 'number', default: 15, describe: 'scripted commands: seconds to wait for the server' })
     .check((a) => {
-      if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535)) throw new Error(`--port must be 1-65535 (got ${String(a.port)})`);
+      if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535))
+        throw new Error(`--port must be 1-65535 (got ${String(a.port)})`);
       if (a.fingerprint !== undefined && parseFingerprint(a.fingerprint) === undefined) {
         throw new Error(`--fingerprint must be a SHA-256 fingerprint: SHA256: and 64 hex digits, colons optional (got "${a.fingerprint}")`);
       }
@@ -125,10 +166,10 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
     .epilogue(
       [
         'Exit codes: 0 done, 1 failed, 2 usage, 3 (--tls) the certificate is not trusted,',
-        "4 (--tls) the certificate differs from the one pinned in the known-servers file,",
+        '4 (--tls) the certificate differs from the one pinned in the known-servers file,',
         '5 the nickname is registered and the login failed: no --password-file, a wrong password,',
         'too many tries (wait), or the server takes passwords only over TLS (use --tls).',
-        'The chat screen asks for a registered nickname\'s password itself (masked) and never stores it.',
+        "The chat screen asks for a registered nickname's password itself (masked) and never stores it.",
         'A self-signed server is pinned on first use on the chat screen (parley --tls), or given with',
         '--fingerprint; pins are in $XDG_CONFIG_HOME/parley/known-servers (~/.config/parley/…).',
       ].join('\n'),

@@ -18,8 +18,10 @@ export async function readPasswordFile(path: string, warn: (line: string) => voi
   try {
     const st = await stat(path);
     if (!st.isFile()) throw new PasswordFileError(`--password-file ${path}: not a regular file`);
-    if (st.size > MAX_PASSWORD_FILE_BYTES) throw new PasswordFileError(`--password-file ${path}: ${st.size} bytes is too big for a password file (at most ${MAX_PASSWORD_FILE_BYTES})`);
-    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) warn(`--password-file ${path} can be read by other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    if (st.size > MAX_PASSWORD_FILE_BYTES)
+      throw new PasswordFileError(`--password-file ${path}: ${st.size} bytes is too big for a password file (at most ${MAX_PASSWORD_FILE_BYTES})`);
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0)
+      warn(`--password-file ${path} can be read by other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
     text = await readFile(path, 'utf8');
   } catch (err) {
     if (err instanceof PasswordFileError) throw err;

@@ -141,7 +141,10 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
         }
         if (conn.state === 'closed') return done(() => reject(new ScriptFailure(`cannot talk to ${host}:${args.port}: ${closedWhy || 'connection closed'}`)));
       };
-      const timer = setTimeout(() => done(() => reject(new ScriptFailure(`timed out after ${args.timeout} s waiting for ${what}`))), Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => done(() => reject(new ScriptFailure(`timed out after ${args.timeout} s waiting for ${what}`))),
+        Math.max(0, deadline - Date.now()),
+      );
       const done = (f: () => void): void => {
         clearTimeout(timer);
         waiters.delete(check);
@@ -259,7 +262,9 @@ async function scriptedDownload(
   }, 'the download offer');
   if (answer.kind === 'error') throw new ScriptFailure(errorText(answer.event));
   offer = answer.offer;
-  io.stderr.write(`downloading ${terminalSafe(offer.name)} (${formatBytes(offer.size)}) from ${host} udp ${offer.udpPort}${offer.key !== undefined ? ', every packet sealed (AEAD)' : ''}\n`);
+  io.stderr.write(
+    `downloading ${terminalSafe(offer.name)} (${formatBytes(offer.size)}) from ${host} udp ${offer.udpPort}${offer.key !== undefined ? ', every packet sealed (AEAD)' : ''}\n`,
+  );
   await answer.done;
   if (tty) io.stderr.write('\n');
   await conn.quit();

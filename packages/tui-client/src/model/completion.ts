@@ -55,7 +55,7 @@ export class Completer {
     const [head, tail] = c.line.split('\u0000') as [string, string];
     const pick = c.candidates[c.index] ?? '';
     const text = head + pick + tail;
-    input.set(text, [...head + pick].length);
+    input.set(text, [...(head + pick)].length);
     c.produced = text;
   }
 }

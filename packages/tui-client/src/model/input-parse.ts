@@ -113,7 +113,8 @@ function slash(line: string, ctx: ParseContext): InputAction {
     case 'unregister':
     case 'login':
       // A password typed after the command would show on screen and stay in the history: refuse it and wipe the line.
-      if (rest.trim() !== '') return { kind: 'refuse', reason: `type /${word} alone: the password is asked for without showing it (the line was wiped)`, secret: true };
+      if (rest.trim() !== '')
+        return { kind: 'refuse', reason: `type /${word} alone: the password is asked for without showing it (the line was wiped)`, secret: true };
       return { kind: 'account', action: word };
     case 'server':
     case 'connect': {

@@ -65,7 +65,8 @@ export function secretStep(ask: SecretAsk, entered: string): SecretStep {
     case 'password-new':
       return { kind: 'ask', ask: { kind: 'password-again', old: ask.old, first: entered } };
     case 'password-again':
-      if (entered !== ask.first) return { kind: 'ask', ask: { kind: 'password-new', old: ask.old }, note: 'the two new passwords differ; type the new one again' };
+      if (entered !== ask.first)
+        return { kind: 'ask', ask: { kind: 'password-new', old: ask.old }, note: 'the two new passwords differ; type the new one again' };
       return { kind: 'send', command: { type: 'password', old: ask.old, new: entered } };
     case 'unregister':
       return { kind: 'send', command: { type: 'unregister', password: entered } };

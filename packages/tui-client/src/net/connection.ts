@@ -291,7 +291,10 @@ export class Connection {
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    const connectTimer = setTimeout(() => socket.destroy(new Error(tls ? 'connection or TLS handshake timed out' : 'connection timed out')), this.#o.connectTimeoutMs ?? 10_000);
+    const connectTimer = setTimeout(
+      () => socket.destroy(new Error(tls ? 'connection or TLS handshake timed out' : 'connection timed out')),
+      this.#o.connectTimeoutMs ?? 10_000,
+    );
     let failure = '';
     const ready = (): void => {
       this.#connected = true;
@@ -323,7 +326,10 @@ export class Connection {
       });
     }
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      failure = tls && (err.code ?? '').startsWith('ERR_SSL_') ? `TLS handshake failed (${err.code ?? ''}): is ${this.host}:${this.port} the server's TLS port?` : (err.code ?? err.message);
+      failure =
+        tls && (err.code ?? '').startsWith('ERR_SSL_')
+          ? `TLS handshake failed (${err.code ?? ''}): is ${this.host}:${this.port} the server's TLS port?`
+          : (err.code ?? err.message);
     });
     socket.on('close', () => {
       clearTimeout(connectTimer);
@@ -399,7 +405,10 @@ export class Connection {
           this.#needPassword(event.code === 'NICK_REGISTERED' ? undefined : { code: event.code, text: event.text });
           return;
         }
-        if (this.#state === 'online' && (event.code === 'PASSWORD_REJECTED' || event.code === 'NOT_LOGGED_IN' || event.code === 'LOGIN_FAILED' || event.code === 'ACCOUNT_EXISTS')) {
+        if (
+          this.#state === 'online' &&
+          (event.code === 'PASSWORD_REJECTED' || event.code === 'NOT_LOGGED_IN' || event.code === 'LOGIN_FAILED' || event.code === 'ACCOUNT_EXISTS')
+        ) {
           this.#pendingPassword = undefined;
         }
         if (this.#state === 'naming' && NICK_ERRORS.has(event.code)) {
@@ -452,7 +461,15 @@ export class Connection {
     const why = this.#untrusted ?? (bye ? `${bye.text} [${bye.code}]${hint}` : failure ? failure : 'connection closed');
     // Retrying cannot help after these: we quit, we flooded, or this port wants TLS (and we never switch to it by ourselves).
     // LOGGED_IN_ELSEWHERE: the account's owner logged in on another connection; coming back would take it over in turn.
-    if (this.#stopped || this.#quitting || !mayRetry || bye?.code === 'QUIT' || bye?.code === 'FLOOD' || bye?.code === 'TLS_REQUIRED' || bye?.code === 'LOGGED_IN_ELSEWHERE') {
+    if (
+      this.#stopped ||
+      this.#quitting ||
+      !mayRetry ||
+      bye?.code === 'QUIT' ||
+      bye?.code === 'FLOOD' ||
+      bye?.code === 'TLS_REQUIRED' ||
+      bye?.code === 'LOGGED_IN_ELSEWHERE'
+    ) {
       this.#setState('closed', why);
       return;
     }

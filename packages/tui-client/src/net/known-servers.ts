@@ -59,7 +59,8 @@ const HEADER = '# Parley known servers: one "host:port SHA256:fingerprint" per l
 export async function addKnownServer(path: string, server: string, fingerprint: Fingerprint): Promise<void> {
   // Only what the reader will read back: a pin that would be ignored must not be written (nor a second line smuggled in).
   const line = knownServerLine(server, fingerprint);
-  if (parseKnownServers(line).entries.length !== 1) throw new KnownServersError(`cannot pin "${server}": not a host name or address the known-servers file can hold`);
+  if (parseKnownServers(line).entries.length !== 1)
+    throw new KnownServersError(`cannot pin "${server}": not a host name or address the known-servers file can hold`);
   const dir = dirname(path);
   const made = await mkdir(dir, { recursive: true, mode: 0o700 });
   if (made !== undefined) await chmod(dir, 0o700); // the umask may have taken bits away

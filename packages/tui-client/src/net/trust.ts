@@ -32,7 +32,11 @@ export function showFingerprint(f: Fingerprint): string {
 /** A server's name in the known-servers file: `host:port`, the host in lower case, an IPv6 address in brackets. */
 export function serverKey(host: string, port: number): string {
   // A trailing dot names the same host (chat.example.org. = chat.example.org).
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/u, '$1').replace(/(?<=[^.])\.$/u, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/u, '$1')
+    .replace(/(?<=[^.])\.$/u, '');
   return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
 }
 
@@ -203,7 +207,7 @@ export function decideTrust(i: TrustInput): TrustDecision {
     return refused(TRUST_REFUSALS.NOT_TRUSTED, [
       `the certificate of ${i.server} is not signed by a trusted CA (${why}) and is not pinned: refused, nothing was sent.`,
       `  its fingerprint is ${showFingerprint(fp)}`,
-      'If that is the fingerprint the server\'s operator gave you, run again with --fingerprint ' +
+      "If that is the fingerprint the server's operator gave you, run again with --fingerprint " +
         `${showFingerprint(fp)}, or pin it by connecting once with the chat screen (parley --tls).`,
     ]);
   }
@@ -218,7 +222,7 @@ export function askLines(server: string, fingerprint: Fingerprint, knownFile: st
   return [
     `The certificate of ${server} is not signed by a CA this computer trusts, and you have not connected to it before.`,
     `  its fingerprint is ${showFingerprint(fingerprint)}`,
-    'Compare it with the fingerprint the server\'s operator gave you (parley-server self-signed prints it).',
+    "Compare it with the fingerprint the server's operator gave you (parley-server self-signed prints it).",
     `Yes pins it in ${knownFile}: later connections check it.`,
   ];
 }

@@ -105,7 +105,14 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
       ui.set(ui.files, filesLines(model.files, keys.selected, keys.mode === MODES.files, recent, L.side.width, L.side.filesHeight));
     }
     ui.set(ui.status, [statusLine(model, L.width)]);
-    ui.set(ui.input, [inputLine(promptText(), keys.mode === MODES.password ? masked() : input, L.width, keys.mode === MODES.files || keys.mode === MODES.confirm || keys.mode === MODES.trust)]);
+    ui.set(ui.input, [
+      inputLine(
+        promptText(),
+        keys.mode === MODES.password ? masked() : input,
+        L.width,
+        keys.mode === MODES.files || keys.mode === MODES.confirm || keys.mode === MODES.trust,
+      ),
+    ]);
     ui.screen.render();
   };
   const redraw = (): void => {
@@ -114,7 +121,11 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
     setTimeout(draw, 16);
   };
   const promptText = (): string =>
-    promptFor(keys.mode, { me: model.me || nick || '?', downloads: model.transfers.active.length, ...(secretAsk ? { secretPrompt: secretPrompt(secretAsk) } : {}) });
+    promptFor(keys.mode, {
+      me: model.me || nick || '?',
+      downloads: model.transfers.active.length,
+      ...(secretAsk ? { secretPrompt: secretPrompt(secretAsk) } : {}),
+    });
   /** The password line as drawn: one `*` per character, the cursor where it is. */
   const masked = (): InputLine => {
     const m = new InputLine(0);
@@ -193,7 +204,8 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
           if (event.type === 'offer' && downloads) {
             // Only an offer for a download the user asked for starts; any other is shown and ignored.
             const outcome = downloads.accept(event);
-            if (outcome.ok) note(`downloading ${event.name} (${formatBytes(event.size)})${event.key !== undefined ? ', sealed (AEAD)' : ''}; /cancel ${event.id} stops it`);
+            if (outcome.ok)
+              note(`downloading ${event.name} (${formatBytes(event.size)})${event.key !== undefined ? ', sealed (AEAD)' : ''}; /cancel ${event.id} stops it`);
             else fail(`warning: ignored an offer of "${event.name}" from the server: ${outcome.reason}`);
           }
           redraw();
@@ -242,7 +254,10 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
         onBadLine: (line, err) => log.warn({ line, err: err.message }, 'ignored a line from the server'),
         onUntrusted: (decision) => {
           if (conn !== c) return;
-          log.warn({ decision: decision.kind, code: decision.kind === 'refused' ? decision.code : undefined, fingerprint: decision.fingerprint }, 'certificate not trusted');
+          log.warn(
+            { decision: decision.kind, code: decision.kind === 'refused' ? decision.code : undefined, fingerprint: decision.fingerprint },
+            'certificate not trusted',
+          );
           if (decision.kind === 'ask') {
             pendingTrust = { host: c.host, port: c.port, fingerprint: decision.fingerprint };
             for (const l of askLines(serverKey(c.host, c.port), decision.fingerprint, knownFile)) fail(l);
@@ -567,7 +582,9 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
   model.system('Parley — type /help for commands. F2 online, F3 files, F10 quit.');
   if (!host) {
     keys = withMode(keys, MODES.host);
-    model.system(`Which server? Type its address (host, host:port${args.tls ? '' : ', or tls://host[:port] for TLS'}) and press Enter; leave it blank for this machine.`);
+    model.system(
+      `Which server? Type its address (host, host:port${args.tls ? '' : ', or tls://host[:port] for TLS'}) and press Enter; leave it blank for this machine.`,
+    );
   } else if (!nick) {
     keys = withMode(keys, MODES.nick);
     model.server = `${host}:${port}`;

@@ -49,7 +49,10 @@ function head(m: Message, me: string): { segs: Seg[]; style: readonly string[] }
     case 'own':
       return { segs: [time, { t: '<' }, nick(m.from ?? me), { t: '> ' }], style: [] };
     case 'private-in':
-      return { segs: [time, { t: '*', s: [PRIVATE] }, nick(m.from ?? '?'), { t: '* ', s: [PRIVATE] }, { t: '(private) ', s: [PRIVATE] }], style: [PRIVATE, 'bold'] };
+      return {
+        segs: [time, { t: '*', s: [PRIVATE] }, nick(m.from ?? '?'), { t: '* ', s: [PRIVATE] }, { t: '(private) ', s: [PRIVATE] }],
+        style: [PRIVATE, 'bold'],
+      };
     case 'private-out':
       return { segs: [time, { t: '-> ', s: [PRIVATE] }, nick(m.to ?? '?'), { t: ': ', s: [PRIVATE] }, { t: '(private) ', s: [PRIVATE] }], style: [PRIVATE] };
     case 'join':
@@ -151,7 +154,10 @@ function transferLines(t: Transfer, width: number): Line[] {
   const bar = progressBar(t.bytes, t.size, Math.max(3, width - textWidth(speed) - 2));
   return [
     [{ t: '↓ ', s: ['#5fafff-fg'] }, { t: fit(truncate(name, width - 2 - pct.length, '…'), width - 2 - pct.length) }, { t: pct, s: ['bold'] }],
-    [{ t: bar, s: ['#5fafff-fg'] }, { t: truncate(speed, Math.max(0, width - textWidth(bar))), s: [DIM] }],
+    [
+      { t: bar, s: ['#5fafff-fg'] },
+      { t: truncate(speed, Math.max(0, width - textWidth(bar))), s: [DIM] },
+    ],
   ];
 }
 
@@ -217,7 +223,13 @@ export function statusLine(model: ChatModel, width: number, hints = KEY_HINTS): 
   if (model.security) left.push({ t: ' │ ' }, { t: model.security, s: [model.security === 'plain' ? '#d7d787-fg' : '#5fd75f-fg'] });
   if (model.stateDetail && model.state !== 'online') left.push({ t: ` (${displaySafe(model.stateDetail)})` });
   for (const t of model.transfers.active) {
-    left.push({ t: ' │ ' }, { t: `↓ ${truncate(displaySafe(t.name), 16, '…')} ${percent(t.bytes, t.size)}% ${formatRate(t.rateBytesPerSec)} ETA ${formatEta(t.etaSec)}`, s: ['#5fafff-fg'] });
+    left.push(
+      { t: ' │ ' },
+      {
+        t: `↓ ${truncate(displaySafe(t.name), 16, '…')} ${percent(t.bytes, t.size)}% ${formatRate(t.rateBytesPerSec)} ETA ${formatEta(t.etaSec)}`,
+        s: ['#5fafff-fg'],
+      },
+    );
   }
   const tries: Array<[Seg[], string]> = [
     [[...server, ...left], hints],

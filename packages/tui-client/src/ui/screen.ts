@@ -36,8 +36,7 @@ export class ChatScreen {
       dockBorders: true,
       sendFocus: false,
     });
-    const box = (o: blessed.Widgets.BoxOptions): blessed.Widgets.BoxElement =>
-      blessed.box({ parent: this.screen, tags: true, wrap: false, ...o });
+    const box = (o: blessed.Widgets.BoxOptions): blessed.Widgets.BoxElement => blessed.box({ parent: this.screen, tags: true, wrap: false, ...o });
     const border = { type: 'line' as const };
     const bstyle = { border: { fg: '#5f5f87' }, label: { fg: '#87afd7', bold: true } };
     this.convo = box({ top: 0, left: 0, border, style: bstyle, label: ' Parley ' });

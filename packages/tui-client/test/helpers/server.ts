@@ -26,7 +26,9 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove: (
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-function launch(args: string[]): Promise<{ child: ChildProcess; port: number; udpPort: number | undefined; tlsPort: number | undefined; output: () => string }> {
+function launch(
+  args: string[],
+): Promise<{ child: ChildProcess; port: number; udpPort: number | undefined; tlsPort: number | undefined; output: () => string }> {
   if (!existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: build the server first (node scripts/pnpm.mjs --filter @parley/server... build)`);
   const child = spawn(process.execPath, [SERVER_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -42,7 +44,13 @@ function launch(args: string[]): Promise<{ child: ChildProcess; port: number; ud
         try {
           const j = JSON.parse(line) as { port: number; udpPort: number | string; tlsPort?: number | string };
           clearTimeout(timer);
-          resolve({ child, port: j.port, udpPort: typeof j.udpPort === 'number' ? j.udpPort : undefined, tlsPort: typeof j.tlsPort === 'number' ? j.tlsPort : undefined, output: () => out });
+          resolve({
+            child,
+            port: j.port,
+            udpPort: typeof j.udpPort === 'number' ? j.udpPort : undefined,
+            tlsPort: typeof j.tlsPort === 'number' ? j.tlsPort : undefined,
+            output: () => out,
+          });
           return;
         } catch {
           /* not a whole JSON line yet */
@@ -64,7 +72,19 @@ function launch(args: string[]): Promise<{ child: ChildProcess; port: number; ud
  * --udp-port -1 and `udpPort` is undefined).
  */
 export async function startServer(filesDir: string, opts: { port?: number; extra?: string[] } = {}): Promise<RunningServer> {
-  const base = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--files-dir', filesDir, '--log-format', 'json', '--history', 'off', ...(opts.extra ?? [])];
+  const base = [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(opts.port ?? 0),
+    '--files-dir',
+    filesDir,
+    '--log-format',
+    'json',
+    '--history',
+    'off',
+    ...(opts.extra ?? []),
+  ];
   let started;
   try {
     started = await launch([...base, '--udp-port', '0']);

@@ -38,15 +38,69 @@ function files(dir: string, name: string): CertFiles {
 /** Makes a test CA, a leaf it signed, one for another name, and two self-signed leaves (openssl, ECDSA P-256, 2 days). */
 export function makeCerts(dir: string): TestCerts {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
-  for (const name of ['selfA', 'selfB']) openssl(['req', '-x509', ...ec, '-subj', '/CN=localhost', '-addext', SAN, '-keyout', `${name}.key`, '-out', `${name}.pem`], dir);
-  openssl(['req', '-x509', ...ec, '-subj', '/CN=Parley Test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', 'ca.key', '-out', 'ca.pem'], dir);
+  for (const name of ['selfA', 'selfB'])
+    openssl(['req', '-x509', ...ec, '-subj', '/CN=localhost', '-addext', SAN, '-keyout', `${name}.key`, '-out', `${name}.pem`], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-subj',
+      '/CN=Parley Test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+    ],
+    dir,
+  );
   for (const [name, san] of [
     ['signed', SAN],
     ['wrongName', 'subjectAltName=DNS:other.invalid'],
   ] as const) {
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`], dir);
+    openssl(
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        `/CN=${name}`,
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+      ],
+      dir,
+    );
     writeFileSync(join(dir, `${name}.ext`), `${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+        '-out',
+        `${name}.pem`,
+      ],
+      dir,
+    );
   }
   return { ca: files(dir, 'ca'), signed: files(dir, 'signed'), wrongName: files(dir, 'wrongName'), selfA: files(dir, 'selfA'), selfB: files(dir, 'selfB') };
 }

@@ -88,7 +88,8 @@ export class Tmux {
     return vi.waitFor(
       async () => {
         const screen = await this.screen(name);
-        if (!(typeof check === 'function' ? check(screen) : check.test(screen))) throw new Error(`waiting for ${String(check)} on "${name}"; screen:\n${screen}`);
+        if (!(typeof check === 'function' ? check(screen) : check.test(screen)))
+          throw new Error(`waiting for ${String(check)} on "${name}"; screen:\n${screen}`);
         return screen;
       },
       { timeout: ms, interval: 50 },
@@ -104,7 +105,9 @@ export class Tmux {
   /** How many times `name`'s terminal has rung its bell. */
   bells(name: string): number {
     if (!existsSync(this.#bellFile)) return 0;
-    return readFileSync(this.#bellFile, 'utf8').split('\n').filter((l) => l === name).length;
+    return readFileSync(this.#bellFile, 'utf8')
+      .split('\n')
+      .filter((l) => l === name).length;
   }
 
   async waitForBells(name: string, count: number, ms = 10_000): Promise<void> {

@@ -8,8 +8,7 @@ const SCRIPT = fileURLToPath(new URL('./forge-udp.py', import.meta.url));
  * needs root, and the sender is a few lines of Python. CI runs as root with
  * python3 (PARLEY_FORGE=require makes a missing one fail instead of skipping).
  */
-export const FORGE_AVAILABLE =
-  process.env.PARLEY_FORGE === 'require' || (process.getuid?.() === 0 && spawnSync('python3', ['--version']).status === 0);
+export const FORGE_AVAILABLE = process.env.PARLEY_FORGE === 'require' || (process.getuid?.() === 0 && spawnSync('python3', ['--version']).status === 0);
 
 /**
  * Sends `payloads` to 127.0.0.1:`dstPort` as UDP datagrams whose IPv4 source is

@@ -50,7 +50,12 @@ export function simulate(opts: {
   const token = randomBytes(16);
   let now = 1000;
   const receiver = new Receiver({
-    transferId: 9, token, size: opts.data.length, payloadSize: opts.payloadSize, now, ...opts.receiver,
+    transferId: 9,
+    token,
+    size: opts.data.length,
+    payloadSize: opts.payloadSize,
+    now,
+    ...opts.receiver,
   });
   let sender: Sender | undefined;
   const chunks: Buffer[] = [];
@@ -86,8 +91,13 @@ export function simulate(opts: {
         // The first REQUEST creates the sender (what TransferServer does after checking the token).
         if (req.length === 256) {
           sender = new Sender({
-            transferId: 9, token, size: opts.data.length, payloadSize: opts.payloadSize,
-            resumeFrom: req.readUInt32BE(24), window: req.readUInt32BE(30), now,
+            transferId: 9,
+            token,
+            size: opts.data.length,
+            payloadSize: opts.payloadSize,
+            resumeFrom: req.readUInt32BE(24),
+            window: req.readUInt32BE(30),
+            now,
             source: { read: (position, target, offset, length) => opts.data.copy(target, offset, position, position + length) },
             ...opts.sender,
           });
