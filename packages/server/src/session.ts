@@ -74,6 +74,9 @@ export class Session implements HubMember {
   #logger: Logger | undefined;
   #remote: string | (() => string);
   readonly connectedAt: number;
+  /** When the wait for a nickname began: the connection, or the `NICK_REGISTERED` that asked for a password (a person types it). */
+  #waitingSince: number;
+  #askedPassword = false;
   #lastSeen: number;
   #pinged = false;
   #pingCount = 0;
@@ -101,6 +104,7 @@ export class Session implements HubMember {
     this.#remote = remote;
     const now = ctx.now();
     this.connectedAt = now;
+    this.#waitingSince = now;
     this.#lastSeen = now;
     this.#decoder = new LineDecoder({ maxLineBytes: ctx.options.maxLineBytes });
     this.#bucket = new TokenBucket(ctx.options.rate, ctx.options.burst, now);
@@ -186,8 +190,9 @@ export class Session implements HubMember {
   tick(now: number): void {
     const o = this.ctx.options;
     if (this.#state === SessionState.Naming || this.#state === SessionState.LoggingIn || this.#state === SessionState.Joining) {
-      if (now - this.connectedAt >= o.joinTimeoutMs) {
-        this.close('timeout', 'JOIN_TIMEOUT', `no nickname was sent within ${Math.round(o.joinTimeoutMs / 1000)} s`);
+      if (now - this.#waitingSince >= o.joinTimeoutMs) {
+        const what = this.#state === SessionState.LoggingIn ? 'no password' : 'no nickname';
+        this.close('timeout', 'JOIN_TIMEOUT', `${what} was sent within ${Math.round(o.joinTimeoutMs / 1000)} s`);
       }
       return;
     }
@@ -300,6 +305,11 @@ export class Session implements HubMember {
     }
     const registered = this.ctx.accounts?.registered(nickKey(checked.nick));
     if (registered) {
+      // The join timeout starts again once, for a person to type the password.
+      if (!this.#askedPassword) {
+        this.#askedPassword = true;
+        this.#waitingSince = this.ctx.now();
+      }
       this.#state = SessionState.LoggingIn;
       this.#pendingNick = checked.nick;
       const how = this.transport === 'tls' ? 'login,<password>' : 'login,<password> (over TLS: parley --tls)';

@@ -204,6 +204,28 @@ describe('accounts (the built parley-server, real database files)', () => {
     await joinAs(ready.port, 'dan');
   });
 
+  it('gives a person the join timeout again to type the password, once; a connection that never sends it is closed saying so', async () => {
+    const dir = await mkdtemp(join(work, 'h-'));
+    const { ready } = await start(dir, ['--join-timeout', '4']);
+    const hana = await joinAs(ready.port, 'hana');
+    await hana.ask(`register,${PASSWORD}`, (l) => l.startsWith('account registered'));
+    hana.send('exit');
+    await hana.waitClosed();
+    const slow = await connect(ready.port);
+    const silent = await connect(ready.port);
+    await new Promise((r) => setTimeout(r, 3000));
+    slow.send('hana');
+    silent.send('hana');
+    await slow.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
+    await silent.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
+    // 3 s later: 6 s after connecting, past the 4 s join timeout, but 3 s into the new wait.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(slow.closed).toBe(false);
+    slow.send(`login,${PASSWORD}`);
+    await slow.waitFor((l) => l.startsWith('account identified hana'));
+    await silent.waitFor((l) => l === 'bye JOIN_TIMEOUT :no password was sent within 4 s', 8000);
+  }, 30_000);
+
   it('with --accounts off, register says so and nicknames work as before', async () => {
     const dir = await mkdtemp(join(work, 'e-'));
     const { ready } = await start(dir, ['--accounts', 'off']);
