@@ -7,6 +7,7 @@
 //   bench/cluster/RESULTS.md    several nodes on Redis vs one node in memory
 //   bench/hardening/RESULTS.md  issue 13's limits: partial lines, address floods, their cost
 //   bench/history/RESULTS.md    issue 15: history on beside off, catching up, store size and rate
+//   bench/accounts/RESULTS.md   issue 16: logins per second and server CPU per login
 //   bench/fuzz/RESULTS.md       npm run fuzz: the protocol decoders under 10⁶ inputs each
 // Run: node bench/compose.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ const sections = [
   ['Several nodes on Redis', 'bench/cluster/RESULTS.md'],
   ['Hardening: what the limits hold and cost', 'bench/hardening/RESULTS.md'],
   ['History: storing every message', 'bench/history/RESULTS.md'],
+  ['Accounts: what a login costs', 'bench/accounts/RESULTS.md'],
   ['Fuzzing', 'bench/fuzz/RESULTS.md'],
 ];
 
