@@ -298,6 +298,8 @@ export class ChatServer {
     );
     const downloadsClosed = this.#ctx.downloads?.close(graceMs) ?? Promise.resolve();
     for (const s of [...this.#sessions]) s.close('shutdown', 'SHUTDOWN', 'server is shutting down');
+    // Connections to the TLS port that never spoke have no session to tell: they are dropped.
+    for (const drop of [...this.#tlsWaiting.values()]) drop();
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && (await connectionCount(this.#tcp)) + (await connectionCount(this.#tlsTcp)) > 0) {
       await new Promise((r) => setTimeout(r, 20));
