@@ -237,7 +237,12 @@ function mutateNickLike(rng: Rng, nick: string): string {
 export function validCommandLine(rng: Rng): string {
   const pad = (): string => (rng.chance(0.1) ? ' ' : '');
   const text = (): string => randomLineText(rng, 60).replace(/[\u0000-\u001f\u007f-\u009f]/gu, '') || 'hi';
-  switch (rng.below(11)) {
+  switch (rng.below(12)) {
+    case 11: {
+      // Accounts (protocol 2): the password is the rest of the line as typed, commas and spaces included.
+      const secret = (): string => randomLineText(rng, 40).replace(/[\u0000-\u001f\u007f-\u009f]/gu, '') || 'pw';
+      return rng.pick([`register,${secret()}`, `Login,${secret()}`, `unregister,${secret()}`, `password,${secret().replace(/,/gu, '') || 'old'},${secret()}`]);
+    }
     case 9:
       return rng.pick([
         `history`,
