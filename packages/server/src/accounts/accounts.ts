@@ -11,6 +11,8 @@ export interface AccountRefusal {
   readonly text: string;
 }
 export type AccountResult<T = object> = ({ readonly ok: true } & T) | AccountRefusal;
+/** A password check: the account's nick, or why not (`wrongFor`: a wrong password for that nick). */
+type Checked = { readonly ok: true; readonly nick: string } | (AccountRefusal & { readonly wrongFor?: string });
 
 /** Who is asking: how the connection reached us, and from where. */
 export interface Asker {
@@ -142,32 +144,13 @@ export class Accounts {
   }
 
   async login(key: string, password: string, asker: Asker): Promise<AccountResult<{ nick: string }>> {
-    const refused = this.#transportRefusal(asker);
-    if (refused) return refused;
-    const account = this.#store.get(key);
-    if (!account) return { ok: false, code: 'LOGIN_FAILED', text: 'that nickname is not registered (any more); send it again to join without a password' };
-    const from = throttleKey(asker.address);
-    const verdict = this.#throttle.check(key, from);
-    if (!verdict.ok) {
-      this.stats.throttled += 1;
-      const seconds = Math.ceil(verdict.retryInMs / 1000);
-      const why = verdict.why === 'address' ? 'too many wrong passwords from your address' : `too many wrong passwords for "${account.nick}"`;
-      return { ok: false, code: 'LOGIN_THROTTLED', text: `${why}: try again in ${seconds} s` };
+    const result = await this.#verify(key, password, asker);
+    if (!result.ok) {
+      const { wrongFor, ...refusal } = result;
+      return wrongFor === undefined ? refusal : { ...refusal, text: `wrong password for "${wrongFor}"; send login,<password> again, or another nickname` };
     }
-    const checked = await this.#hashSlot(() => verifyPassword(password, account.hash, this.#cost));
-    if ('code' in checked) return checked;
-    if (!checked.ok) {
-      this.stats.failures += 1;
-      this.#throttle.failed(key, from);
-      return { ok: false, code: 'LOGIN_FAILED', text: `wrong password for "${account.nick}"; send login,<password> again, or another nickname` };
-    }
-    this.#throttle.succeeded(key, from);
     this.stats.logins += 1;
-    if (checked.rehash) {
-      const hash = await hashPassword(password, this.#cost);
-      this.#store.setHash(key, hash);
-    }
-    return { ok: true, nick: account.nick };
+    return { ok: true, nick: result.nick };
   }
 
   async register(key: string, nick: string, password: string, asker: Asker): Promise<AccountResult> {
@@ -205,13 +188,44 @@ export class Accounts {
 
   /** The password of the account this connection is logged in to, checked (and throttled like a login). */
   async #checkOwn(key: string, password: string, asker: Asker): Promise<AccountResult> {
-    const result = await this.login(key, password, asker);
-    if (result.ok) this.stats.logins -= 1;
-    return result.ok
-      ? { ok: true }
-      : result.code === 'LOGIN_FAILED'
-        ? { ok: false, code: 'LOGIN_FAILED', text: 'wrong password; nothing was changed' }
-        : result;
+    const result = await this.#verify(key, password, asker);
+    if (result.ok) return { ok: true };
+    const { wrongFor, ...refusal } = result;
+    return wrongFor === undefined ? refusal : { ...refusal, text: 'wrong password; nothing was changed' };
+  }
+
+  /**
+   * Checks `password` for account `key`, throttled: the transport rule, the
+   * throttle, one hash (in its slot), and a re-hash (in its slot too) when the
+   * stored cost is not the current one. A wrong password carries the account's
+   * nick, for the caller's wording.
+   */
+  async #verify(key: string, password: string, asker: Asker): Promise<Checked> {
+    const refused = this.#transportRefusal(asker);
+    if (refused) return refused;
+    const account = this.#store.get(key);
+    if (!account) return { ok: false, code: 'LOGIN_FAILED', text: 'that nickname is not registered (any more); send it again to join without a password' };
+    const from = throttleKey(asker.address);
+    const verdict = this.#throttle.check(key, from);
+    if (!verdict.ok) {
+      this.stats.throttled += 1;
+      const seconds = Math.ceil(verdict.retryInMs / 1000);
+      const why = verdict.why === 'address' ? 'too many wrong passwords from your address' : `too many wrong passwords for "${account.nick}"`;
+      return { ok: false, code: 'LOGIN_THROTTLED', text: `${why}: try again in ${seconds} s` };
+    }
+    const checked = await this.#hashSlot(() => verifyPassword(password, account.hash, this.#cost));
+    if ('code' in checked) return checked;
+    if (!checked.ok) {
+      this.stats.failures += 1;
+      this.#throttle.failed(key, from);
+      return { ok: false, code: 'LOGIN_FAILED', text: 'wrong password', wrongFor: account.nick };
+    }
+    this.#throttle.succeeded(key, from);
+    if (checked.rehash) {
+      const hash = await this.#hashSlot(() => hashPassword(password, this.#cost));
+      if (typeof hash === 'string') this.#store.setHash(key, hash);
+    }
+    return { ok: true, nick: account.nick };
   }
 
   close(): void {
