@@ -14,9 +14,9 @@ export type AccountCommand =
   | { readonly type: 'unregister'; readonly password: string };
 
 /**
- * Moderation by operators. Parsed and tested here; `parseCommand` routes these
- * words once the server handles them (issue 16). Until then they stay
- * reserved nicknames, so `kick,bob` is refused as a command, never a private message.
+ * Moderation by operators (PROTOCOL.md §2.5), routed by `parseCommand`. The
+ * words are reserved nicknames, so `kick,bob` is always a command, never a
+ * private message to a user called "kick".
  */
 export type ModerationCommand =
   | { readonly type: 'kick'; readonly nick: string; readonly reason: string }
@@ -27,7 +27,7 @@ export type ModerationCommand =
 
 /** The words of the account commands, routed by `parseCommand`. */
 export const ACCOUNT_WORDS = ['register', 'login', 'password', 'unregister'] as const;
-/** The words of the moderation commands (reserved as nicknames, not routed yet). */
+/** The words of the moderation commands, routed by `parseCommand`. */
 export const MODERATION_WORDS = ['kick', 'ban', 'unban', 'bans'] as const;
 type Word = (typeof ACCOUNT_WORDS)[number] | (typeof MODERATION_WORDS)[number];
 
@@ -60,6 +60,11 @@ function reasonOf(text: string | undefined): string | undefined {
 /** True when `word` (lower case) starts an account command. */
 export function isAccountWord(word: string): word is (typeof ACCOUNT_WORDS)[number] {
   return (ACCOUNT_WORDS as readonly string[]).includes(word);
+}
+
+/** True when `word` (lower case) starts a moderation command. */
+export function isModerationWord(word: string): word is (typeof MODERATION_WORDS)[number] {
+  return (MODERATION_WORDS as readonly string[]).includes(word);
 }
 
 /**

@@ -1,4 +1,13 @@
-import { encodeAccountCommand, isAccountWord, parseAccountCommand, type AccountCommand } from './account-commands.js';
+import {
+  encodeAccountCommand,
+  encodeModerationCommand,
+  isAccountWord,
+  isModerationWord,
+  parseAccountCommand,
+  parseModerationCommand,
+  type AccountCommand,
+  type ModerationCommand,
+} from './account-commands.js';
 import { protocolError, type ParleyProtocolError } from './errors.js';
 import { checkNickname, nickKey } from './nickname.js';
 import { checkMessageText } from './text.js';
@@ -24,8 +33,10 @@ export type Command =
   | { readonly type: 'history'; readonly query: HistoryQuery }
   /** Protocol 2: ids and times on this connection's live messages, on or off. */
   | { readonly type: 'ids'; readonly on: boolean }
-  /** Accounts and moderation (PROTOCOL.md §2.4). */
-  | AccountCommand;
+  /** Accounts (PROTOCOL.md §2.4). */
+  | AccountCommand
+  /** Moderation by operators (PROTOCOL.md §2.5). */
+  | ModerationCommand;
 
 export type CommandType = Command['type'];
 
@@ -69,12 +80,14 @@ export function parseCommand(line: string): ParsedCommand {
     if (word.toLowerCase() === 'ids') return fail(protocolError('BAD_ARGUMENTS', 'ids takes on or off: ids,on'));
     const lower = word.toLowerCase();
     if (isAccountWord(lower)) return parseAccountCommand(lower, undefined);
+    if (isModerationWord(lower)) return parseModerationCommand(lower, undefined);
     return fail(protocolError('UNKNOWN_COMMAND', `unknown command "${clip(word)}": ${HINT}`));
   }
   const head = line.slice(0, comma).trim();
   const rest = line.slice(comma + 1);
   const word = head.toLowerCase();
   if (isAccountWord(word)) return parseAccountCommand(word, rest);
+  if (isModerationWord(word)) return parseModerationCommand(word, rest);
   switch (word) {
     case 'broadcast':
       return withText(rest, (text) => ({ type: 'broadcast', text }));
@@ -170,6 +183,11 @@ export function encodeCommand(command: Command): string {
     case 'exit':
     case 'help':
       return command.type;
+    case 'kick':
+    case 'ban':
+    case 'unban':
+    case 'bans':
+      return encodeModerationCommand(command);
     default:
       return encodeAccountCommand(command);
   }

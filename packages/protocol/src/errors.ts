@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   ACCOUNT_EXISTS: 'this nickname is registered already',
   NOT_LOGGED_IN: 'this needs a registered nickname you are logged in to',
   ACCOUNTS_OFF: 'the server keeps no accounts',
+  WAITING_FULL: 'too many messages are waiting for this user already',
+  // Moderation (protocol 2)
+  NOT_OPERATOR: 'only an operator of this server can do that',
+  BANNED: 'banned from this server',
   // Files
   FILE_NAME_INVALID: 'file name is not allowed',
   FILE_NOT_FOUND: 'no such file',
@@ -47,6 +51,7 @@ export const ERROR_CODES = {
   FLOOD: 'client kept flooding after being warned',
   SHUTDOWN: 'server is shutting down',
   LOGGED_IN_ELSEWHERE: 'the account logged in on another connection',
+  KICKED: 'an operator removed this user from the chat',
   // Event decoding (client side: a line from the server that is not an event)
   BAD_EVENT: 'not a valid server event',
   // UDP packets

@@ -59,7 +59,33 @@ export type ServerEvent =
   | { readonly type: 'bye'; readonly code: ErrorCode; readonly text: string }
   | { readonly type: 'info'; readonly text: string }
   /** Protocol 2: this connection's account changed (`account registered alice :…`). */
-  | { readonly type: 'account'; readonly state: AccountState; readonly nick: string; readonly text: string };
+  | { readonly type: 'account'; readonly state: AccountState; readonly nick: string; readonly text: string }
+  /** To the sender: its private message to an offline registered user waits for them (`count` now wait for them). */
+  | { readonly type: 'waiting'; readonly to: string; readonly count: number; readonly text: string }
+  /** A private message sent to this account at `time` while it was away, delivered at login. */
+  | { readonly type: 'waited'; readonly from: string; readonly time: string; readonly text: string }
+  /** To everyone: an operator removed `nick` from the chat. */
+  | { readonly type: 'kicked'; readonly nick: string; readonly by: string; readonly reason: string }
+  /** To everyone: a ban was added (`target` is empty, written `-`, for an address, which only operators see). `until` absent: until lifted. */
+  | { readonly type: 'banned'; readonly ban: BanInfo }
+  /** To everyone: a ban was lifted. */
+  | { readonly type: 'unbanned'; readonly kind: BanKind; readonly target: string; readonly by: string }
+  /** One line of an operator's `bans` answer. */
+  | { readonly type: 'ban'; readonly ban: BanInfo & { readonly at: string } }
+  /** Ends a `bans` answer: how many bans are in force. */
+  | { readonly type: 'bans'; readonly count: number };
+
+/** What a ban keeps out: a nickname (and its look-alikes), or an address or range. */
+export const BAN_KINDS = ['nick', 'address'] as const;
+export type BanKind = (typeof BAN_KINDS)[number];
+/** A ban as events carry it. Times are ISO UTC with milliseconds (as message times). */
+export interface BanInfo {
+  readonly kind: BanKind;
+  readonly target: string;
+  readonly by: string;
+  readonly until?: string;
+  readonly reason: string;
+}
 
 export type EventType = ServerEvent['type'];
 
@@ -106,6 +132,20 @@ export function encodeEvent(event: ServerEvent): string {
       return `info :${event.text}`;
     case 'account':
       return `account ${event.state} ${event.nick} :${event.text}`;
+    case 'waiting':
+      return `waiting ${event.to} ${event.count} :${event.text}`;
+    case 'waited':
+      return `waited ${event.from} ${event.time} :${event.text}`;
+    case 'kicked':
+      return `kicked ${event.nick} ${event.by} :${event.reason}`;
+    case 'banned':
+      return `banned ${event.ban.kind} ${encodeArg(event.ban.target)} ${event.ban.by} ${event.ban.until ?? 'never'} :${event.ban.reason}`;
+    case 'unbanned':
+      return `unbanned ${event.kind} ${encodeArg(event.target)} ${event.by}`;
+    case 'ban':
+      return `ban ${event.ban.kind} ${encodeArg(event.ban.target)} ${event.ban.by} ${event.ban.at} ${event.ban.until ?? 'never'} :${event.ban.reason}`;
+    case 'bans':
+      return `bans ${event.count}`;
   }
 }
 
@@ -170,6 +210,23 @@ function decodeMessage(line: string, kind: string, args: readonly string[], trai
   return kind === 'broadcast'
     ? { type: 'broadcast', from: word(line, args[0]), text, ...stamp }
     : { type: 'private', from: word(line, args[0]), to: word(line, args[1]), text, ...stamp };
+}
+
+function banKind(line: string, value: string | undefined): BanKind {
+  if (value !== 'nick' && value !== 'address') bad(line, 'expected nick or address');
+  return value;
+}
+
+/** `<kind> <target> <by> <until|never> :<reason>` */
+function decodeBan(line: string, args: readonly string[], trailing: string | undefined): BanInfo {
+  const until = word(line, args[3]);
+  return {
+    kind: banKind(line, args[0]),
+    target: decodeArg(word(line, args[1])),
+    by: word(line, args[2]),
+    ...(until === 'never' ? {} : { until: messageTime(line, until) }),
+    reason: needTrailing(line, trailing),
+  };
 }
 
 /**
@@ -275,6 +332,32 @@ export function decodeEvent(line: string): ServerEvent {
       if (!ACCOUNT_STATES.includes(state)) bad(line, 'unknown account state');
       return { type: 'account', state, nick: word(line, args[1]), text: needTrailing(line, trailing) };
     }
+    case 'waiting':
+      expectArgs(line, args, 2);
+      return { type: 'waiting', to: word(line, args[0]), count: count(line, args[1]), text: needTrailing(line, trailing) };
+    case 'waited':
+      expectArgs(line, args, 2);
+      return { type: 'waited', from: word(line, args[0]), time: messageTime(line, args[1]), text: needTrailing(line, trailing) };
+    case 'kicked':
+      expectArgs(line, args, 2);
+      return { type: 'kicked', nick: word(line, args[0]), by: word(line, args[1]), reason: needTrailing(line, trailing) };
+    case 'banned': {
+      expectArgs(line, args, 4);
+      return { type: 'banned', ban: decodeBan(line, args, trailing) };
+    }
+    case 'unbanned':
+      expectArgs(line, args, 3);
+      if (trailing !== undefined) bad(line, 'unexpected text');
+      return { type: 'unbanned', kind: banKind(line, args[0]), target: decodeArg(word(line, args[1])), by: word(line, args[2]) };
+    case 'ban': {
+      expectArgs(line, args, 5);
+      const at = messageTime(line, args[3]);
+      return { type: 'ban', ban: { ...decodeBan(line, [args[0] as string, args[1] as string, args[2] as string, args[4] as string], trailing), at } };
+    }
+    case 'bans':
+      expectArgs(line, args, 1);
+      if (trailing !== undefined) bad(line, 'unexpected text');
+      return { type: 'bans', count: count(line, args[0]) };
     default:
       return bad(line, 'unknown event');
   }

@@ -76,9 +76,21 @@ describe('moderation commands (parsed, not routed by parseCommand yet)', () => {
     }
   });
 
-  it('are refused by parseCommand as commands (never read as a private message to a user named kick)', () => {
-    expect(refused('kick,mallory')).toMatch(/^UNKNOWN_COMMAND/u);
-    expect(refused('bans')).toMatch(/^UNKNOWN_COMMAND/u);
+  it('are routed by parseCommand (never read as a private message to a user named kick)', () => {
+    expect(parseCommand('kick,mallory,spam')).toEqual({ ok: true, command: { type: 'kick', nick: 'mallory', reason: 'spam' } });
+    expect(parseCommand('BANS')).toEqual({ ok: true, command: { type: 'bans' } });
+    expect(parseCommand('ban,203.0.113.0/24,1h,bots')).toEqual({
+      ok: true,
+      command: { type: 'ban', target: '203.0.113.0/24', duration: '1h', reason: 'bots' },
+    });
+    expect(refused('kick')).toMatch(/^BAD_ARGUMENTS/u);
+    expect(refused('bans,x')).toMatch(/^BAD_ARGUMENTS/u);
+    for (const c of [
+      { type: 'unban', target: 'mallory' },
+      { type: 'kick', nick: 'bob', reason: '' },
+    ] as const) {
+      expect(parseCommand(encodeCommand(c))).toEqual({ ok: true, command: c });
+    }
   });
 });
 

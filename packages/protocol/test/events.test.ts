@@ -27,6 +27,15 @@ const samples: ServerEvent[] = [
   { type: 'ping', token: '17' },
   { type: 'bye', code: 'SHUTDOWN', text: 'server is shutting down' },
   { type: 'info', text: 'commands: broadcast,<text> | <nick>,<text>' },
+  { type: 'waiting', to: 'bob', count: 3, text: 'bob is offline; your message waits for them' },
+  { type: 'waited', from: 'alice', time: '2026-12-06T18:00:00.000Z', text: 'see you, bob' },
+  { type: 'kicked', nick: 'mallory', by: 'alice', reason: '' },
+  { type: 'kicked', nick: 'mallory', by: 'alice', reason: 'spam: again' },
+  { type: 'banned', ban: { kind: 'nick', target: 'mallory', by: 'alice', until: '2026-12-07T18:00:00.000Z', reason: 'spam' } },
+  { type: 'banned', ban: { kind: 'address', target: '', by: 'alice', reason: '' } },
+  { type: 'unbanned', kind: 'address', target: '2001:db8::/48', by: 'alice' },
+  { type: 'ban', ban: { kind: 'address', target: '203.0.113.0/24', by: 'alice', at: '2026-12-06T18:00:00.000Z', reason: 'bots' } },
+  { type: 'bans', count: 0 },
 ];
 
 describe('server events', () => {

@@ -10,6 +10,8 @@ import type { FileLibrary } from './file-library.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { ChatHub } from './hub.js';
 import type { Accounts } from './accounts/accounts.js';
+import type { Moderation } from './accounts/moderation.js';
+import type { WaitingMessages } from './accounts/waiting-messages.js';
 import type { MessageStore } from './history/message-store.js';
 import { InMemoryHub } from './memory-hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
@@ -34,6 +36,10 @@ export interface ChatServerDeps {
   readonly history?: MessageStore;
   /** Registered nicknames (the caller opens and closes them); none = no accounts. */
   readonly accounts?: Accounts;
+  /** Operators and bans (with accounts). */
+  readonly moderation?: Moderation;
+  /** Private messages waiting for offline accounts (with accounts). */
+  readonly waiting?: WaitingMessages;
   readonly options?: Partial<ChatOptions>;
   readonly now?: () => number;
   /** Counters to fill (so a hub made before the server can report into them). */
@@ -71,6 +77,9 @@ export class ChatServer {
       downloads: deps.downloads,
       history: deps.history,
       accounts: deps.accounts,
+      moderation: deps.moderation,
+      waiting: deps.waiting,
+      sessions: () => this.#sessions,
       takeOver: (key, by) => {
         for (const s of this.#sessions) {
           if (s !== by && s.key === key && s.state === 'joined')
@@ -125,6 +134,14 @@ export class ChatServer {
 
   /** Starts a session for an admitted connection, making room among the unjoined if needed. */
   #start(stream: Duplex, remote: string | (() => string), ticket: AddressTicket, transport: Transport, address: string | undefined): Session | undefined {
+    // Checked here, on the plain or the TLS stream alike, so a TLS client reads why it was turned away.
+    const ban = this.#ctx.moderation?.match(undefined, address);
+    if (ban && this.#ctx.moderation) {
+      this.#ctx.moderation.stats.refusedConnections += 1;
+      this.#limits.closed(ticket, false);
+      const until = ban.until === undefined ? '' : ` until ${new Date(ban.until).toISOString()}`;
+      return this.#turnAway(stream, 'BANNED', `your address is banned from this server${until}${ban.reason ? `: ${ban.reason}` : ''}`);
+    }
     const o = this.options;
     if (this.#sessions.size >= o.maxClients || this.#unjoined.size >= o.maxUnjoined) {
       // Idle connections must not keep users out: the one waiting longest for its nickname makes room.

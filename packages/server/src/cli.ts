@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
-import { HISTORY_MAX_PAGE } from '@parley/protocol';
+import { checkNickname, HISTORY_MAX_PAGE } from '@parley/protocol';
 import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
@@ -113,6 +113,17 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       choices: ['on', 'off'],
       describe: 'let users register their nickname with a password (register, login, password, unregister); off: every nickname is first come, first served',
     })
+    .option('operators', {
+      type: 'string',
+      default: '',
+      coerce: (v: unknown) => (Array.isArray(v) ? v.map(String).join(',') : String(v ?? '')),
+      describe: 'accounts that may kick and ban, comma-separated (in --config: "operators": ["alice"]); they must be registered and logged in',
+    })
+    .option('max-waiting-messages', {
+      type: 'number',
+      default: 100,
+      describe: 'private messages that may wait for one offline account (each sender at most a fifth of them)',
+    })
     .option('allow-plaintext-passwords', {
       type: 'boolean',
       default: false,
@@ -190,6 +201,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       }
       const j = a['history-on-join'];
       if (!Number.isInteger(j) || j < 0 || j > HISTORY_MAX_PAGE) throw new Error(`--history-on-join must be 0 to ${HISTORY_MAX_PAGE} (got ${j})`);
+      const w = a['max-waiting-messages'];
+      if (!Number.isInteger(w) || w < 0 || w > 100_000) throw new Error(`--max-waiting-messages must be 0 to 100000 (got ${w})`);
+      for (const op of trustedList(a.operators)) {
+        if (!checkNickname(op).ok) throw new Error(`--operators: "${op}" is not a nickname`);
+      }
       const m = a['history-max-messages'];
       if (!Number.isInteger(m) || m < 1) throw new Error(`--history-max-messages must be a positive whole number (got ${m})`);
       for (const k of ['history-max-days', 'history-private-grace'] as const) {
@@ -256,6 +272,8 @@ export const ENV_OPTIONS = [
   'data-dir',
   'accounts',
   'allow-plaintext-passwords',
+  'operators',
+  'max-waiting-messages',
   'history-on-join',
   'history-max-messages',
   'history-max-days',
@@ -428,7 +446,15 @@ export async function main(argv: string[]): Promise<number> {
                 privateGraceMs: args['history-private-grace'] * 1000,
               }
             : undefined,
-        accounts: args.accounts === 'on' ? { dir: resolve(args['data-dir']), allowPlaintextPasswords: args['allow-plaintext-passwords'] } : undefined,
+        accounts:
+          args.accounts === 'on'
+            ? {
+                dir: resolve(args['data-dir']),
+                allowPlaintextPasswords: args['allow-plaintext-passwords'],
+                operators: trustedList(args.operators),
+                waiting: { perRecipient: args['max-waiting-messages'], perSender: Math.max(1, Math.floor(args['max-waiting-messages'] / 5)) },
+              }
+            : undefined,
         ops: args['ops-port'] >= 0 ? { host: args['ops-host'], port: args['ops-port'] } : undefined,
         cluster: args.cluster
           ? { url: args.cluster, nodeId: args['node-id'], leaseMs: args['cluster-lease'] * 1000, heartbeatMs: args['cluster-heartbeat'] * 1000 }

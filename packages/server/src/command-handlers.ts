@@ -3,6 +3,7 @@ import type { ServerContext } from './context.js';
 import { offerInput } from './downloads.js';
 import { sendHistory } from './history/replay.js';
 import type { HubMember } from './hub.js';
+import { moderationHandlers } from './moderation-commands.js';
 import type { Session } from './session.js';
 
 /** A handler answers now, or returns a promise; lines after it wait until it settles. */
@@ -19,6 +20,11 @@ const HELP = [
   '  register,<password>          make your nickname yours (over TLS); next time, log in with it',
   '  password,<old>,<new>         change your password',
   '  unregister,<password>        give your nickname back',
+  '  (a private message to a registered user who is offline waits for their next login)',
+  'operators only:',
+  '  kick,<nick>[,<reason>]                       disconnect a user (they may come back)',
+  '  ban,<nick or address>[,<30m|12h|7d>][,<reason>]   keep a user or an address out',
+  '  unban,<nick or address>   bans   (list them)',
   '  exit               leave the chat',
 ];
 
@@ -56,7 +62,7 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
         }
       : undefined;
     const done = (ok: boolean): void => {
-      if (!ok) unknown();
+      if (!ok) leaveWaiting(session, command.to, command.text, ctx, unknown);
       else if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
     };
     const delivered = ctx.hub.privateMessage(session, command.to, command.text, store);
@@ -178,6 +184,7 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     if (session.account === undefined) return session.sendError('NOT_LOGGED_IN', 'you are not logged in to an account');
     const result = await ctx.accounts.unregister(session.account, command.password, session);
     if (!result.ok) return session.sendError(result.code, result.text);
+    ctx.waiting?.clear(session.account);
     session.account = undefined;
     session.log.info('unregistered');
     session.send({
@@ -189,6 +196,8 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     return undefined;
   },
 
+  ...moderationHandlers,
+
   cancel(session, command, ctx) {
     const id = Number(command.transferId);
     if (!ctx.downloads?.cancel(session.id, id)) {
@@ -196,6 +205,30 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     }
   },
 };
+
+/**
+ * A private message found nobody online: to a registered nickname it waits
+ * for the owner's next login (the sender is told); to anyone else it is
+ * UNKNOWN_USER as it always was.
+ */
+function leaveWaiting(session: Session, to: string, text: string, ctx: ServerContext, unknown: () => void): void {
+  const toKey = nickKey(to);
+  const account = ctx.waiting ? ctx.accounts?.registered(toKey) : undefined;
+  if (!account || !ctx.waiting) return unknown();
+  try {
+    const left = ctx.waiting.leave(toKey, account.nick, { nick: session.nick, key: session.key }, text, ctx.now());
+    if (!left.ok) return session.sendError('WAITING_FULL', left.text);
+    session.send({
+      type: 'waiting',
+      to: account.nick,
+      count: left.count,
+      text: `"${account.nick}" is offline; your message waits for them and is delivered when they next log in`,
+    });
+  } catch (err) {
+    session.log.error({ err }, 'cannot keep a waiting message');
+    unknown();
+  }
+}
 
 /** The one dispatcher: one handler per command. */
 export function handleCommand(session: Session, command: Command, ctx: ServerContext): Promise<void> | undefined {

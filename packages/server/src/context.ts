@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Accounts } from './accounts/accounts.js';
+import type { Moderation } from './accounts/moderation.js';
+import type { WaitingMessages } from './accounts/waiting-messages.js';
 import type { ChatHub, HubMember } from './hub.js';
 import type { MessageStore } from './history/message-store.js';
 import type { DownloadService } from './downloads.js';
@@ -7,6 +9,7 @@ import type { FileLibrary } from './file-library.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { ChatOptions } from './options.js';
 import type { ServerStats } from './stats.js';
+import type { Session } from './session.js';
 
 /** What every session shares: the one hub, the files, the options. */
 export interface ServerContext {
@@ -17,6 +20,12 @@ export interface ServerContext {
   readonly history: MessageStore | undefined;
   /** Registered nicknames; undefined = no accounts (`--accounts off`). */
   readonly accounts?: Accounts | undefined;
+  /** Operators and bans; undefined without accounts (operators are accounts). */
+  readonly moderation?: Moderation | undefined;
+  /** Private messages waiting for offline accounts; undefined without accounts. */
+  readonly waiting?: WaitingMessages | undefined;
+  /** Every connection of this node, joined or not (for kicks and bans). */
+  readonly sessions?: () => Iterable<Session>;
   /** A user logged in to account `key`: close any other connection of this node holding its nickname. */
   readonly takeOver?: (key: string, by: HubMember) => void;
   readonly options: ChatOptions;

@@ -19,6 +19,8 @@ export class OpsServer {
     private readonly downloads: DownloadService | undefined,
     history?: { stats(): HistoryStats },
     accounts?: { readonly stats: Readonly<Record<'logins' | 'failures' | 'throttled' | 'registered' | 'busy', number>> },
+    moderation?: { readonly stats: Readonly<Record<'kicks' | 'bans' | 'unbans' | 'refusedConnections' | 'refusedNicks', number>>; list(): unknown[] },
+    waiting?: { readonly stats: Readonly<Record<'left' | 'delivered' | 'refused', number>> },
   ) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, eventLoopMonitoringPrecision: 20 });
@@ -102,6 +104,25 @@ export class OpsServer {
         ],
       );
       total('parley_accounts_registered_total', 'Accounts registered since start', () => accounts.stats.registered);
+    }
+    if (moderation) {
+      byLabel('parley_moderation_total', 'Moderation actions by operators since start: kick, ban, unban', 'action', () => [
+        ['kick', moderation.stats.kicks],
+        ['ban', moderation.stats.bans],
+        ['unban', moderation.stats.unbans],
+      ]);
+      byLabel('parley_banned_refusals_total', 'Connections and nicknames turned away by a ban', 'what', () => [
+        ['connection', moderation.stats.refusedConnections],
+        ['nickname', moderation.stats.refusedNicks],
+      ]);
+      gauge('parley_bans', 'Bans in force', () => moderation.list().length);
+    }
+    if (waiting) {
+      byLabel('parley_waiting_messages_total', 'Private messages to offline accounts: left, delivered, refused (a cap)', 'outcome', () => [
+        ['left', waiting.stats.left],
+        ['delivered', waiting.stats.delivered],
+        ['refused', waiting.stats.refused],
+      ]);
     }
     byLabel('parley_udp_dropped_total', 'UDP packets dropped, by reason', 'reason', () => Object.entries(dl()?.dropped ?? {}));
   }

@@ -303,6 +303,13 @@ export class Session implements HubMember {
       this.sendError(checked.error.wireCode, `${checked.error.message}. Send another nickname.`);
       return undefined;
     }
+    const ban = this.ctx.moderation?.match(nickKey(checked.nick), undefined);
+    if (ban) {
+      if (this.ctx.moderation) this.ctx.moderation.stats.refusedNicks += 1;
+      const until = ban.until === undefined ? '' : ` until ${new Date(ban.until).toISOString()}`;
+      this.sendError('BANNED', `"${checked.nick}" is banned from this server${until}${ban.reason ? `: ${ban.reason}` : ''}. Send another nickname.`);
+      return undefined;
+    }
     const registered = this.ctx.accounts?.registered(nickKey(checked.nick));
     if (registered) {
       // The join timeout starts again once, for a person to type the password.
@@ -350,8 +357,23 @@ export class Session implements HubMember {
     this.ctx.takeOver?.(key, this);
     this.#pendingNick = '';
     await this.#claim(result.nick);
-    if (this.state === SessionState.Joined)
-      this.send({ type: 'account', state: 'identified', nick: this.nick, text: `you are logged in to your account "${this.nick}"` });
+    if (this.state !== SessionState.Joined) return;
+    this.send({ type: 'account', state: 'identified', nick: this.nick, text: `you are logged in to your account "${this.nick}"` });
+    this.#deliverWaiting();
+  }
+
+  /** Private messages left for this account while it was away: handed over once, then forgotten. */
+  #deliverWaiting(): void {
+    const waiting = this.ctx.waiting;
+    if (!waiting || this.account === undefined) return;
+    try {
+      const { messages, delivered } = waiting.take(this.account);
+      for (const m of messages) this.send({ type: 'waited', from: m.fromNick, time: new Date(m.at).toISOString(), text: m.text });
+      delivered();
+      if (messages.length > 0) this.log.info({ count: messages.length }, 'waiting messages delivered');
+    } catch (err) {
+      this.log.error({ err }, 'cannot deliver waiting messages');
+    }
   }
 
   #claim(nick: string): Promise<void> | undefined {

@@ -12,6 +12,9 @@ import type { TlsCredentials } from './tls-credentials.js';
 import { SqliteStore } from './history/sqlite-store.js';
 import { Accounts } from './accounts/accounts.js';
 import { SqliteAccountStore } from './accounts/account-store.js';
+import { Moderation } from './accounts/moderation.js';
+import { SqliteBanStore, SqliteWaitingStore } from './accounts/moderation-store.js';
+import { WaitingMessages, type WaitingLimits } from './accounts/waiting-messages.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -34,7 +37,14 @@ export interface ServerConfig {
   /** Message history in an SQLite database in `dir` (`--data-dir`); undefined = off (`--history off`). Not kept by cluster nodes yet. */
   readonly history?: { readonly dir: string; readonly maxMessages: number; readonly maxAgeMs: number; readonly privateGraceMs: number };
   /** Registered nicknames in an SQLite database in `dir` (`--data-dir`); undefined = off (`--accounts off`). Single node only for now. */
-  readonly accounts?: { readonly dir: string; readonly allowPlaintextPasswords: boolean };
+  readonly accounts?: {
+    readonly dir: string;
+    readonly allowPlaintextPasswords: boolean;
+    /** Accounts that may kick and ban (`--operators`). */
+    readonly operators?: readonly string[];
+    /** Caps on private messages waiting for an offline account. */
+    readonly waiting?: Partial<WaitingLimits>;
+  };
 }
 
 export interface StartedServer {
@@ -91,17 +101,24 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     history.startRetention(Date.now);
   }
   let accounts: Accounts | undefined;
+  let moderation: Moderation | undefined;
+  let waiting: WaitingMessages | undefined;
   if (config.accounts && config.cluster) {
     log.warn('accounts are not kept in cluster mode yet: every nickname on this node is first come, first served');
   } else if (config.accounts) {
     try {
-      accounts = new Accounts(new SqliteAccountStore(config.accounts.dir), { allowPlaintextPasswords: config.accounts.allowPlaintextPasswords });
+      const store = new SqliteAccountStore(config.accounts.dir);
+      accounts = new Accounts(store, { allowPlaintextPasswords: config.accounts.allowPlaintextPasswords });
+      moderation = new Moderation(new SqliteBanStore(store), config.accounts.operators ?? []);
+      // --max-waiting-messages 0: nothing waits; a message to an offline user is UNKNOWN_USER as without accounts.
+      if (config.accounts.waiting?.perRecipient !== 0) waiting = new WaitingMessages(new SqliteWaitingStore(store), config.accounts.waiting);
+      if (moderation.operatorCount > 0) log.info({ operators: moderation.operatorCount, bans: moderation.list().length }, 'moderation ready');
     } catch (err) {
       history?.close();
       throw err;
     }
   }
-  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history, accounts });
+  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history, accounts, moderation, waiting });
   let port: number | undefined;
   let tlsPort: number | undefined;
   let host = config.host;
@@ -127,7 +144,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     if (config.ops) {
       // Loaded only with an ops port: prom-client and what it pulls in are ≈ 90 files to read at start.
       const { OpsServer } = await import('./ops-server.js');
-      ops = new OpsServer(chat, downloads, history, accounts);
+      ops = new OpsServer(chat, downloads, history, accounts, moderation, waiting);
       opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
     }
   } catch (err) {

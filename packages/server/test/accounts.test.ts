@@ -3,9 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from './helpers.js';
-import { killServers, runServer, SERVER_BIN, type ServerRun } from './server-process.js';
+import { killServers, SERVER_BIN, startServerIn } from './server-process.js';
 
 let work: string;
 const opened: RawClient[] = [];
@@ -22,57 +22,7 @@ afterAll(async () => {
 
 const PASSWORD = 'correct horse battery';
 
-interface Ready {
-  port: number;
-  tlsPort: number | 'off';
-  opsPort: number | 'off';
-}
-
-function logLines(r: ServerRun): Array<Record<string, unknown>> {
-  return r.out
-    .join('')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function start(dir: string, extra: string[] = []): Promise<{ run: ServerRun; ready: Ready }> {
-  const run = runServer(
-    [
-      '--host',
-      '::',
-      '--port',
-      '0',
-      '--udp-port',
-      '-1',
-      '--history',
-      'off',
-      '--data-dir',
-      join(dir, 'data'),
-      '--files-dir',
-      join(dir, 'files'),
-      '--log-format',
-      'json',
-      ...extra,
-    ],
-    {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '' },
-    },
-  );
-  const exited = run.exit.then((code) => {
-    throw new Error(`server exited early (${code}): ${run.err.join('')}`);
-  });
-  const ready = vi.waitFor(
-    () => {
-      const line = logLines(run).find((l) => String(l.msg).startsWith('parley-server ready'));
-      if (!line) throw new Error('not ready');
-      return line as unknown as Ready;
-    },
-    { timeout: 10_000, interval: 25 },
-  );
-  return { run, ready: await Promise.race([ready, exited]) };
-}
+const start = (dir: string, extra: string[] = []) => startServerIn(dir, extra);
 
 async function connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
   const c = await RawClient.connect(port, host);

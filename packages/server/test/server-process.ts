@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { vi } from 'vitest';
 
 /** The built `parley-server` entry point (tests run it as a user would). */
 export const SERVER_BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -33,4 +35,62 @@ const started: ChildProcess[] = [];
 /** Kills every server `runServer` started and that is still running. */
 export function killServers(): void {
   for (const c of started.splice(0)) c.kill('SIGKILL');
+}
+
+/** The ready line's ports. */
+export interface Ready {
+  port: number;
+  tlsPort: number | 'off';
+  opsPort: number | 'off';
+}
+
+/** The JSON log lines a server printed so far. */
+export function logLines(r: ServerRun): Array<Record<string, unknown>> {
+  return r.out
+    .join('')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * Starts the built server with its data and files folders in `dir` (history
+ * off, no UDP, JSON logs, on `::` port 0) plus `extra`, and waits for its ready line.
+ */
+export async function startServerIn(dir: string, extra: string[] = []): Promise<{ run: ServerRun; ready: Ready }> {
+  const run = runServer(
+    [
+      '--host',
+      '::',
+      '--port',
+      '0',
+      '--udp-port',
+      '-1',
+      '--history',
+      'off',
+      '--data-dir',
+      join(dir, 'data'),
+      '--files-dir',
+      join(dir, 'files'),
+      '--log-format',
+      'json',
+      ...extra,
+    ],
+    {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '' },
+    },
+  );
+  const exited = run.exit.then((code) => {
+    throw new Error(`server exited early (${code}): ${run.err.join('')}`);
+  });
+  const ready = vi.waitFor(
+    () => {
+      const line = logLines(run).find((l) => String(l.msg).startsWith('parley-server ready'));
+      if (!line) throw new Error('not ready');
+      return line as unknown as Ready;
+    },
+    { timeout: 10_000, interval: 25 },
+  );
+  return { run, ready: await Promise.race([ready, exited]) };
 }

@@ -24,6 +24,22 @@ describe('ChatModel', () => {
       ['leave', 'ZED left (quit)'],
     ]);
   });
+  it('shows waiting messages as private ones that ring, and moderation as status lines (an address never named)', () => {
+    const m = model();
+    m.apply({ type: 'welcome', version: 2, nick: 'me', text: 'hi' });
+    expect(m.apply({ type: 'waited', from: 'bob', time: '2026-01-01T09:30:00.000Z', text: 'ping me' }).bell).toBe(true);
+    expect(m.messages.last()).toMatchObject({ kind: 'private-in', from: 'bob', text: 'ping me  (sent 2026-01-01 09:30 UTC while you were away)' });
+    m.apply({ type: 'waiting', to: 'zed', count: 2, text: '…' });
+    m.apply({ type: 'kicked', nick: 'mallory', by: 'alice', reason: 'spam' });
+    m.apply({ type: 'banned', ban: { kind: 'address', target: '', by: 'alice', reason: '' } });
+    m.apply({ type: 'unbanned', kind: 'nick', target: 'mallory', by: 'alice' });
+    expect(m.messages.all.slice(-4).map((x) => x.text)).toEqual([
+      'zed is offline: your message waits for them (2 waiting)',
+      'alice kicked mallory: spam',
+      'alice banned an address',
+      'alice lifted the ban on mallory',
+    ]);
+  });
   it('timestamps every message', () => {
     const m = model();
     m.apply({ type: 'broadcast', from: 'bob', text: 'hi' });

@@ -57,8 +57,23 @@ describe('parseInput: slash commands', () => {
     expect(parse('/clear')).toEqual({ kind: 'local', action: 'clear' });
     expect(parse('/server chat.lan:6000')).toEqual({ kind: 'server', address: 'chat.lan:6000' });
   });
-  it('refuses /msg to someone who is not online, and unknown commands', () => {
-    expect(parse('/msg carol hi').kind).toBe('refuse');
+  it("maps the operators' /kick, /ban, /unban and /bans to the comma grammar, and refuses bad ones with the usage", () => {
+    expect(parse('/kick mallory stop it now')).toEqual({ kind: 'send', command: { type: 'kick', nick: 'mallory', reason: 'stop it now' } });
+    expect(parse('/ban mallory 12h spam, again')).toEqual({
+      kind: 'send',
+      command: { type: 'ban', target: 'mallory', duration: '12h', reason: 'spam, again' },
+    });
+    expect(parse('/ban 203.0.113.0/24')).toEqual({ kind: 'send', command: { type: 'ban', target: '203.0.113.0/24', duration: undefined, reason: '' } });
+    expect(parse('/unban mallory')).toEqual({ kind: 'send', command: { type: 'unban', target: 'mallory' } });
+    expect(parse('/bans')).toEqual({ kind: 'send', command: { type: 'bans' } });
+    const bad = parse('/kick');
+    expect(bad.kind === 'refuse' && bad.reason).toMatch(/\/kick <nick> \[reason\]$/u);
+  });
+
+  it('refuses /msg to something that is not a nickname, and unknown commands', () => {
+    // Not online but a nickname: sent, and the server keeps it for a registered user (or answers UNKNOWN_USER).
+    expect(parse('/msg carol hi')).toEqual({ kind: 'send', command: { type: 'private', to: 'carol', text: 'hi' } });
+    expect(parse('/msg not,a,nick hi').kind).toBe('refuse');
     expect(parse('/msg').kind).toBe('refuse');
     expect(parse('/frobnicate').kind).toBe('refuse');
   });

@@ -37,6 +37,27 @@ const MIGRATIONS: readonly string[] = [
      hash TEXT NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  // 2: bans (moderation), kept across restarts.
+  `CREATE TABLE bans (
+     kind TEXT NOT NULL,
+     target TEXT NOT NULL,
+     label TEXT NOT NULL,
+     by_nick TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     until INTEGER,
+     PRIMARY KEY (kind, target)
+   );`,
+  // 3: private messages waiting for an offline account.
+  `CREATE TABLE waiting (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     to_key TEXT NOT NULL,
+     from_nick TEXT NOT NULL,
+     from_key TEXT NOT NULL,
+     text TEXT NOT NULL,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX waiting_to ON waiting (to_key, id);`,
 ];
 
 /**
@@ -87,6 +108,14 @@ export class SqliteAccountStore implements AccountStore {
   /** The database if it exists (another server sharing the folder may have made it since). */
   #existing(): Opened | undefined {
     return this.#db ?? (existsSync(this.#path) ? this.#open() : undefined);
+  }
+
+  /**
+   * The open database for the tables kept beside the accounts (bans, waiting
+   * messages): made now with `create`, else undefined while nobody wrote one.
+   */
+  database(create: boolean): Database.Database | undefined {
+    return (create ? this.#open() : this.#existing())?.db;
   }
 
   get(key: string): Account | undefined {

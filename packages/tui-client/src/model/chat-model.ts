@@ -205,6 +205,35 @@ export class ChatModel {
       case 'info':
         this.add('info', event.text);
         return {};
+      case 'waiting':
+        this.system(`${event.to} is offline: your message waits for them (${event.count} waiting)`);
+        return {};
+      case 'waited': {
+        // Sent while we were away: a private message all the same (it rings), marked with when it was sent.
+        const at = Date.parse(event.time);
+        this.add('private-in', `${event.text}  (sent ${formatWhen(at)} while you were away)`, { from: event.from, to: this.me });
+        return { bell: true };
+      }
+      case 'kicked':
+        this.system(`${event.by} kicked ${event.nick}${event.reason ? `: ${event.reason}` : ''}`);
+        return {};
+      case 'banned': {
+        const b = event.ban;
+        const what = b.kind === 'nick' ? b.target : 'an address';
+        this.system(`${b.by} banned ${what}${b.until ? ` until ${b.until}` : ''}${b.reason ? `: ${b.reason}` : ''}`);
+        return {};
+      }
+      case 'unbanned':
+        this.system(`${event.by} lifted the ban on ${event.kind === 'nick' ? event.target : 'an address'}`);
+        return {};
+      case 'ban': {
+        const b = event.ban;
+        this.system(`ban: ${b.kind} ${b.target} by ${b.by} since ${b.at}${b.until ? ` until ${b.until}` : ' until lifted'}${b.reason ? `: ${b.reason}` : ''}`);
+        return {};
+      }
+      case 'bans':
+        this.system(event.count === 0 ? 'no bans in force' : `${event.count} ban${event.count === 1 ? '' : 's'} in force`);
+        return {};
       case 'offer':
       case 'ping':
       // Protocol 2 history lines: not shown yet (the client part of issue 15 comes later).
@@ -215,6 +244,12 @@ export class ChatModel {
         return {};
     }
   }
+}
+
+/** `2026-12-06 18:05 UTC`: when a waiting message was sent. */
+function formatWhen(at: number): string {
+  if (Number.isNaN(at)) return 'earlier';
+  return `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 function sortNicks(nicks: readonly string[]): string[] {

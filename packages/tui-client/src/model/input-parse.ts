@@ -1,4 +1,4 @@
-import { checkMessageText, checkNickname, DEFAULT_MAX_LINE_BYTES, encodeCommand, isAccountWord, type Command } from '@parley/protocol';
+import { checkMessageText, checkNickname, DEFAULT_MAX_LINE_BYTES, encodeCommand, isAccountWord, parseCommand, type Command } from '@parley/protocol';
 
 /** What a line the user typed means. */
 export type InputAction =
@@ -37,6 +37,9 @@ export const CLIENT_HELP = [
   '  /register                  make this nickname yours (asks a password twice)',
   '  /password   /unregister    change the password / free the nickname',
   '  /login                     (asked by itself when a nickname is registered)',
+  '  /msg bob hi  to a registered user who is offline: it waits for their next login',
+  'Operators: /kick <nick> [reason]   /ban <nick|address> [30m|12h|7d] [reason]',
+  '           /unban <nick|address>   /bans',
   '  /clear   /quit (F10)       clear screen, leave',
   'Keys: Tab completes, Up/Down history, PgUp/PgDn scroll',
 ];
@@ -57,9 +60,37 @@ function text(textValue: string, build: (t: string) => Command): InputAction {
 
 function privateTo(name: string, body: string, ctx: ParseContext): InputAction {
   const nick = ctx.onlineNick(name);
-  if (!nick) return { kind: 'refuse', reason: `${name} is not online; the message was not sent (F2 shows who is)` };
-  return text(body, (t) => ({ type: 'private', to: nick, text: t }));
+  if (nick) return text(body, (t) => ({ type: 'private', to: nick, text: t }));
+  // Not online: the server keeps it for a registered user (answering `waiting`), or says nobody has that name.
+  if (!checkNickname(name).ok) return { kind: 'refuse', reason: `${name} is not a nickname; the message was not sent (F2 shows who is online)` };
+  return text(body, (t) => ({ type: 'private', to: name, text: t }));
 }
+
+/** `/kick bob rude`, `/ban bob 1h spam`: the server's comma grammar, checked here by the same parser. */
+function moderation(word: 'kick' | 'ban' | 'unban' | 'bans', rest: string): InputAction {
+  const fields = rest
+    .trim()
+    .split(/\s+/u)
+    .filter((f) => f.length > 0);
+  let line: string = word;
+  if (word === 'bans') line = fields.length > 0 ? `bans,${fields.join(' ')}` : 'bans';
+  else if (word === 'unban') line = `unban,${fields.join(' ')}`;
+  else {
+    const [target = '', ...more] = fields;
+    const duration = word === 'ban' && more[0] !== undefined && /^\d+[smhd]$/iu.test(more[0]) ? more.shift() : undefined;
+    line = [word, target, ...(duration ? [duration] : []), ...(more.length > 0 ? [more.join(' ')] : [])].join(',');
+  }
+  const parsed = parseCommand(line);
+  if (!parsed.ok) return { kind: 'refuse', reason: parsed.error.message.replace(/: (kick|ban|unban|bans)[,\w<>[\]\s|]*$/u, '') + USAGE[word] };
+  return parsed.command ? { kind: 'send', command: parsed.command } : { kind: 'none' };
+}
+
+const USAGE = {
+  kick: ': /kick <nick> [reason]',
+  ban: ': /ban <nick or address> [30m|12h|7d] [reason]',
+  unban: ': /unban <nick or address>',
+  bans: ': /bans',
+} as const;
 
 function slash(line: string, ctx: ParseContext): InputAction {
   const body = line.slice(1);
@@ -116,6 +147,11 @@ function slash(line: string, ctx: ParseContext): InputAction {
       if (rest.trim() !== '')
         return { kind: 'refuse', reason: `type /${word} alone: the password is asked for without showing it (the line was wiped)`, secret: true };
       return { kind: 'account', action: word };
+    case 'kick':
+    case 'ban':
+    case 'unban':
+    case 'bans':
+      return moderation(word, rest);
     case 'server':
     case 'connect': {
       const address = rest.trim();
