@@ -2,7 +2,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { eventFrame, type ErrorCode } from '@parley/protocol';
+import { eventFrame, nickKey, type ErrorCode } from '@parley/protocol';
 import { AddressLimits, type AddressTicket } from './address-limits.js';
 import type { ServerContext } from './context.js';
 import type { DownloadService } from './downloads.js';
@@ -12,6 +12,8 @@ import type { ChatHub } from './hub.js';
 import type { Accounts } from './accounts/accounts.js';
 import type { Moderation } from './accounts/moderation.js';
 import type { WaitingMessages } from './accounts/waiting-messages.js';
+import type { ModerationBus } from './accounts/moderation-bus.js';
+import { enforceBan } from './moderation-commands.js';
 import type { MessageStore } from './history/message-store.js';
 import { InMemoryHub } from './memory-hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
@@ -40,6 +42,8 @@ export interface ChatServerDeps {
   readonly moderation?: Moderation;
   /** Private messages waiting for offline accounts (with accounts). */
   readonly waiting?: WaitingMessages;
+  /** Kicks, take-overs and bans between cluster nodes. */
+  readonly bus?: ModerationBus;
   readonly options?: Partial<ChatOptions>;
   readonly now?: () => number;
   /** Counters to fill (so a hub made before the server can report into them). */
@@ -80,11 +84,11 @@ export class ChatServer {
       moderation: deps.moderation,
       waiting: deps.waiting,
       sessions: () => this.#sessions,
+      bus: deps.bus,
       takeOver: (key, by) => {
-        for (const s of this.#sessions) {
-          if (s !== by && s.key === key && s.state === 'joined')
-            s.close('kicked', 'LOGGED_IN_ELSEWHERE', 'your account logged in on another connection; this one is closed');
-        }
+        const text = 'your account logged in on another connection; this one is closed';
+        this.#evict(key, 'LOGGED_IN_ELSEWHERE', text, by);
+        return deps.bus ? this.#takeOverElsewhere(key, text) : undefined;
       },
       options: this.options,
       log: deps.log,
@@ -93,11 +97,37 @@ export class ChatServer {
       now: deps.now ?? Date.now,
       closing: false,
     };
+    deps.bus?.listen({
+      evict: (key, code, text) => this.#evict(key, code, text),
+      banChanged: (change) => {
+        deps.moderation?.applyRemote(change);
+        if (change.op === 'put') enforceBan(undefined, this.#ctx, change.ban);
+      },
+    });
     this.#limits = new AddressLimits(this.options);
     const o = this.options;
     const every = Math.max(20, Math.min(1000, Math.min(o.joinTimeoutMs, o.pingIntervalMs, o.idleTimeoutMs) / 4));
     this.#sweeper = setInterval(() => this.#sweep(), every);
     this.#sweeper.unref();
+  }
+
+  /** Closes this node's joined connection holding `key` (but `except`). */
+  #evict(key: string, code: ErrorCode, text: string, except?: unknown): void {
+    for (const s of this.#sessions) if (s !== except && s.key === key && s.state === 'joined') s.close('kicked', code, text);
+  }
+
+  /**
+   * In a cluster the stale holder may be on another node: that node is told to
+   * close it, and the login waits (at most 3 s) until the nickname is free.
+   */
+  async #takeOverElsewhere(key: string, text: string): Promise<void> {
+    const held = (): boolean => {
+      const online = this.#ctx.hub.online();
+      return Array.isArray(online) && online.some((n) => nickKey(n) === key);
+    };
+    if (!held()) return;
+    await this.#ctx.bus?.evict(key, 'LOGGED_IN_ELSEWHERE', text);
+    for (let i = 0; i < 30 && held(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
   get hub(): ChatHub {

@@ -61,15 +61,13 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
           return stamp;
         }
       : undefined;
-    const done = (ok: boolean): void => {
-      if (!ok) leaveWaiting(session, command.to, command.text, ctx, unknown);
-      else if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
+    const done = (ok: boolean): Promise<void> | undefined => {
+      if (!ok) return leaveWaiting(session, command.to, command.text, ctx, unknown);
+      if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
+      return undefined;
     };
     const delivered = ctx.hub.privateMessage(session, command.to, command.text, store);
-    if (!(delivered instanceof Promise)) {
-      done(delivered);
-      return undefined;
-    }
+    if (!(delivered instanceof Promise)) return done(delivered);
     return delivered.then(done, (err: unknown) => {
       session.log.error({ err }, 'private message delivery failed');
       unknown();
@@ -184,7 +182,7 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     if (session.account === undefined) return session.sendError('NOT_LOGGED_IN', 'you are not logged in to an account');
     const result = await ctx.accounts.unregister(session.account, command.password, session);
     if (!result.ok) return session.sendError(result.code, result.text);
-    ctx.waiting?.clear(session.account);
+    await ctx.waiting?.clear(session.account);
     session.account = undefined;
     session.log.info('unregistered');
     session.send({
@@ -211,12 +209,12 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
  * for the owner's next login (the sender is told); to anyone else it is
  * UNKNOWN_USER as it always was.
  */
-function leaveWaiting(session: Session, to: string, text: string, ctx: ServerContext, unknown: () => void): void {
+async function leaveWaiting(session: Session, to: string, text: string, ctx: ServerContext, unknown: () => void): Promise<void> {
   const toKey = nickKey(to);
   const account = ctx.waiting ? ctx.accounts?.registered(toKey) : undefined;
   if (!account || !ctx.waiting) return unknown();
   try {
-    const left = ctx.waiting.leave(toKey, account.nick, { nick: session.nick, key: session.key }, text, ctx.now());
+    const left = await ctx.waiting.leave(toKey, account.nick, { nick: session.nick, key: session.key }, text, ctx.now());
     if (!left.ok) return session.sendError('WAITING_FULL', left.text);
     session.send({
       type: 'waiting',

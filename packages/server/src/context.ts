@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Accounts } from './accounts/accounts.js';
 import type { Moderation } from './accounts/moderation.js';
 import type { WaitingMessages } from './accounts/waiting-messages.js';
+import type { ModerationBus } from './accounts/moderation-bus.js';
 import type { ChatHub, HubMember } from './hub.js';
 import type { MessageStore } from './history/message-store.js';
 import type { DownloadService } from './downloads.js';
@@ -24,10 +25,12 @@ export interface ServerContext {
   readonly moderation?: Moderation | undefined;
   /** Private messages waiting for offline accounts; undefined without accounts. */
   readonly waiting?: WaitingMessages | undefined;
+  /** Moderation messages between the nodes of a cluster; undefined on a single node. */
+  readonly bus?: ModerationBus | undefined;
   /** Every connection of this node, joined or not (for kicks and bans). */
   readonly sessions?: () => Iterable<Session>;
   /** A user logged in to account `key`: close any other connection of this node holding its nickname. */
-  readonly takeOver?: (key: string, by: HubMember) => void;
+  readonly takeOver?: (key: string, by: HubMember) => void | Promise<void>;
   readonly options: ChatOptions;
   readonly log: Logger;
   readonly stats: ServerStats;

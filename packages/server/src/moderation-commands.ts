@@ -35,10 +35,10 @@ function announce(session: Session, ctx: ServerContext, event: ServerEvent): voi
   session.send(event);
 }
 
-/** The joined or waiting connections of this node that `match`, the operator's own excluded. */
-function connections(session: Session, ctx: ServerContext, match: (s: Session) => boolean): Session[] {
+/** The joined or waiting connections of this node that `match`, `except` excluded. */
+function connections(except: Session | undefined, ctx: ServerContext, match: (s: Session) => boolean): Session[] {
   const found: Session[] = [];
-  for (const s of ctx.sessions?.() ?? []) if (s !== session && s.state !== 'closed' && match(s)) found.push(s);
+  for (const s of ctx.sessions?.() ?? []) if (s !== except && s.state !== 'closed' && match(s)) found.push(s);
   return found;
 }
 
@@ -53,35 +53,41 @@ function publicBan(ban: Ban): BanInfo {
   };
 }
 
-/** Closes every connection the ban covers, each told why. */
-function enforce(session: Session, ctx: ServerContext, ban: Ban): string[] {
+/** Closes every connection of this node the ban covers (but `except`, the operator), each told why; their nicks. */
+export function enforceBan(except: Session | undefined, ctx: ServerContext, ban: Ban): string[] {
   const until = ban.until === undefined ? '' : ` until ${iso(ban.until)}`;
   const text = `you are banned from this server${until} by ${ban.by}${ban.reason ? `: ${ban.reason}` : ''}`;
-  const hit = connections(session, ctx, (s) => {
+  const hit = connections(except, ctx, (s) => {
     const key = s.state === 'joined' ? s.key : undefined;
-    return ctx.moderation?.match(key, s.address) === ban;
+    const found = ctx.moderation?.match(key, s.address);
+    return found !== undefined && found.kind === ban.kind && found.target === ban.target;
   });
   for (const s of hit) s.close('kicked', 'BANNED', text);
   return hit.filter((s) => s.nick).map((s) => s.nick);
 }
 
 export const moderationHandlers: {
-  [T in ModerationCommand['type']]: (session: Session, command: Extract<ModerationCommand, { type: T }>, ctx: ServerContext) => void;
+  [T in ModerationCommand['type']]: (session: Session, command: Extract<ModerationCommand, { type: T }>, ctx: ServerContext) => void | Promise<void>;
 } = {
-  kick(session, command, ctx) {
+  async kick(session, command, ctx) {
     const m = operator(session, ctx, 'kick');
     if (!m) return;
     const key = nickKey(command.nick);
     if (key === session.key) return session.sendError('BAD_ARGUMENTS', 'you cannot kick yourself; type exit to leave');
+    const text = `${session.nick} removed you from the chat${command.reason ? `: ${command.reason}` : ''}; you may join again`;
     const [target] = connections(session, ctx, (s) => s.state === 'joined' && s.key === key);
-    if (!target) return session.sendError('UNKNOWN_USER', `no user "${command.nick}" is online on this server; nobody was kicked`);
+    // On another node of a cluster: the node holding the nickname closes it.
+    const elsewhere = !target && ctx.bus ? (await ctx.hub.online()).find((n) => nickKey(n) === key) : undefined;
+    const nick = target?.nick ?? elsewhere;
+    if (nick === undefined) return session.sendError('UNKNOWN_USER', `no user "${command.nick}" is online; nobody was kicked`);
     m.stats.kicks += 1;
-    session.log.info({ target: target.nick }, 'kicked');
-    announce(session, ctx, { type: 'kicked', nick: target.nick, by: session.nick, reason: command.reason });
-    target.close('kicked', 'KICKED', `${session.nick} removed you from the chat${command.reason ? `: ${command.reason}` : ''}; you may join again`);
+    session.log.info({ target: nick }, 'kicked');
+    announce(session, ctx, { type: 'kicked', nick, by: session.nick, reason: command.reason });
+    if (target) target.close('kicked', 'KICKED', text);
+    else await ctx.bus?.evict(key, 'KICKED', text);
   },
 
-  ban(session, command, ctx) {
+  async ban(session, command, ctx) {
     const m = operator(session, ctx, 'ban');
     if (!m) return;
     const target = Moderation.target(command.target);
@@ -118,26 +124,30 @@ export const moderationHandlers: {
       }
     }
     for (const ban of bans) {
-      if (!m.add(ban)) return session.sendError('BAD_ARGUMENTS', 'the server holds as many bans as it can; lift some (unban) first');
+      if (!(await m.add(ban))) return session.sendError('BAD_ARGUMENTS', 'the server holds as many bans as it can; lift some (unban) first');
     }
     const [main, ...alsoAddresses] = bans as [Ban, ...Ban[]];
     session.log.info({ kind: main.kind, target: main.label, until: main.until }, 'banned');
     announce(session, ctx, { type: 'banned', ban: publicBan(main) });
     const removed = new Set<string>();
-    for (const ban of bans) for (const nick of enforce(session, ctx, ban)) removed.add(nick);
+    for (const ban of bans) {
+      for (const nick of enforceBan(session, ctx, ban)) removed.add(nick);
+      await ctx.bus?.banChanged({ op: 'put', ban });
+    }
     const also = alsoAddresses.length > 0 ? `; also banned their address ${alsoAddresses.map((b) => b.label).join(', ')} (unban,<address> lifts it)` : '';
     const who = removed.size > 0 ? `; disconnected ${[...removed].join(', ')}` : '';
     session.send({ type: 'info', text: `banned ${main.label}${main.until !== undefined ? ` until ${iso(main.until)}` : ' until lifted'}${also}${who}` });
   },
 
-  unban(session, command, ctx) {
+  async unban(session, command, ctx) {
     const m = operator(session, ctx, 'unban');
     if (!m) return;
     const target = Moderation.target(command.target);
     if (!target.ok) return session.sendError('BAD_ARGUMENTS', target.text);
-    const lifted = m.remove(target.kind, target.key);
+    const lifted = await m.remove(target.kind, target.key);
     if (!lifted) return session.sendError('BAD_ARGUMENTS', `there is no ban on ${command.target}; type bans for the list`);
     session.log.info({ kind: lifted.kind, target: lifted.label }, 'unbanned');
+    await ctx.bus?.banChanged({ op: 'remove', kind: lifted.kind, target: lifted.target });
     announce(session, ctx, { type: 'unbanned', kind: lifted.kind, target: lifted.kind === 'nick' ? lifted.label : '', by: session.nick });
   },
 

@@ -354,22 +354,24 @@ export class Session implements HubMember {
     this.account = key;
     this.log.info({ nick: result.nick }, 'logged in');
     // A stale connection holding the nickname (a laptop that slept) gives it up to its owner.
-    this.ctx.takeOver?.(key, this);
+    await this.ctx.takeOver?.(key, this);
+    if (this.#state !== SessionState.LoggingIn) return;
     this.#pendingNick = '';
     await this.#claim(result.nick);
     if (this.state !== SessionState.Joined) return;
     this.send({ type: 'account', state: 'identified', nick: this.nick, text: `you are logged in to your account "${this.nick}"` });
-    this.#deliverWaiting();
+    await this.#deliverWaiting();
   }
 
   /** Private messages left for this account while it was away: handed over once, then forgotten. */
-  #deliverWaiting(): void {
+  async #deliverWaiting(): Promise<void> {
     const waiting = this.ctx.waiting;
     if (!waiting || this.account === undefined) return;
     try {
-      const { messages, delivered } = waiting.take(this.account);
+      const { messages, delivered } = await waiting.take(this.account);
+      if (this.#state !== SessionState.Joined) return;
       for (const m of messages) this.send({ type: 'waited', from: m.fromNick, time: new Date(m.at).toISOString(), text: m.text });
-      delivered();
+      await delivered();
       if (messages.length > 0) this.log.info({ count: messages.length }, 'waiting messages delivered');
     } catch (err) {
       this.log.error({ err }, 'cannot deliver waiting messages');

@@ -13,7 +13,9 @@ import { SqliteStore } from './history/sqlite-store.js';
 import { Accounts } from './accounts/accounts.js';
 import { SqliteAccountStore } from './accounts/account-store.js';
 import { Moderation } from './accounts/moderation.js';
-import { SqliteBanStore, SqliteWaitingStore } from './accounts/moderation-store.js';
+import { SqliteBanStore, SqliteWaitingStore, type BanStore, type WaitingStore } from './accounts/moderation-store.js';
+import type { AccountStore } from './accounts/account-store.js';
+import type { RedisAccountData } from './accounts/redis-account-data.js';
 import { WaitingMessages, type WaitingLimits } from './accounts/waiting-messages.js';
 
 export interface ServerConfig {
@@ -103,22 +105,32 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   let accounts: Accounts | undefined;
   let moderation: Moderation | undefined;
   let waiting: WaitingMessages | undefined;
-  if (config.accounts && config.cluster) {
-    log.warn('accounts are not kept in cluster mode yet: every nickname on this node is first come, first served');
-  } else if (config.accounts) {
+  let shared: RedisAccountData | undefined;
+  if (config.accounts) {
     try {
-      const store = new SqliteAccountStore(config.accounts.dir);
-      accounts = new Accounts(store, { allowPlaintextPasswords: config.accounts.allowPlaintextPasswords });
-      moderation = new Moderation(new SqliteBanStore(store), config.accounts.operators ?? []);
+      let stores: { accounts: AccountStore; bans: BanStore; waiting: WaitingStore };
+      if (config.cluster) {
+        // A cluster keeps them in its Redis: a login, a ban and a waiting message hold on every node.
+        const { RedisAccountData } = await import('./accounts/redis-account-data.js');
+        const nodeId = (hub as { nodeId?: string } | undefined)?.nodeId ?? config.cluster.nodeId ?? String(process.pid);
+        shared = await RedisAccountData.open(config.cluster.url, nodeId, log.child({ component: 'accounts' }));
+        stores = shared;
+      } else {
+        const store = new SqliteAccountStore(config.accounts.dir);
+        stores = { accounts: store, bans: new SqliteBanStore(store), waiting: new SqliteWaitingStore(store) };
+      }
+      accounts = new Accounts(stores.accounts, { allowPlaintextPasswords: config.accounts.allowPlaintextPasswords });
+      moderation = new Moderation(stores.bans, config.accounts.operators ?? []);
       // --max-waiting-messages 0: nothing waits; a message to an offline user is UNKNOWN_USER as without accounts.
-      if (config.accounts.waiting?.perRecipient !== 0) waiting = new WaitingMessages(new SqliteWaitingStore(store), config.accounts.waiting);
+      if (config.accounts.waiting?.perRecipient !== 0) waiting = new WaitingMessages(stores.waiting, config.accounts.waiting);
       if (moderation.operatorCount > 0) log.info({ operators: moderation.operatorCount, bans: moderation.list().length }, 'moderation ready');
     } catch (err) {
       history?.close();
+      shared?.close();
       throw err;
     }
   }
-  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history, accounts, moderation, waiting });
+  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history, accounts, moderation, waiting, bus: shared?.bus });
   let port: number | undefined;
   let tlsPort: number | undefined;
   let host = config.host;
@@ -152,6 +164,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     await ops?.close();
     history?.close();
     accounts?.close();
+    shared?.close();
     throw err;
   }
   return {
@@ -170,6 +183,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
       await ops?.close();
       history?.close();
       accounts?.close();
+      shared?.close();
     },
   };
 }

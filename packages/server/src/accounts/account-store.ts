@@ -14,14 +14,21 @@ export interface Account {
   readonly createdAt: number;
 }
 
-/** What the server needs from the accounts it keeps. */
+/** A value now (SQLite), or later (Redis, in cluster mode). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * What the server needs from the accounts it keeps. `get` answers at once
+ * (it is asked on every nickname); a Redis-backed store answers it from a
+ * copy it keeps up to date, and writes later.
+ */
 export interface AccountStore {
   get(key: string): Account | undefined;
   /** False when the key is registered already. */
-  create(account: Account): boolean;
-  setHash(key: string, hash: string): void;
+  create(account: Account): MaybePromise<boolean>;
+  setHash(key: string, hash: string): MaybePromise<void>;
   /** False when there was no such account. */
-  remove(key: string): boolean;
+  remove(key: string): MaybePromise<boolean>;
   readonly count: number;
   close(): void;
 }

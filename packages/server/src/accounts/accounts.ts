@@ -161,7 +161,8 @@ export class Accounts {
     if (this.#store.get(key)) return { ok: false, code: 'ACCOUNT_EXISTS', text: `"${nick}" is registered already` };
     const hash = await this.#hashSlot(() => hashPassword(password, this.#cost));
     if (typeof hash !== 'string') return hash;
-    if (!this.#store.create({ key, nick, hash, createdAt: this.#now() })) return { ok: false, code: 'ACCOUNT_EXISTS', text: `"${nick}" is registered already` };
+    if (!(await this.#store.create({ key, nick, hash, createdAt: this.#now() })))
+      return { ok: false, code: 'ACCOUNT_EXISTS', text: `"${nick}" is registered already` };
     this.stats.registered += 1;
     this.#throttle.succeeded(key, throttleKey(asker.address));
     return { ok: true };
@@ -174,14 +175,14 @@ export class Accounts {
     if (problem) return { ok: false, code: 'PASSWORD_REJECTED', text: `${problem}; the password was not changed` };
     const hash = await this.#hashSlot(() => hashPassword(next, this.#cost));
     if (typeof hash !== 'string') return hash;
-    this.#store.setHash(key, hash);
+    await this.#store.setHash(key, hash);
     return { ok: true };
   }
 
   async unregister(key: string, password: string, asker: Asker): Promise<AccountResult> {
     const checked = await this.#checkOwn(key, password, asker);
     if (!checked.ok) return checked;
-    this.#store.remove(key);
+    await this.#store.remove(key);
     this.#throttle.forget(key);
     return { ok: true };
   }
@@ -223,7 +224,7 @@ export class Accounts {
     this.#throttle.succeeded(key, from);
     if (checked.rehash) {
       const hash = await this.#hashSlot(() => hashPassword(password, this.#cost));
-      if (typeof hash === 'string') this.#store.setHash(key, hash);
+      if (typeof hash === 'string') await this.#store.setHash(key, hash);
     }
     return { ok: true, nick: account.nick };
   }

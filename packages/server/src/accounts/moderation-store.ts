@@ -1,12 +1,13 @@
 import type Database from 'libsql';
 import type { Ban } from './ban-list.js';
-import type { SqliteAccountStore } from './account-store.js';
+import type { MaybePromise, SqliteAccountStore } from './account-store.js';
 
 /** Where bans are kept so that they outlive a restart. */
 export interface BanStore {
+  /** The bans kept (read once, at start). */
   all(): Ban[];
-  put(ban: Ban): void;
-  remove(kind: Ban['kind'], target: string): void;
+  put(ban: Ban): MaybePromise<void>;
+  remove(kind: Ban['kind'], target: string): MaybePromise<void>;
 }
 
 /** One private message waiting for an offline account. */
@@ -20,15 +21,15 @@ export interface WaitingMessage {
 
 /** Where private messages to offline accounts wait. */
 export interface WaitingStore {
-  add(toKey: string, message: Omit<WaitingMessage, 'id'>): void;
-  /** How many wait for `toKey` (from `fromKey` only, when given). */
-  count(toKey: string, fromKey?: string): number;
+  add(toKey: string, message: Omit<WaitingMessage, 'id'>): MaybePromise<void>;
+  /** How many wait for `toKey`, and how many of them from `fromKey`. */
+  count(toKey: string, fromKey: string): MaybePromise<{ all: number; from: number }>;
   /** The messages waiting for `toKey`, oldest first. */
-  list(toKey: string): WaitingMessage[];
+  list(toKey: string): MaybePromise<WaitingMessage[]>;
   /** Removes messages up to and including `lastId` (once they are handed to the recipient). */
-  remove(toKey: string, lastId: number): void;
+  remove(toKey: string, lastId: number): MaybePromise<void>;
   /** Everything for `toKey` (the account was unregistered). */
-  clear(toKey: string): void;
+  clear(toKey: string): MaybePromise<void>;
 }
 
 /** Prepared statements, made once per opened database. */
@@ -101,12 +102,11 @@ export class SqliteWaitingStore implements WaitingStore {
     waitingStatements(db).add.run(toKey, m.fromNick, m.fromKey, m.text, m.at);
   }
 
-  count(toKey: string, fromKey?: string): number {
+  count(toKey: string, fromKey: string): { all: number; from: number } {
     const db = this.accounts.database(false);
-    if (!db) return 0;
+    if (!db) return { all: 0, from: 0 };
     const s = waitingStatements(db);
-    const row = (fromKey === undefined ? s.count.get(toKey) : s.countFrom.get(toKey, fromKey)) as [number];
-    return row[0];
+    return { all: (s.count.get(toKey) as [number])[0], from: (s.countFrom.get(toKey, fromKey) as [number])[0] };
   }
 
   list(toKey: string): WaitingMessage[] {

@@ -67,23 +67,30 @@ export class Moderation {
     return this.#bans.match(key, address);
   }
 
-  /** Adds (or replaces) a ban; false when MAX_BANS are in force already. */
-  add(ban: Ban): boolean {
+  /** Adds (or replaces) a ban, kept before it is in force; false when MAX_BANS are in force already. */
+  async add(ban: Ban): Promise<boolean> {
     const replacing = this.#bans.list().some((b) => b.kind === ban.kind && b.target === ban.target);
     if (!replacing && this.#bans.size >= MAX_BANS) return false;
-    this.#store.put(ban);
+    await this.#store.put(ban);
     this.#bans.add(ban);
     this.stats.bans += 1;
     return true;
   }
 
   /** Lifts a ban; the ban lifted, or undefined when there was none. */
-  remove(kind: Ban['kind'], target: string): Ban | undefined {
-    const ban = this.#bans.remove(kind, target);
+  async remove(kind: Ban['kind'], target: string): Promise<Ban | undefined> {
+    const ban = this.#bans.list().find((b) => b.kind === kind && b.target === target);
     if (!ban) return undefined;
-    this.#store.remove(kind, target);
+    await this.#store.remove(kind, target);
+    this.#bans.remove(kind, target);
     this.stats.unbans += 1;
     return ban;
+  }
+
+  /** Another node added or lifted a ban (cluster mode): in force here too, nothing written. */
+  applyRemote(change: { readonly op: 'put'; readonly ban: Ban } | { readonly op: 'remove'; readonly kind: Ban['kind']; readonly target: string }): void {
+    if (change.op === 'put') this.#bans.add(change.ban);
+    else this.#bans.remove(change.kind, change.target);
   }
 
   /** The bans in force, oldest first. */

@@ -27,39 +27,40 @@ export class WaitingMessages {
   }
 
   /** Leaves a message for `toKey`; refused when a cap is reached. */
-  leave(toKey: string, toNick: string, from: { nick: string; key: string }, text: string, at: number): LeaveResult {
-    if (this.#store.count(toKey, from.key) >= this.#limits.perSender) {
+  async leave(toKey: string, toNick: string, from: { nick: string; key: string }, text: string, at: number): Promise<LeaveResult> {
+    const before = await this.#store.count(toKey, from.key);
+    if (before.from >= this.#limits.perSender) {
       this.stats.refused += 1;
       return { ok: false, text: `you have ${this.#limits.perSender} messages waiting for "${toNick}" already; this one was not kept` };
     }
-    if (this.#store.count(toKey) >= this.#limits.perRecipient) {
+    if (before.all >= this.#limits.perRecipient) {
       this.stats.refused += 1;
       return { ok: false, text: `"${toNick}" has ${this.#limits.perRecipient} messages waiting already; this one was not kept` };
     }
-    this.#store.add(toKey, { fromNick: from.nick, fromKey: from.key, text, at });
+    await this.#store.add(toKey, { fromNick: from.nick, fromKey: from.key, text, at });
     this.stats.left += 1;
-    return { ok: true, count: this.#store.count(toKey) };
+    return { ok: true, count: before.all + 1 };
   }
 
   /**
    * The messages waiting for `toKey`, oldest first; `delivered()` removes
    * them once they are handed to the connection.
    */
-  take(toKey: string): { messages: WaitingMessage[]; delivered: () => void } {
-    const messages = this.#store.list(toKey);
+  async take(toKey: string): Promise<{ messages: WaitingMessage[]; delivered: () => Promise<void> }> {
+    const messages = await this.#store.list(toKey);
     const last = messages.at(-1);
     return {
       messages,
-      delivered: () => {
+      delivered: async () => {
         if (!last) return;
-        this.#store.remove(toKey, last.id);
+        await this.#store.remove(toKey, last.id);
         this.stats.delivered += messages.length;
       },
     };
   }
 
   /** The account is gone: its waiting messages with it. */
-  clear(toKey: string): void {
-    this.#store.clear(toKey);
+  async clear(toKey: string): Promise<void> {
+    await this.#store.clear(toKey);
   }
 }
