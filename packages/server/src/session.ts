@@ -415,7 +415,7 @@ export class Session implements HubMember {
     }
     this.#state = SessionState.Joined;
     this.key = nickKey(this.nick);
-    if (this.ctx.history) this.tenure = this.ctx.history.beginTenure(this.key, this.ctx.now());
+    if (this.ctx.history) this.tenure = this.ctx.history.beginTenure(this.key, this.ctx.now(), this.account !== undefined);
     this.onJoined(this);
     this.#logger = undefined;
     if (this.ctx.log.isLevelEnabled('info')) this.log.info('joined');

@@ -73,6 +73,21 @@ describe('the SQLite message store (real database files)', () => {
     expect(all('bob')).toEqual(['hi all']);
   });
 
+  it('keeps a logged-in account owner in their tenure however long they were away (their privates stay theirs)', () => {
+    const s = open({ privateGraceMs: 1000 });
+    const alice = s.beginTenure('alice', 0);
+    const bob = s.beginTenure('bob', 0);
+    s.append({ kind: 'private', from: 'alice', fromKey: 'alice', fromTenure: alice, to: 'bob', toKey: 'bob', toTenure: bob, text: 'for bob' }, 10);
+    s.endTenure('bob', 100);
+    // Days later, bob logs in to his account: the same tenure, so the private message is still his.
+    const back = s.beginTenure('bob', 100 + 3 * 86_400_000, true);
+    expect(back).toBe(bob);
+    expect(texts(s.query({ key: 'bob', tenure: back }, { form: 'last', count: 50 }, 1e6, size))).toEqual(['for bob']);
+    // A guest (no account) after the same gap starts a tenure of its own.
+    s.endTenure('bob', 200 + 3 * 86_400_000);
+    expect(s.beginTenure('bob', 300 + 6 * 86_400_000)).not.toBe(bob);
+  });
+
   it('keeps tenures across a restart: nicknames held at the crash were released then', () => {
     const s = open({ privateGraceMs: 1000 });
     const bob = s.beginTenure('bob', 0);

@@ -63,7 +63,7 @@ export interface MessageStore {
    */
   query(viewer: Viewer, query: HistoryQuery, maxBytes: number, bytesOf: (m: StoredMessage) => number): HistoryPage;
   /** `key` took its nickname: its tenure goes on if it was free for at most the grace time, else a new one begins. */
-  beginTenure(key: string, now: number): number;
+  beginTenure(key: string, now: number, account?: boolean): number;
   /** The current tenure of a nickname that is held now (undefined when nobody holds it). */
   tenureOf(key: string): number | undefined;
   endTenure(key: string, now: number): void;

@@ -207,9 +207,10 @@ export class SqliteStore implements MessageStore {
     return { messages, more };
   }
 
-  beginTenure(key: string, now: number): number {
+  beginTenure(key: string, now: number, account = false): number {
     const row = this.#pendingTenures.get(key) ?? this.#readStoredTenure(key);
-    const keep = row !== undefined && (row.released === null || now - row.released <= this.#options.privateGraceMs);
+    // A logged-in owner of the nickname's account is the same person however long they were away.
+    const keep = row !== undefined && (account || row.released === null || now - row.released <= this.#options.privateGraceMs);
     const tenure = keep ? row.tenure : ++this.#tenureSeq;
     this.#held.set(key, tenure);
     this.#pendingTenures.set(key, { tenure, released: null });
