@@ -6,7 +6,9 @@
 // nickname, NICK_REGISTERED, login,<password>, the `account identified` line,
 // exit) <concurrency> at a time, round-robin over the accounts. Server CPU is
 // read from /proc/<pid>/stat around the logins. Also times one scrypt hash in
-// this process, alone, as the floor.
+// this process, alone, as the floor. Then the same number of logins with
+// resume tokens (`login,token,<token>`, each use giving the next token), in
+// the same run, for the reconnect path.
 import { spawn } from 'node:child_process';
 import { randomBytes, scrypt } from 'node:crypto';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +27,9 @@ function cpuMs(pid) {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/** Runs a scripted exchange; resolves with the last `resume` token seen (if any). */
 function session(port, lines, until) {
+  let token;
   return new Promise((resolve, reject) => {
     const s = connect({ port, host: '127.0.0.1' });
     let buf = '';
@@ -38,11 +42,12 @@ function session(port, lines, until) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.startsWith('error ') && !line.startsWith('error NICK_REGISTERED')) return reject(new Error(line));
+        if (line.startsWith('resume ')) token = line.split(' ')[1];
         if (until[step] && line.startsWith(until[step])) {
           step += 1;
           if (step === until.length) {
             s.end('exit\n');
-            return resolve();
+            return resolve(token);
           }
           if (lines[step]) s.write(`${lines[step]}\n`);
         }
@@ -94,7 +99,8 @@ const port = await new Promise((resolve) => {
     if (m) resolve(Number(m[1]));
   });
 });
-for (let i = 0; i < accounts; i++) await session(port, [`bench${i}`, `register,${PASSWORD}`], ['online ', 'account registered']);
+const tokens = [];
+for (let i = 0; i < accounts; i++) tokens.push(await session(port, [`bench${i}`, `register,${PASSWORD}`], ['online ', 'account registered', 'resume ']));
 
 const load0 = loadavg()[0];
 const cpu0 = cpuMs(server.pid);
@@ -104,12 +110,31 @@ await Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (next < logins) {
       const i = next++;
-      await session(port, [`bench${i % accounts}`, `login,${PASSWORD}`], ['error NICK_REGISTERED', 'account identified']);
+      await session(port, [`bench${i % accounts}`, `login,${PASSWORD}`], ['error NICK_REGISTERED', 'account identified', 'resume ']);
     }
   }),
 );
 const seconds = (performance.now() - start) / 1000;
 const cpu = cpuMs(server.pid) - cpu0;
+
+// Resume tokens: worker w logs in the accounts i ≡ w (mod concurrency), each time with the token the last login gave.
+const tokenLogins = logins;
+const tcpu0 = cpuMs(server.pid);
+const tstart = performance.now();
+let done = 0;
+await Promise.all(
+  Array.from({ length: Math.min(concurrency, accounts) }, async (_, w) => {
+    const mine = [];
+    for (let i = w; i < accounts; i += Math.min(concurrency, accounts)) mine.push(i);
+    for (let k = 0; done < tokenLogins; k++) {
+      const i = mine[k % mine.length];
+      done++;
+      tokens[i] = await session(port, [`bench${i}`, `login,token,${tokens[i]}`], ['error NICK_REGISTERED', 'account identified', 'resume ']);
+    }
+  }),
+);
+const tseconds = (performance.now() - tstart) / 1000;
+const tcpu = cpuMs(server.pid) - tcpu0;
 server.kill('SIGTERM');
 rmSync(dir, { recursive: true, force: true });
 console.log(
@@ -127,5 +152,8 @@ console.log(
     seconds: Number(seconds.toFixed(2)),
     loginsPerSecond: Number((logins / seconds).toFixed(1)),
     serverCpuMsPerLogin: Number((cpu / logins).toFixed(1)),
+    tokenLogins: done,
+    tokenLoginsPerSecond: Number((done / tseconds).toFixed(1)),
+    serverCpuMsPerTokenLogin: Number((tcpu / done).toFixed(2)),
   }),
 );

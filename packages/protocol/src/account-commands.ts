@@ -10,6 +10,8 @@ import { checkNickname } from './nickname.js';
 export type AccountCommand =
   | { readonly type: 'register'; readonly password: string }
   | { readonly type: 'login'; readonly password: string }
+  /** `login,token,<token>`: a resume token from an earlier login instead of the password (a password never has a comma). */
+  | { readonly type: 'resume'; readonly token: string }
   | { readonly type: 'password'; readonly old: string; readonly new: string }
   | { readonly type: 'unregister'; readonly password: string };
 
@@ -43,6 +45,8 @@ const USAGE: Readonly<Record<Word, string>> = {
 };
 
 const REASON_MAX_CHARS = 200;
+/** A resume token as the server issues it (PROTOCOL.md §2.4): 32 random bytes in lowercase hex. */
+export const RESUME_TOKEN = /^[0-9a-f]{64}$/u;
 
 type Parsed<C> = { readonly ok: true; readonly command: C } | { readonly ok: false; readonly error: ParleyProtocolError };
 
@@ -75,8 +79,14 @@ export function isModerationWord(word: string): word is (typeof MODERATION_WORDS
 export function parseAccountCommand(word: (typeof ACCOUNT_WORDS)[number], rest: string | undefined): Parsed<AccountCommand> {
   if (rest === undefined || rest.length === 0) return bad(word, `${word} needs an argument`);
   switch (word) {
-    case 'register':
     case 'login':
+      if (rest.startsWith('token,')) {
+        const token = rest.slice('token,'.length);
+        if (!RESUME_TOKEN.test(token)) return bad(word, 'a resume token is 64 hex digits');
+        return { ok: true, command: { type: 'resume', token } };
+      }
+      return { ok: true, command: { type: word, password: rest } };
+    case 'register':
     case 'unregister':
       return { ok: true, command: { type: word, password: rest } };
     case 'password': {
@@ -128,6 +138,8 @@ export function encodeAccountCommand(command: AccountCommand): string {
       return `${command.type},${command.password}`;
     case 'password':
       return `password,${command.old},${command.new}`;
+    case 'resume':
+      return `login,token,${command.token}`;
   }
 }
 

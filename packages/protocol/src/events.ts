@@ -60,6 +60,8 @@ export type ServerEvent =
   | { readonly type: 'info'; readonly text: string }
   /** Protocol 2: this connection's account changed (`account registered alice :…`). */
   | { readonly type: 'account'; readonly state: AccountState; readonly nick: string; readonly text: string }
+  /** After a login or registration: a one-time token that logs this account in again without the password (`login,token,<token>`) until `expires`. */
+  | { readonly type: 'resume'; readonly token: string; readonly expires: string }
   /** To the sender: its private message to an offline registered user waits for them (`count` now wait for them). */
   | { readonly type: 'waiting'; readonly to: string; readonly count: number; readonly text: string }
   /** A private message sent to this account at `time` while it was away, delivered at login. */
@@ -132,6 +134,8 @@ export function encodeEvent(event: ServerEvent): string {
       return `info :${event.text}`;
     case 'account':
       return `account ${event.state} ${event.nick} :${event.text}`;
+    case 'resume':
+      return `resume ${event.token} ${event.expires}`;
     case 'waiting':
       return `waiting ${event.to} ${event.count} :${event.text}`;
     case 'waited':
@@ -332,6 +336,10 @@ export function decodeEvent(line: string): ServerEvent {
       if (!ACCOUNT_STATES.includes(state)) bad(line, 'unknown account state');
       return { type: 'account', state, nick: word(line, args[1]), text: needTrailing(line, trailing) };
     }
+    case 'resume':
+      expectArgs(line, args, 2);
+      if (trailing !== undefined || !/^[0-9a-f]{64}$/u.test(args[0] ?? '')) bad(line, 'expected a 64-hex-digit token and a time');
+      return { type: 'resume', token: args[0] as string, expires: messageTime(line, args[1]) };
     case 'waiting':
       expectArgs(line, args, 2);
       return { type: 'waiting', to: word(line, args[0]), count: count(line, args[1]), text: needTrailing(line, trailing) };

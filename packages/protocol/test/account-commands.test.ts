@@ -76,6 +76,14 @@ describe('moderation commands (parsed, not routed by parseCommand yet)', () => {
     }
   });
 
+  it('read login,token,<64 hex> as a resume, never as a password (a password has no comma)', () => {
+    const token = 'c0'.repeat(32);
+    expect(parseCommand(`login,token,${token}`)).toEqual({ ok: true, command: { type: 'resume', token } });
+    expect(encodeCommand({ type: 'resume', token })).toBe(`login,token,${token}`);
+    expect(refused('login,token,xyz')).toMatch(/^BAD_ARGUMENTS a resume token is 64 hex digits/u);
+    expect(parseCommand('login,token and more')).toEqual({ ok: true, command: { type: 'login', password: 'token and more' } });
+  });
+
   it('are routed by parseCommand (never read as a private message to a user named kick)', () => {
     expect(parseCommand('kick,mallory,spam')).toEqual({ ok: true, command: { type: 'kick', nick: 'mallory', reason: 'spam' } });
     expect(parseCommand('BANS')).toEqual({ ok: true, command: { type: 'bans' } });

@@ -27,6 +27,7 @@ const samples: ServerEvent[] = [
   { type: 'ping', token: '17' },
   { type: 'bye', code: 'SHUTDOWN', text: 'server is shutting down' },
   { type: 'info', text: 'commands: broadcast,<text> | <nick>,<text>' },
+  { type: 'resume', token: 'ab'.repeat(32), expires: '2026-12-13T18:00:00.000Z' },
   { type: 'waiting', to: 'bob', count: 3, text: 'bob is offline; your message waits for them' },
   { type: 'waited', from: 'alice', time: '2026-12-06T18:00:00.000Z', text: 'see you, bob' },
   { type: 'kicked', nick: 'mallory', by: 'alice', reason: '' },

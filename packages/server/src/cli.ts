@@ -124,6 +124,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       default: 100,
       describe: 'private messages that may wait for one offline account (each sender at most a fifth of them)',
     })
+    .option('resume-token-days', {
+      type: 'number',
+      default: 7,
+      describe: 'days a resume token (issued at login, used once) logs a client in again without its password; 0: no tokens',
+    })
     .option('allow-plaintext-passwords', {
       type: 'boolean',
       default: false,
@@ -203,6 +208,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       if (!Number.isInteger(j) || j < 0 || j > HISTORY_MAX_PAGE) throw new Error(`--history-on-join must be 0 to ${HISTORY_MAX_PAGE} (got ${j})`);
       const w = a['max-waiting-messages'];
       if (!Number.isInteger(w) || w < 0 || w > 100_000) throw new Error(`--max-waiting-messages must be 0 to 100000 (got ${w})`);
+      const r = a['resume-token-days'];
+      if (!Number.isFinite(r) || r < 0 || r > 365) throw new Error(`--resume-token-days must be 0 to 365 (got ${r})`);
       for (const op of trustedList(a.operators)) {
         if (!checkNickname(op).ok) throw new Error(`--operators: "${op}" is not a nickname`);
       }
@@ -274,6 +281,7 @@ export const ENV_OPTIONS = [
   'allow-plaintext-passwords',
   'operators',
   'max-waiting-messages',
+  'resume-token-days',
   'history-on-join',
   'history-max-messages',
   'history-max-days',
@@ -452,6 +460,7 @@ export async function main(argv: string[]): Promise<number> {
                 dir: resolve(args['data-dir']),
                 allowPlaintextPasswords: args['allow-plaintext-passwords'],
                 operators: trustedList(args.operators),
+                resumeTokenTtlMs: args['resume-token-days'] * 86_400_000,
                 waiting: { perRecipient: args['max-waiting-messages'], perSender: Math.max(1, Math.floor(args['max-waiting-messages'] / 5)) },
               }
             : undefined,

@@ -154,7 +154,12 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
       nick: session.nick,
       text: `"${session.nick}" is yours now: from now on, join with it and then send login,<password>`,
     });
+    await session.sendResumeToken();
     return undefined;
+  },
+
+  resume(session) {
+    session.sendError('BAD_ARGUMENTS', `a resume token logs in right after a registered nickname; "${session.nick}" is in already`);
   },
 
   login(session) {
@@ -174,6 +179,8 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
     if (!result.ok) return session.sendError(result.code, result.text);
     session.log.info('password changed');
     session.send({ type: 'account', state: 'password-changed', nick: session.nick, text: 'your password is changed; use the new one from now on' });
+    // Every earlier token is void now; this connection gets a new one.
+    await session.sendResumeToken();
     return undefined;
   },
 

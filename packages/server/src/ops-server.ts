@@ -18,7 +18,7 @@ export class OpsServer {
     private readonly chat: ChatServer,
     private readonly downloads: DownloadService | undefined,
     history?: { stats(): HistoryStats },
-    accounts?: { readonly stats: Readonly<Record<'logins' | 'failures' | 'throttled' | 'registered' | 'busy', number>> },
+    accounts?: { readonly stats: Readonly<Record<'logins' | 'failures' | 'throttled' | 'registered' | 'busy' | 'resumed', number>> },
     moderation?: { readonly stats: Readonly<Record<'kicks' | 'bans' | 'unbans' | 'refusedConnections' | 'refusedNicks', number>>; list(): unknown[] },
     waiting?: { readonly stats: Readonly<Record<'left' | 'delivered' | 'refused', number>> },
   ) {
@@ -94,13 +94,14 @@ export class OpsServer {
     if (accounts) {
       byLabel(
         'parley_logins_total',
-        'Password checks by outcome: ok, wrong (a wrong password), throttled (refused unchecked), busy (too many checks at once)',
+        'Password checks by outcome: ok, wrong (a wrong password), throttled (refused unchecked), busy (too many checks at once), resumed (a resume token instead of the password)',
         'outcome',
         () => [
           ['ok', accounts.stats.logins],
           ['wrong', accounts.stats.failures],
           ['throttled', accounts.stats.throttled],
           ['busy', accounts.stats.busy],
+          ['resumed', accounts.stats.resumed],
         ],
       );
       total('parley_accounts_registered_total', 'Accounts registered since start', () => accounts.stats.registered);

@@ -329,7 +329,12 @@ export class Session implements HubMember {
   /** A line while a registered nickname waits for its password: `login,<password>`, or another nickname. */
   #loggingIn(line: string): Promise<void> | undefined {
     const parsed = parseCommand(line);
-    if (parsed.ok && parsed.command?.type === 'login') return this.#login(parsed.command.password);
+    if (parsed.ok && parsed.command?.type === 'login') return this.#login({ password: parsed.command.password });
+    if (parsed.ok && parsed.command?.type === 'resume') return this.#login({ token: parsed.command.token });
+    if (!parsed.ok && /^login,/iu.test(line)) {
+      this.reject(parsed.error);
+      return undefined;
+    }
     if (!line.includes(',') && checkNickname(line).ok) {
       this.#state = SessionState.Naming;
       this.#pendingNick = '';
@@ -340,11 +345,11 @@ export class Session implements HubMember {
     return undefined;
   }
 
-  async #login(password: string): Promise<void> {
+  async #login(proof: { readonly password: string } | { readonly token: string }): Promise<void> {
     const accounts = this.ctx.accounts;
     if (!accounts) return;
     const key = nickKey(this.#pendingNick);
-    const result = await accounts.login(key, password, this);
+    const result = 'token' in proof ? await accounts.resume(key, proof.token, this) : await accounts.login(key, proof.password, this);
     if (this.#state !== SessionState.LoggingIn) return;
     if (!result.ok) {
       this.log.info({ nick: this.#pendingNick, code: result.code }, 'login refused');
@@ -352,7 +357,7 @@ export class Session implements HubMember {
       return;
     }
     this.account = key;
-    this.log.info({ nick: result.nick }, 'logged in');
+    this.log.info({ nick: result.nick, via: 'token' in proof ? 'resume-token' : 'password' }, 'logged in');
     // A stale connection holding the nickname (a laptop that slept) gives it up to its owner.
     await this.ctx.takeOver?.(key, this);
     if (this.#state !== SessionState.LoggingIn) return;
@@ -360,7 +365,19 @@ export class Session implements HubMember {
     await this.#claim(result.nick);
     if (this.state !== SessionState.Joined) return;
     this.send({ type: 'account', state: 'identified', nick: this.nick, text: `you are logged in to your account "${this.nick}"` });
+    await this.sendResumeToken();
     await this.#deliverWaiting();
+  }
+
+  /** Gives this connection a resume token for its account (PROTOCOL.md §2.4), if the server issues them. */
+  async sendResumeToken(): Promise<void> {
+    if (this.account === undefined) return;
+    try {
+      const issued = await this.ctx.accounts?.issueToken(this.account);
+      if (issued && this.#state === SessionState.Joined) this.send({ type: 'resume', token: issued.token, expires: new Date(issued.expires).toISOString() });
+    } catch (err) {
+      this.log.error({ err }, 'cannot issue a resume token');
+    }
   }
 
   /** Private messages left for this account while it was away: handed over once, then forgotten. */

@@ -13,7 +13,8 @@ import { SqliteStore } from './history/sqlite-store.js';
 import { Accounts } from './accounts/accounts.js';
 import { SqliteAccountStore } from './accounts/account-store.js';
 import { Moderation } from './accounts/moderation.js';
-import { SqliteBanStore, SqliteWaitingStore, type BanStore, type WaitingStore } from './accounts/moderation-store.js';
+import { SqliteBanStore, SqliteTokenStore, SqliteWaitingStore, type BanStore, type WaitingStore } from './accounts/moderation-store.js';
+import { DEFAULT_RESUME_TOKENS, ResumeTokens, type TokenStore } from './accounts/resume-tokens.js';
 import type { AccountStore } from './accounts/account-store.js';
 import type { RedisAccountData } from './accounts/redis-account-data.js';
 import { WaitingMessages, type WaitingLimits } from './accounts/waiting-messages.js';
@@ -46,6 +47,8 @@ export interface ServerConfig {
     readonly operators?: readonly string[];
     /** Caps on private messages waiting for an offline account. */
     readonly waiting?: Partial<WaitingLimits>;
+    /** How long a resume token logs in (ms); 0 = no tokens, every login checks the password. */
+    readonly resumeTokenTtlMs?: number;
   };
 }
 
@@ -108,7 +111,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   let shared: RedisAccountData | undefined;
   if (config.accounts) {
     try {
-      let stores: { accounts: AccountStore; bans: BanStore; waiting: WaitingStore };
+      let stores: { accounts: AccountStore; bans: BanStore; waiting: WaitingStore; tokens: TokenStore };
       if (config.cluster) {
         // A cluster keeps them in its Redis: a login, a ban and a waiting message hold on every node.
         const { RedisAccountData } = await import('./accounts/redis-account-data.js');
@@ -117,9 +120,13 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
         stores = shared;
       } else {
         const store = new SqliteAccountStore(config.accounts.dir);
-        stores = { accounts: store, bans: new SqliteBanStore(store), waiting: new SqliteWaitingStore(store) };
+        stores = { accounts: store, bans: new SqliteBanStore(store), waiting: new SqliteWaitingStore(store), tokens: new SqliteTokenStore(store) };
       }
-      accounts = new Accounts(stores.accounts, { allowPlaintextPasswords: config.accounts.allowPlaintextPasswords });
+      const ttlMs = config.accounts.resumeTokenTtlMs ?? DEFAULT_RESUME_TOKENS.ttlMs;
+      accounts = new Accounts(stores.accounts, {
+        allowPlaintextPasswords: config.accounts.allowPlaintextPasswords,
+        tokens: ttlMs > 0 ? new ResumeTokens(stores.tokens, { ttlMs }) : undefined,
+      });
       moderation = new Moderation(stores.bans, config.accounts.operators ?? []);
       // --max-waiting-messages 0: nothing waits; a message to an offline user is UNKNOWN_USER as without accounts.
       if (config.accounts.waiting?.perRecipient !== 0) waiting = new WaitingMessages(stores.waiting, config.accounts.waiting);

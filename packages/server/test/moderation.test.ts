@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -228,5 +228,54 @@ describe('messages that wait for an offline account', () => {
     await back.waitFor((l) => l.endsWith(':m2'));
     await back.ask('online', (l) => l.startsWith('online '));
     expect(back.lines.filter((l) => l.startsWith('waited '))).toHaveLength(2);
+  });
+});
+
+describe('resume tokens', () => {
+  it('a login gives a one-time token that logs in again without the password; a password change voids it', async () => {
+    const dir = await mkdtemp(join(work, 'r-'));
+    const { ready } = await startServerIn(dir);
+    const first = await register(ready.port, 'dana');
+    const issued = await first.waitFor((l) => l.startsWith('resume '));
+    const [, token = '', expires = ''] = issued.split(' ');
+    expect(token).toMatch(/^[0-9a-f]{64}$/u);
+    expect(Date.parse(expires)).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    first.send('exit');
+    await first.waitClosed();
+
+    // The token logs in, once; the answer carries the next token.
+    const again = await connect(ready.port);
+    again.send('dana');
+    await again.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
+    again.send(`login,token,${token}`);
+    await again.waitFor((l) => l.startsWith('account identified dana'));
+    const next = (await again.waitFor((l) => l.startsWith('resume '))).split(' ')[1] ?? '';
+    expect(next).not.toBe(token);
+    again.send('exit');
+    await again.waitClosed();
+
+    const replay = await connect(ready.port);
+    replay.send('dana');
+    await replay.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
+    expect(await replay.ask(`login,token,${token}`, (l) => l.startsWith('error LOGIN') || l.startsWith('account '))).toMatch(
+      /^error LOGIN_FAILED :that resume token is unknown, used or expired/u,
+    );
+    // The password still works, and changing it voids the token issued before.
+    replay.send(`login,${PASSWORD}`);
+    await replay.waitFor((l) => l.startsWith('account identified dana'));
+    expect(await replay.ask(`password,${PASSWORD},a brand new password`, (l) => l.startsWith('account ') || l.startsWith('error '))).toMatch(
+      /^account password-changed /u,
+    );
+    replay.send('exit');
+    await replay.waitClosed();
+    const stale = await connect(ready.port);
+    stale.send('dana');
+    await stale.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
+    expect(await stale.ask(`login,token,${next}`, (l) => l.startsWith('error LOGIN') || l.startsWith('account '))).toMatch(/^error LOGIN_FAILED /u);
+    // Nothing of a token is in the database but its SHA-256.
+    for (const f of await readdir(join(dir, 'data'))) {
+      const bytes = await readFile(join(dir, 'data', f));
+      expect(bytes.includes(token) || bytes.includes(next)).toBe(false);
+    }
   });
 });

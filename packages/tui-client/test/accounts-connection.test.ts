@@ -90,6 +90,9 @@ describe('Connection and accounts, against the real server', () => {
     await vi.waitFor(() => expect(f.accounts('identified')).toBe(1), { timeout: 15_000, interval: 50 });
     expect(f.asked).toEqual([]);
     expect(f.conn.state).toBe('online');
+    // It came back with the resume token the server gave it, not a password hash (one SHA-256 on the server).
+    expect(server.output()).toMatch(/"via":"resume-token".*"msg":"logged in"/u);
+    expect(server.output()).not.toMatch(/"via":"password"/u);
     f.conn.close();
   });
 });

@@ -65,6 +65,13 @@ const MIGRATIONS: readonly string[] = [
      at INTEGER NOT NULL
    );
    CREATE INDEX waiting_to ON waiting (to_key, id);`,
+  // 4: resume tokens (their SHA-256 only).
+  `CREATE TABLE resume_tokens (
+     key TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     expires INTEGER NOT NULL,
+     PRIMARY KEY (key, hash)
+   );`,
 ];
 
 /**

@@ -3,6 +3,7 @@ import type { ErrorCode } from '@parley/protocol';
 import type { AccountStore } from './account-store.js';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { DEFAULT_SCRYPT_COST, hashPassword, passwordProblem, verifyPassword, type ScryptCost } from './password-hash.js';
+import type { ResumeTokens } from './resume-tokens.js';
 
 /** An answer that went wrong: its wire code and the text for the user. */
 export interface AccountRefusal {
@@ -34,6 +35,8 @@ export interface AccountsOptions {
    */
   readonly concurrentHashes?: number;
   readonly now?: () => number;
+  /** Resume tokens (cheap logins after a reconnect); none = every login checks the password. */
+  readonly tokens?: ResumeTokens;
 }
 
 const LOOPBACK = new BlockList();
@@ -85,10 +88,11 @@ export class Accounts {
   #hashing = 0;
   #running = 0;
   readonly #concurrent: number;
+  readonly #tokens: ResumeTokens | undefined;
   /** Hashes waiting for a turn, oldest first. */
   readonly #turns: Array<() => void> = [];
   /** Counters for the metrics endpoint. */
-  readonly stats = { logins: 0, failures: 0, throttled: 0, registered: 0, busy: 0 };
+  readonly stats = { logins: 0, failures: 0, throttled: 0, registered: 0, busy: 0, resumed: 0 };
 
   constructor(store: AccountStore, options: AccountsOptions) {
     this.#store = store;
@@ -98,6 +102,37 @@ export class Accounts {
     this.#allowPlain = options.allowPlaintextPasswords;
     this.#maxHashing = options.maxHashing ?? 16;
     this.#concurrent = Math.max(1, options.concurrentHashes ?? 1);
+    this.#tokens = options.tokens;
+  }
+
+  /**
+   * Logs in with a resume token instead of the password: the same transport
+   * rule and throttle, one SHA-256 instead of a hash. The token is used up.
+   */
+  async resume(key: string, token: string, asker: Asker): Promise<AccountResult<{ nick: string }>> {
+    const refused = this.#transportRefusal(asker);
+    if (refused) return refused;
+    const account = this.#store.get(key);
+    if (!account || !this.#tokens) return { ok: false, code: 'LOGIN_FAILED', text: 'that resume token is unknown, used or expired; send login,<password>' };
+    const from = throttleKey(asker.address);
+    const verdict = this.#throttle.check(key, from);
+    if (!verdict.ok) {
+      this.stats.throttled += 1;
+      return { ok: false, code: 'LOGIN_THROTTLED', text: `too many failed logins: try again in ${Math.ceil(verdict.retryInMs / 1000)} s` };
+    }
+    if (!(await this.#tokens.redeem(key, token))) {
+      this.stats.failures += 1;
+      this.#throttle.failed(key, from);
+      return { ok: false, code: 'LOGIN_FAILED', text: `that resume token is unknown, used or expired for "${account.nick}"; send login,<password>` };
+    }
+    this.#throttle.succeeded(key, from);
+    this.stats.resumed += 1;
+    return { ok: true, nick: account.nick };
+  }
+
+  /** A new resume token for a connection just logged in to `key` (undefined without tokens). */
+  async issueToken(key: string): Promise<{ token: string; expires: number } | undefined> {
+    return this.#tokens?.issue(key);
   }
 
   /** The account of a nickname key, if it is registered. */
@@ -176,6 +211,8 @@ export class Accounts {
     const hash = await this.#hashSlot(() => hashPassword(next, this.#cost));
     if (typeof hash !== 'string') return hash;
     await this.#store.setHash(key, hash);
+    // Tokens issued under the old password are void: a stolen one must not outlive the change.
+    await this.#tokens?.revoke(key);
     return { ok: true };
   }
 
@@ -183,6 +220,7 @@ export class Accounts {
     const checked = await this.#checkOwn(key, password, asker);
     if (!checked.ok) return checked;
     await this.#store.remove(key);
+    await this.#tokens?.revoke(key);
     this.#throttle.forget(key);
     return { ok: true };
   }

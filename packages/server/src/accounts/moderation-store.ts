@@ -1,6 +1,7 @@
 import type Database from 'libsql';
 import type { Ban } from './ban-list.js';
 import type { MaybePromise, SqliteAccountStore } from './account-store.js';
+import type { TokenStore } from './resume-tokens.js';
 
 /** Where bans are kept so that they outlive a restart. */
 export interface BanStore {
@@ -81,6 +82,46 @@ export class SqliteBanStore implements BanStore {
   remove(kind: Ban['kind'], target: string): void {
     const db = this.accounts.database(false);
     if (db) banStatements(db).remove.run(kind, target);
+  }
+}
+
+const tokenStatements = statements((db) => ({
+  add: db.prepare('INSERT INTO resume_tokens (key, hash, expires) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+  take: db.prepare('DELETE FROM resume_tokens WHERE key = ? AND hash = ? RETURNING expires').raw(true),
+  list: db.prepare('SELECT hash, expires FROM resume_tokens WHERE key = ? ORDER BY expires').raw(true),
+  remove: db.prepare('DELETE FROM resume_tokens WHERE key = ? AND hash = ?'),
+  clear: db.prepare('DELETE FROM resume_tokens WHERE key = ?'),
+}));
+
+/** Resume tokens in `accounts.db`. */
+export class SqliteTokenStore implements TokenStore {
+  constructor(private readonly accounts: SqliteAccountStore) {}
+
+  add(key: string, hash: string, expires: number): void {
+    const db = this.accounts.database(true) as Database.Database;
+    tokenStatements(db).add.run(key, hash, expires);
+  }
+
+  take(key: string, hash: string): number | undefined {
+    const db = this.accounts.database(false);
+    const row = db ? (tokenStatements(db).take.get(key, hash) as [number] | undefined) : undefined;
+    return row?.[0];
+  }
+
+  list(key: string): Array<{ hash: string; expires: number }> {
+    const db = this.accounts.database(false);
+    if (!db) return [];
+    return (tokenStatements(db).list.all(key) as Array<[string, number]>).map(([hash, expires]) => ({ hash, expires }));
+  }
+
+  remove(key: string, hash: string): void {
+    const db = this.accounts.database(false);
+    if (db) tokenStatements(db).remove.run(key, hash);
+  }
+
+  clear(key: string): void {
+    const db = this.accounts.database(false);
+    if (db) tokenStatements(db).clear.run(key);
   }
 }
 

@@ -4,6 +4,7 @@ import type { Account, AccountStore } from './account-store.js';
 import type { Ban } from './ban-list.js';
 import type { BanChange, EvictCode, ModerationBus, ModerationListener } from './moderation-bus.js';
 import type { BanStore, WaitingMessage, WaitingStore } from './moderation-store.js';
+import type { TokenStore } from './resume-tokens.js';
 
 /** Same hash tag as the cluster hub's keys (one Redis Cluster slot for all of them). */
 const P = '{parley}:';
@@ -11,10 +12,17 @@ const KEYS = {
   accounts: `${P}accounts`,
   bans: `${P}bans`,
   waiting: (key: string) => `${P}waiting:${key}`,
+  tokens: (key: string) => `${P}tokens:${key}`,
   waitingSeq: `${P}waiting-seq`,
   /** Account changes (the key) and moderation messages (JSON), for every node. */
   channel: `${P}accounts-bus`,
 } as const;
+
+/** HGET then HDEL, at once: a token is used once even when two nodes see it together. */
+const TAKE = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return v`;
 
 /** Pops the head of a waiting list while its id is at most ARGV[1]. */
 const REMOVE_UP_TO = `
@@ -58,6 +66,7 @@ export class RedisAccountData {
     this.#cmd = new Redis(url, { ...common, lazyConnect: true });
     this.#sub = new Redis(url, { ...common, lazyConnect: true });
     this.#cmd.defineCommand('parleyWaitingRemove', { numberOfKeys: 1, lua: REMOVE_UP_TO });
+    this.#cmd.defineCommand('parleyTake', { numberOfKeys: 1, lua: TAKE });
     this.#cmd.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'accounts link error'));
     this.#sub.on('error', (err: Error) => this.#log.debug({ err: err.message }, 'accounts subscriber error'));
     this.#sub.on('message', (_channel: string, text: string) => this.#heard(text));
@@ -155,6 +164,26 @@ export class RedisAccountData {
     },
     remove: async (kind, target) => {
       await this.#cmd.hdel(KEYS.bans, `${kind}:${target}`);
+    },
+  };
+
+  readonly tokens: TokenStore = {
+    add: async (key, hash, expires) => {
+      await this.#cmd.hset(KEYS.tokens(key), hash, String(expires));
+    },
+    take: async (key, hash) => {
+      const v = await (this.#cmd as unknown as { parleyTake(k: string, f: string): Promise<string | null> }).parleyTake(KEYS.tokens(key), hash);
+      return v === null ? undefined : Number(v);
+    },
+    list: async (key) =>
+      Object.entries(await this.#cmd.hgetall(KEYS.tokens(key)))
+        .map(([hash, expires]) => ({ hash, expires: Number(expires) }))
+        .sort((a, b) => a.expires - b.expires),
+    remove: async (key, hash) => {
+      await this.#cmd.hdel(KEYS.tokens(key), hash);
+    },
+    clear: async (key) => {
+      await this.#cmd.del(KEYS.tokens(key));
     },
   };
 

@@ -236,6 +236,8 @@ export class ChatModel {
         return {};
       case 'offer':
       case 'ping':
+      // Kept by the connection, never shown.
+      case 'resume':
       // Protocol 2 history lines: not shown yet (the client part of issue 15 comes later).
       case 'history':
       case 'history-end':

@@ -132,6 +132,14 @@ export class Connection {
   #pendingPassword: string | undefined;
   /** The server asked for the password and it has not been sent yet. */
   #awaitingPassword = false;
+  /**
+   * The account's last resume token (PROTOCOL.md §2.4), in memory only: a
+   * reconnect logs in with it (one SHA-256 on the server, not a 0.3 s password
+   * hash) and falls back to the kept password when it is refused.
+   */
+  #resumeToken: string | undefined;
+  /** The last login sent was a resume token (a refusal then falls back to the password). */
+  #triedToken = false;
   #security: Security | undefined;
   /** Why the certificate was not trusted (the connection then stays closed). */
   #untrusted: string | undefined;
@@ -179,6 +187,7 @@ export class Connection {
   chooseNick(nick: string): void {
     this.#nick = nick.trim();
     this.#password = undefined;
+    this.#resumeToken = undefined;
     this.#awaitingPassword = false;
     this.#rejoinRefusals = 0;
     this.#awaitingNick = false;
@@ -396,6 +405,7 @@ export class Connection {
           if (this.#pendingPassword !== undefined) this.#password = this.#pendingPassword;
         } else if (event.state === 'unregistered') {
           this.#password = undefined;
+          this.#resumeToken = undefined;
         }
         this.#pendingPassword = undefined;
         break;
@@ -420,6 +430,10 @@ export class Connection {
       case 'bye':
         this.#lastBye = { code: event.code, text: event.text };
         break;
+      case 'resume':
+        // A secret: kept here, never passed on (nothing shows, logs or stores it).
+        this.#resumeToken = event.token;
+        return;
       default:
         break;
     }
@@ -427,6 +441,19 @@ export class Connection {
   }
 
   #needPassword(refusal: { readonly code: ErrorCode; readonly text: string } | undefined): void {
+    // A resume token first (cheap for the server); refused, the kept password; refused too, ask.
+    if (refusal === undefined && this.#resumeToken !== undefined) {
+      this.#write(encodeCommand({ type: 'resume', token: this.#resumeToken }));
+      this.#resumeToken = undefined;
+      this.#triedToken = true;
+      return;
+    }
+    const afterToken = this.#triedToken;
+    this.#triedToken = false;
+    if (afterToken && refusal?.code === 'LOGIN_FAILED' && this.#password !== undefined) {
+      this.#write(encodeCommand({ type: 'login', password: this.#password }));
+      return;
+    }
     // A kept password (given at the start, or typed before a reconnect) logs in by itself, once.
     if (refusal === undefined && this.#password !== undefined) {
       this.#write(encodeCommand({ type: 'login', password: this.#password }));
