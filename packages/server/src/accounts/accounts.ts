@@ -114,15 +114,16 @@ export class Accounts {
     if (refused) return refused;
     const account = this.#store.get(key);
     if (!account || !this.#tokens) return { ok: false, code: 'LOGIN_FAILED', text: 'that resume token is unknown, used or expired; send login,<password>' };
+    // Only the address is throttled: a token cannot be guessed, and a stranger's wrong passwords must not keep its owner out.
     const from = throttleKey(asker.address);
-    const verdict = this.#throttle.check(key, from);
+    const verdict = this.#throttle.checkAddress(from);
     if (!verdict.ok) {
       this.stats.throttled += 1;
-      return { ok: false, code: 'LOGIN_THROTTLED', text: `too many failed logins: try again in ${Math.ceil(verdict.retryInMs / 1000)} s` };
+      return { ok: false, code: 'LOGIN_THROTTLED', text: `too many failed logins from your address: try again in ${Math.ceil(verdict.retryInMs / 1000)} s` };
     }
     if (!(await this.#tokens.redeem(key, token))) {
       this.stats.failures += 1;
-      this.#throttle.failed(key, from);
+      this.#throttle.failedAddress(from);
       return { ok: false, code: 'LOGIN_FAILED', text: `that resume token is unknown, used or expired for "${account.nick}"; send login,<password>` };
     }
     this.#throttle.succeeded(key, from);

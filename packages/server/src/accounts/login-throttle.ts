@@ -58,15 +58,35 @@ export class LoginThrottle {
     this.#now = now;
   }
 
+  /** May `address` try anything now (its own failures, whatever the accounts)? */
+  checkAddress(address: string | undefined): ThrottleVerdict {
+    if (address === undefined) return { ok: true };
+    const now = this.#now();
+    const times = this.#recent(address, now);
+    if (times.length >= this.#o.addressFailures) {
+      return { ok: false, why: 'address', retryInMs: (times[0] as number) + this.#o.addressWindowMs - now };
+    }
+    return { ok: true };
+  }
+
+  /**
+   * A failure that says nothing about the account (a wrong resume token: it
+   * cannot be guessed, so it must not let a stranger slow the owner down).
+   */
+  failedAddress(address: string | undefined): void {
+    if (address === undefined) return;
+    const times = this.#recent(address, this.#now());
+    times.push(this.#now());
+    this.#addresses.delete(address);
+    this.#addresses.set(address, times);
+    this.#trim();
+  }
+
   /** May `address` try a password for `account` now? */
   check(account: string, address: string | undefined): ThrottleVerdict {
     const now = this.#now();
-    if (address !== undefined) {
-      const times = this.#recent(address, now);
-      if (times.length >= this.#o.addressFailures) {
-        return { ok: false, why: 'address', retryInMs: (times[0] as number) + this.#o.addressWindowMs - now };
-      }
-    }
+    const byAddress = this.checkAddress(address);
+    if (!byAddress.ok) return byAddress;
     const a = this.#accounts.get(account);
     if (a && !(address !== undefined && a.known.includes(address))) {
       const wait = this.#accountDelay(a.count);

@@ -58,6 +58,18 @@ describe('login throttle (injected clock)', () => {
     expect(t.check('someone-new', 'spray')).toEqual({ ok: true });
   });
 
+  it('a wrong resume token counts against its address only, never slowing the account for its owner', () => {
+    const c = clock();
+    const t = new LoginThrottle({}, c.now);
+    for (let i = 0; i < 20; i++) {
+      expect(t.checkAddress('guesser')).toEqual({ ok: true });
+      t.failedAddress('guesser');
+    }
+    expect(t.checkAddress('guesser')).toMatchObject({ ok: false, why: 'address' });
+    // The account itself was never slowed: its owner, from a new address, goes straight in.
+    expect(t.check('alice', 'owner-new-address')).toEqual({ ok: true });
+  });
+
   it('remembers at most maxTracked accounts and addresses', () => {
     const t = new LoginThrottle({ maxTracked: 100 }, clock().now);
     for (let i = 0; i < 1000; i++) t.failed(`user${i}`, `addr${i}`);
