@@ -2,6 +2,7 @@ import { encodeAccountCommand, isAccountWord, parseAccountCommand, type AccountC
 import { protocolError, type ParleyProtocolError } from './errors.js';
 import { checkNickname, nickKey } from './nickname.js';
 import { checkMessageText } from './text.js';
+import { encodeShareCommand, isShareWord, parseShareCommand, type ShareCommand } from './share.js';
 import { HISTORY_DEFAULT_PAGE, HISTORY_MAX_PAGE, isMessageId, type HistoryQuery } from './history.js';
 
 /**
@@ -25,7 +26,9 @@ export type Command =
   /** Protocol 2: ids and times on this connection's live messages, on or off. */
   | { readonly type: 'ids'; readonly on: boolean }
   /** Accounts and moderation (PROTOCOL.md §2.4). */
-  | AccountCommand;
+  | AccountCommand
+  /** Sharing files (PROTOCOL.md §7). */
+  | ShareCommand;
 
 export type CommandType = Command['type'];
 
@@ -69,12 +72,14 @@ export function parseCommand(line: string): ParsedCommand {
     if (word.toLowerCase() === 'ids') return fail(protocolError('BAD_ARGUMENTS', 'ids takes on or off: ids,on'));
     const lower = word.toLowerCase();
     if (isAccountWord(lower)) return parseAccountCommand(lower, undefined);
+    if (isShareWord(lower)) return parseShareCommand(lower, undefined);
     return fail(protocolError('UNKNOWN_COMMAND', `unknown command "${clip(word)}": ${HINT}`));
   }
   const head = line.slice(0, comma).trim();
   const rest = line.slice(comma + 1);
   const word = head.toLowerCase();
   if (isAccountWord(word)) return parseAccountCommand(word, rest);
+  if (isShareWord(word)) return parseShareCommand(word, rest);
   switch (word) {
     case 'broadcast':
       return withText(rest, (text) => ({ type: 'broadcast', text }));
@@ -170,6 +175,9 @@ export function encodeCommand(command: Command): string {
     case 'exit':
     case 'help':
       return command.type;
+    case 'share':
+    case 'unshare':
+      return encodeShareCommand(command);
     default:
       return encodeAccountCommand(command);
   }

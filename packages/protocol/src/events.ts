@@ -1,5 +1,6 @@
 import { isErrorCode, protocolError, type ErrorCode } from './errors.js';
 import { decodeArg, encodeArg } from './text.js';
+import { decodeShareEvent, encodeShareEvent, type ShareEvent } from './share.js';
 import { HISTORY_FORMS, isMessageId, isMessageTime, type HistoryForm, type MessageStamp } from './history.js';
 
 /** Why a user left, as everyone else is told. */
@@ -59,7 +60,9 @@ export type ServerEvent =
   | { readonly type: 'bye'; readonly code: ErrorCode; readonly text: string }
   | { readonly type: 'info'; readonly text: string }
   /** Protocol 2: this connection's account changed (`account registered alice :…`). */
-  | { readonly type: 'account'; readonly state: AccountState; readonly nick: string; readonly text: string };
+  | { readonly type: 'account'; readonly state: AccountState; readonly nick: string; readonly text: string }
+  /** Sharing files: `upload`, `shared`, `unshared` (PROTOCOL.md §7). */
+  | ShareEvent;
 
 export type EventType = ServerEvent['type'];
 
@@ -106,6 +109,10 @@ export function encodeEvent(event: ServerEvent): string {
       return `info :${event.text}`;
     case 'account':
       return `account ${event.state} ${event.nick} :${event.text}`;
+    case 'upload':
+    case 'shared':
+    case 'unshared':
+      return encodeShareEvent(event);
   }
 }
 
@@ -275,6 +282,16 @@ export function decodeEvent(line: string): ServerEvent {
       if (!ACCOUNT_STATES.includes(state)) bad(line, 'unknown account state');
       return { type: 'account', state, nick: word(line, args[1]), text: needTrailing(line, trailing) };
     }
+    case 'upload':
+    case 'shared':
+    case 'unshared':
+      return decodeShareEvent(
+        kind,
+        args,
+        trailing,
+        (why) => bad(line, why),
+        (value) => count(line, value),
+      );
     default:
       return bad(line, 'unknown event');
   }
