@@ -6,6 +6,7 @@ import { eventFrame, type ErrorCode } from '@parley/protocol';
 import { AddressLimits, type AddressTicket } from './address-limits.js';
 import type { ServerContext } from './context.js';
 import type { DownloadService } from './downloads.js';
+import type { Sharing } from './sharing/sharing.js';
 import type { FileLibrary } from './file-library.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { ChatHub } from './hub.js';
@@ -34,6 +35,8 @@ export interface ChatServerDeps {
   readonly history?: MessageStore;
   /** Registered nicknames (the caller opens and closes them); none = no accounts. */
   readonly accounts?: Accounts;
+  /** Sharing files (the caller starts and closes it); none = no sharing. */
+  readonly sharing?: Sharing;
   readonly options?: Partial<ChatOptions>;
   readonly now?: () => number;
   /** Counters to fill (so a hub made before the server can report into them). */
@@ -71,6 +74,7 @@ export class ChatServer {
       downloads: deps.downloads,
       history: deps.history,
       accounts: deps.accounts,
+      sharing: deps.sharing,
       takeOver: (key, by) => {
         for (const s of this.#sessions) {
           if (s !== by && s.key === key && s.state === 'joined')
@@ -84,6 +88,10 @@ export class ChatServer {
       now: deps.now ?? Date.now,
       closing: false,
     };
+    // `shared` to one user (a private share) and `unshared` to an owner, on this node.
+    deps.sharing?.attachDelivery((key, event) => {
+      for (const s of this.#sessions) if (s.key === key && s.state === 'joined') s.send(event);
+    });
     this.#limits = new AddressLimits(this.options);
     const o = this.options;
     const every = Math.max(20, Math.min(1000, Math.min(o.joinTimeoutMs, o.pingIntervalMs, o.idleTimeoutMs) / 4));

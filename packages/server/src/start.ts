@@ -6,7 +6,9 @@ import type { OpsServer } from './ops-server.js';
 import type { ChatHub } from './hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
 import { ServerStats } from './stats.js';
-import { TransferServer } from '@parley/udp-transfer';
+import { TransferServer, UploadService } from '@parley/udp-transfer';
+import { Sharing } from './sharing/sharing.js';
+import type { ShareConfig } from './sharing/share-options.js';
 import { bindWithFallback } from './listen-address.js';
 import type { TlsCredentials } from './tls-credentials.js';
 import { SqliteStore } from './history/sqlite-store.js';
@@ -35,6 +37,8 @@ export interface ServerConfig {
   readonly history?: { readonly dir: string; readonly maxMessages: number; readonly maxAgeMs: number; readonly privateGraceMs: number };
   /** Registered nicknames in an SQLite database in `dir` (`--data-dir`); undefined = off (`--accounts off`). Single node only for now. */
   readonly accounts?: { readonly dir: string; readonly allowPlaintextPasswords: boolean };
+  /** Users sharing files through the download socket (`--sharing`); undefined or mode off = no sharing. Needs downloads on. */
+  readonly sharing?: ShareConfig;
 }
 
 export interface StartedServer {
@@ -51,6 +55,8 @@ export interface StartedServer {
   readonly history: SqliteStore | undefined;
   /** The accounts, when they are on. */
   readonly accounts: Accounts | undefined;
+  /** Sharing files, when it is on. */
+  readonly sharing: Sharing | undefined;
   /** The address chat listens on (the configured one, or 0.0.0.0 when `::` had to fall back). */
   readonly host: string;
   close(graceMs?: number): Promise<void>;
@@ -61,15 +67,24 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   const files = new FileLibrary(config.filesDir);
   if (await files.ensure()) log.info({ filesDir: files.root }, 'created the files folder with a welcome.txt');
   let downloads: DownloadService | undefined;
+  let sharing: Sharing | undefined;
   if (config.udpPort >= 0) {
     const udpLog = log.child({ component: 'udp' });
-    downloads = (
+    const transfers = (
       await bindWithFallback(
         config.udpHost,
         (host) => TransferServer.listen({ host, port: config.udpPort, logger: udpLog, ...config.downloads }),
         (err) => log.warn({ err }, 'no IPv6 on this machine: downloads listen on 0.0.0.0 (IPv4 only)'),
       )
     ).value;
+    downloads = transfers;
+    if (config.sharing && config.sharing.mode !== 'off') {
+      const uploads = new UploadService((route) => transfers.attach(route), { logger: udpLog.child({ component: 'upload' }) });
+      sharing = new Sharing(config.sharing, uploads, files.root, log.child({ component: 'sharing' }));
+      await sharing.start();
+    }
+  } else if (config.sharing && config.sharing.mode !== 'off') {
+    log.warn('sharing needs the UDP transfer port: with --udp-port -1 nobody can share files');
   }
   const stats = new ServerStats();
   let hub = config.hub;
@@ -101,7 +116,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
       throw err;
     }
   }
-  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history, accounts });
+  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history, accounts, ...(sharing ? { sharing } : {}) });
   let port: number | undefined;
   let tlsPort: number | undefined;
   let host = config.host;
@@ -132,6 +147,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     }
   } catch (err) {
     await chat.close(0);
+    sharing?.close();
     await ops?.close();
     history?.close();
     accounts?.close();
@@ -148,8 +164,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     opsPort,
     history,
     accounts,
+    sharing,
     async close(graceMs) {
       await chat.close(graceMs);
+      sharing?.close();
       await ops?.close();
       history?.close();
       accounts?.close();
