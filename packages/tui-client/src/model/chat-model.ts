@@ -205,6 +205,18 @@ export class ChatModel {
       case 'info':
         this.add('info', event.text);
         return {};
+      case 'shared': {
+        const mine = sameNick(event.from, this.me);
+        const who = mine ? 'you' : event.from;
+        const whom = event.to === undefined ? '' : sameNick(event.to, this.me) ? ' with you' : ` with ${event.to}`;
+        const how = mine ? '' : ` — /download ${event.name}`;
+        this.system(`${who} shared ${event.name} (${formatBytes(event.size)})${whom}${how}`);
+        return { bell: !mine && event.to !== undefined };
+      }
+      case 'unshared':
+        this.system(`${event.name} is no longer shared (${event.reason})`);
+        return {};
+      case 'upload':
       case 'offer':
       case 'ping':
       // Protocol 2 history lines: not shown yet (the client part of issue 15 comes later).
