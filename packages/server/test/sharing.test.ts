@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LossyRelay } from '@parley/test-support';
 import { decodeEvent, type ServerEvent } from '@parley/protocol';
 import { downloadFile, uploadFile } from '@parley/udp-transfer';
 import { startServer, type StartedServer } from '../src/start.js';
@@ -222,5 +223,63 @@ describe('a full disk', () => {
     } finally {
       execFileSync('umount', ['-l', mnt]);
     }
+  });
+});
+
+describe('resume and expiry', () => {
+  it('resumes an upload cut by a dropped chat connection when the same file is shared again', async () => {
+    const { shared } = await start();
+    const alice = await join_('alice');
+    const f = await file(3_000_000, 'video.bin');
+    const line = await alice.ask(`share,video.bin,${f.size},${f.sha256}`, (l) => l.startsWith('upload '));
+    const ticket = decodeEvent(line) as Upload;
+    // Cut: the path goes dead once a third has arrived (no CANCEL reaches the server), then the chat connection drops.
+    const relay = await LossyRelay.start({ targetPort: server?.udpPort as number });
+    const abort = new AbortController();
+    let cut = false;
+    const first = uploadFile({
+      host: '127.0.0.1',
+      port: relay.port,
+      ticket,
+      path: f.path,
+      progressIntervalMs: 0,
+      signal: abort.signal,
+      onProgress: (p) => {
+        if (p.bytes < 1_000_000 || cut) return;
+        cut = true;
+        void relay.close().then(() => {
+          alice.close();
+          abort.abort();
+        });
+      },
+    });
+    await expect(first).rejects.toMatchObject({ code: 'PARLEY_ERR_TRANSFER_CANCELLED' });
+    const partialDir = join(shared, '.partial');
+    // The server keeps the partial file of a session that went away (wait until it has let go of it).
+    await vi.waitFor(async () => expect(server?.sharing?.uploading).toBe(0), { timeout: 5000 });
+    const [kept] = await readdir(partialDir);
+    expect((await stat(join(partialDir, kept as string))).size).toBeGreaterThanOrEqual(1_000_000);
+    // Back again: the same share resumes from what the server kept (the user's CANCEL deletes it; a cut session does not).
+    const again = await join_('alice');
+    const line2 = await again.ask(`share,video.bin,${f.size},${f.sha256}`, (l) => l.startsWith('upload '));
+    const result = await uploadFile({ host: '127.0.0.1', ticket: decodeEvent(line2) as Upload, path: f.path });
+    expect(await again.waitFor((l) => l.startsWith('shared '))).toBe('shared alice video.bin 3000000');
+    expect(result.bytes).toBe(f.size);
+    expect(result.resumedBytes).toBeGreaterThanOrEqual(900_000);
+    expect(sameBytes(await download(again, 'video.bin'), f.content)).toBe(true);
+    expect(await readdir(partialDir)).toEqual([]);
+  });
+
+  it('removes shared files older than --share-max-days and tells their owner', async () => {
+    const { shared } = await start({ maxDays: 7 });
+    const alice = await join_('alice');
+    const f = await file(1000, 'old.txt');
+    await share(alice, 'old.txt', f);
+    await server?.sharing?.sweep(Date.now() + 6 * 86_400_000);
+    expect(await alice.ask('files', (l) => l.startsWith('files '))).toContain('old.txt');
+    await server?.sharing?.sweep(Date.now() + 8 * 86_400_000);
+    await alice.waitFor((l) => l === 'unshared old.txt expired');
+    expect(await alice.ask('files', (l) => l.startsWith('files '))).not.toContain('old.txt');
+    expect((await readdir(shared)).includes('old.txt')).toBe(false);
   });
 });

@@ -70,6 +70,11 @@ export class Sharing {
     this.#sweeper.unref();
   }
 
+  /** Uploads expected or under way. */
+  get uploading(): number {
+    return this.#reservations.size;
+  }
+
   /** How `shared`/`unshared` events reach one user of this node by nickname key (set by the chat server). */
   attachDelivery(deliver: (key: string, event: ServerEvent) => void): void {
     this.#deliver = deliver;
@@ -219,9 +224,8 @@ export class Sharing {
     return { path: join(this.config.dir, f.name), name: f.name, size: f.size, sha256: f.sha256 };
   }
 
-  /** Deletes expired shares and partial files older than a day. */
-  async sweep(): Promise<void> {
-    const now = this.now();
+  /** Deletes expired shares and partial files older than a day (`now`: the clock, or a time to sweep as of). */
+  async sweep(now = this.now()): Promise<void> {
     if (this.config.maxDays > 0) {
       const cutoff = now - this.config.maxDays * 86_400_000;
       for (const f of [...this.index.all()]) if (f.sharedAt < cutoff) await this.remove(f.name, 'expired');
