@@ -11,6 +11,7 @@ import {
   PacketSealer,
   protocolError,
 } from '@parley/protocol';
+import { BatchSender } from './batch-io.js';
 import { BlockReader, readAheadBlockBytes } from './block-reader.js';
 import { WakeTimer, monotonicNow } from './clock.js';
 import { loadNativeAead } from './native-aead.js';
@@ -54,8 +55,10 @@ export interface UploadResult {
   readonly retransmissions: number;
 }
 
-/** Datagrams handed to the socket per turn before letting the event loop breathe. */
-const MAX_PER_TURN = 64;
+/** Datagrams handed to the socket per turn before letting the event loop breathe (ACKs in). */
+const MAX_PER_TURN = 256;
+/** DATA packets per batched send (UDP GSO takes at most 64 segments per call). */
+const BURST = 64;
 
 /**
  * Sends one file to the server over UDP (PROTOCOL.md §7.2): opens the upload like
@@ -126,6 +129,30 @@ function sendFile({ options, fd, socket, payloadSize, sealer, address, port }: S
     let settled = false;
     let immediate: NodeJS.Immediate | undefined;
     const timer = new WakeTimer(() => service(), monotonicNow);
+    // DATA in batches of up to 64 per system call (UDP GSO / sendmmsg) through the native addon, as the server sends downloads.
+    let batch = BatchSender.open(socket);
+    let peer: Buffer | undefined;
+    try {
+      peer = batch?.sockaddr(address, port);
+    } catch {
+      batch = undefined;
+    }
+    const burst: Buffer[] = [];
+    /** Hands `burst` to the kernel; false when the socket's buffer is full (what did not fit went to dgram's queue). */
+    const flush = (): boolean => {
+      let done = 0;
+      if (batch !== undefined && peer !== undefined) {
+        try {
+          done = batch.send(burst, burst.length, peer);
+        } catch {
+          batch = undefined; // a send error: go on through dgram, which reports its own errors
+        }
+      }
+      for (let i = done; i < burst.length; i++) socket.send(burst[i] as Buffer);
+      const full = done < burst.length && batch !== undefined;
+      burst.length = 0;
+      return !full;
+    };
 
     const acked = (): number => (sender === undefined ? 0 : Math.min(ticket.size, sender.deliveredChunks * payloadSize));
     const progress = (force: boolean): void => {
@@ -195,12 +222,13 @@ function sendFile({ options, fd, socket, payloadSize, sealer, address, port }: S
       const s = sender;
       if (s.nextDeadline() <= now) s.onTimer(now);
       let n = 0;
+      let full = false;
       // Leave room in the socket's queue: what dgram has not handed to the kernel yet waits in memory.
-      while (n < MAX_PER_TURN && socket.getSendQueueCount() < 256) {
-        const dg = s.poll(now);
-        if (dg === undefined) break;
-        socket.send(dg);
-        n++;
+      while (!full && n < MAX_PER_TURN && socket.getSendQueueCount() < 256) {
+        for (let dg = s.poll(now); dg !== undefined; dg = burst.length < BURST ? s.poll(now) : undefined) burst.push(dg);
+        if (burst.length === 0) break;
+        n += burst.length;
+        full = !flush();
       }
       progress(false);
       if (s.state === 'done') {
@@ -208,7 +236,9 @@ function sendFile({ options, fd, socket, payloadSize, sealer, address, port }: S
         return finish(undefined, { bytes: ticket.size, resumedBytes, retransmissions: s.stats.retransmissions });
       }
       if (s.state === 'failed') return failWith(s.failure?.code ?? 'TRANSFER_CANCELLED', s.failure?.text ?? '', s.failure?.code !== 'TRANSFER_TIMEOUT');
-      if (n >= MAX_PER_TURN || socket.getSendQueueCount() >= 256) kick();
+      if (full)
+        timer.schedule(now + 1); // the kernel's send buffer is full: try again shortly
+      else if (n >= MAX_PER_TURN || socket.getSendQueueCount() >= 256) kick();
       else timer.schedule(Math.min(s.nextDeadline(), s.nextSendTime(now)));
     };
 

@@ -98,7 +98,12 @@ interface Slot {
   pendingBytes: number;
   /** When the file was verified (the slot lingers to answer END). */
   finishedAt: number;
+  /** A pump is queued for the end of this turn of the event loop. */
+  pumpQueued: boolean;
 }
+
+/** In-order bytes gathered before one file write while data is still arriving. */
+const WRITE_BATCH_BYTES = 256 * 1024;
 
 /** Time a finished upload stays to answer the client's END with END_ACK. */
 const LINGER_MS = 3000;
@@ -192,6 +197,7 @@ export class UploadService implements DatagramRoute {
       pending: emptyObjectArray<Buffer>(),
       pendingBytes: 0,
       finishedAt: 0,
+      pumpQueued: false,
       ...(key !== undefined ? { sealer: new PacketSealer(key, 'server') } : {}),
     };
     this.slots.set(id, slot);
@@ -283,7 +289,18 @@ export class UploadService implements DatagramRoute {
     }
     const reason = r.onPacket(packet, monotonicNow());
     if (reason !== undefined) this.drop(reason, address, port, id);
-    this.pump(slot);
+    // DATA arrives in bursts: take the chunks, write and acknowledge once per burst, not per datagram.
+    if (packet.type === 'data') this.queuePump(slot);
+    else this.pump(slot);
+  }
+
+  private queuePump(slot: Slot): void {
+    if (slot.pumpQueued) return;
+    slot.pumpQueued = true;
+    setImmediate(() => {
+      slot.pumpQueued = false;
+      this.pump(slot);
+    });
   }
 
   private onRequest(slot: Slot, req: RequestPacket, receivedBytes: number, address: string, port: number): void {
@@ -417,6 +434,9 @@ export class UploadService implements DatagramRoute {
 
   private write(slot: Slot): void {
     if (slot.writing || slot.pending.length === 0 || slot.file === undefined || slot.hash === undefined) return;
+    // Few large writes (each is a promise and a thread-pool hop): wait for 256 KiB unless the file is complete.
+    const complete = slot.receiver !== undefined && slot.receiver.cumulative >= slot.receiver.totalChunks;
+    if (slot.pendingBytes < WRITE_BATCH_BYTES && !complete) return;
     const batch = slot.pending;
     const bytes = slot.pendingBytes;
     slot.pending = emptyObjectArray<Buffer>();
@@ -505,6 +525,14 @@ export class UploadService implements DatagramRoute {
     void (async () => {
       // Wait for a write in flight so that a kept partial file is consistent (or the unlink final).
       while (slot.writing) await new Promise((r) => setTimeout(r, 2));
+      // Kept for a resume: what was acknowledged but not written yet goes to the disk first.
+      if (outcome.kept) slot.receiver?.takeChunksInto(slot.pending);
+      if (outcome.kept && file !== undefined && slot.pending.length > 0) {
+        const res = await file.writev(slot.pending, slot.onDisk).catch(() => undefined);
+        if (res !== undefined) slot.onDisk += res.bytesWritten;
+        slot.pending = [];
+        slot.pendingBytes = 0;
+      }
       await file?.close().catch(() => {});
       if (wasOpen && !outcome.kept) await unlink(slot.input.partialPath).catch(() => {});
       slot.log.info({ code: outcome.code, text: outcome.text, kept: outcome.kept, onDisk: slot.onDisk }, 'upload stopped');
