@@ -116,6 +116,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
       throw err;
     }
   }
+  if (sharing && config.sharing?.mode === 'registered' && !accounts) log.warn('--sharing registered without accounts: nobody can share files');
   const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history, accounts, ...(sharing ? { sharing } : {}) });
   let port: number | undefined;
   let tlsPort: number | undefined;
