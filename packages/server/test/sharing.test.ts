@@ -120,6 +120,31 @@ describe('share with everyone', () => {
     expect(sameBytes(await download(alice, 'notes-3.txt'), b.content)).toBe(true);
   });
 
+  it('keeps the shared files across a restart, and never lets a share take the name of its own index', async () => {
+    const { shared } = await start();
+    const alice = await join_('alice');
+    const f = await file(4000, 'index.json');
+    expect(await share(alice, 'index.json', f)).toBe('shared alice index-2.json 4000');
+    await server?.close(100);
+    server = undefined;
+    clients = [];
+    server = await startServer(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        udpHost: '127.0.0.1',
+        udpPort: 0,
+        filesDir: join(shared, '..', '..', 'files'),
+        options: {},
+        sharing: { mode: 'on', dir: shared, ...LIMITS },
+      },
+      silent,
+    );
+    const bob = await join_('bob');
+    expect(await bob.ask('files', (l) => l.startsWith('files '))).toContain('index-2.json 4000');
+    expect(sameBytes(await download(bob, 'index-2.json'), f.content)).toBe(true);
+  });
+
   it('lets the owner unshare a file, and nobody else', async () => {
     const { shared } = await start();
     const alice = await join_('alice');

@@ -23,6 +23,8 @@ interface Reservation {
   readonly hub: ChatHub;
 }
 
+/** Names in the shared folder that are the server's own (hidden names are refused anyway). */
+const RESERVED_NAMES: ReadonlySet<string> = new Set(['index.json']);
 /** Partial files of uploads nobody resumed are deleted after this long. */
 const PARTIAL_MAX_AGE_MS = 24 * 3600_000;
 /** How often expired shares and stale partial files are looked for. */
@@ -310,7 +312,7 @@ export class Sharing {
     for (let n = 1; n <= 1000; n++) {
       let name = n === 1 ? wanted : `${stem}-${n}${ext}`;
       if (Buffer.byteLength(name) > FILE_NAME_MAX_BYTES) name = `${[...stem].slice(0, 100).join('')}-${n}${ext.slice(0, 20)}`;
-      if (this.index.has(name)) continue;
+      if (this.index.has(name) || RESERVED_NAMES.has(name)) continue;
       if (
         await lstat(join(this.filesRoot, name)).then(
           () => true,
