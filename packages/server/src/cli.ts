@@ -140,6 +140,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('share-max-days', { type: 'number', default: S.maxDays, describe: 'shared files are removed after this many days (0: kept until removed)' })
     .option('share-uploads-per-user', { type: 'number', default: S.uploadsPerUser, describe: 'uploads at once from one user' })
     .option('share-max-uploads', { type: 'number', default: S.maxUploads, describe: 'uploads at once on the server' })
+    .option('share-uploads-per-address', {
+      type: 'number',
+      default: S.uploadsPerAddress,
+      describe: 'uploads at once from one IP address, all its users together',
+    })
     .option('cluster', {
       type: 'string',
       describe: 'redis://host:port — run as one node of a cluster sharing users through Redis (default: single node, in memory)',
@@ -175,6 +180,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
         'send-queue-bytes',
         'share-uploads-per-user',
         'share-max-uploads',
+        'share-uploads-per-address',
       ] as const;
       for (const k of positive) {
         const v = a[k];
@@ -292,6 +298,7 @@ export const ENV_OPTIONS = [
   'share-max-days',
   'share-uploads-per-user',
   'share-max-uploads',
+  'share-uploads-per-address',
   'cluster',
   'node-id',
   'cluster-lease',
@@ -471,6 +478,7 @@ export async function main(argv: string[]): Promise<number> {
           maxDays: args['share-max-days'],
           uploadsPerUser: args['share-uploads-per-user'],
           maxUploads: args['share-max-uploads'],
+          uploadsPerAddress: args['share-uploads-per-address'],
         },
         ops: args['ops-port'] >= 0 ? { host: args['ops-host'], port: args['ops-port'] } : undefined,
         cluster: args.cluster

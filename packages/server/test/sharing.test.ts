@@ -203,6 +203,14 @@ describe('limits', () => {
     expect(await readdir(join(shared, '.partial'))).toEqual([]);
   });
 
+  it('refuses more uploads at once from one address than --share-uploads-per-address, whoever asks', async () => {
+    await start({ uploadsPerAddress: 2 });
+    const ask = (c: RawClient, sha: string) => c.ask(`share,x.bin,10,${sha}`, (l) => l.startsWith('error ') || l.startsWith('upload '));
+    expect(await ask(await join_('alice'), 'a1'.repeat(32))).toMatch(/^upload /);
+    expect(await ask(await join_('bob'), 'b1'.repeat(32))).toMatch(/^upload /);
+    expect(await ask(await join_('carol'), 'c1'.repeat(32))).toMatch(/^error TRANSFER_LIMIT :at most 2 uploads at once from one address/);
+  });
+
   it('refuses a share when the disk would keep less than the free-disk floor', async () => {
     await start({ minFreeDiskBytes: Number.MAX_SAFE_INTEGER });
     const alice = await join_('alice');

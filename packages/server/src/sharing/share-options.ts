@@ -21,6 +21,8 @@ export interface ShareConfig {
   readonly uploadsPerUser: number;
   /** Uploads at once on the server. */
   readonly maxUploads: number;
+  /** Uploads at once from one IP address (all its users together). Default 4. */
+  readonly uploadsPerAddress?: number;
 }
 
 const GIB = 1024 ** 3;
@@ -33,6 +35,7 @@ export const DEFAULT_SHARE_LIMITS = {
   maxDays: 7,
   uploadsPerUser: 2,
   maxUploads: 8,
+  uploadsPerAddress: 4,
 } as const;
 
 const UNITS: Readonly<Record<string, number>> = {

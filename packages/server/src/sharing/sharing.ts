@@ -9,7 +9,7 @@ import { checkName, type ResolvedFile } from '../file-library.js';
 import type { ChatHub } from '../hub.js';
 import type { Session } from '../session.js';
 import { ShareIndex, type SharedFile } from './share-index.js';
-import { formatBytes, type ShareConfig } from './share-options.js';
+import { DEFAULT_SHARE_LIMITS, formatBytes, type ShareConfig } from './share-options.js';
 
 /** An upload under way: its bytes count against the limits until it ends. */
 interface Reservation {
@@ -21,6 +21,8 @@ interface Reservation {
   readonly sha256: string;
   readonly to?: { readonly nick: string; readonly key: string };
   readonly hub: ChatHub;
+  /** The sharer's IP address (uploads at once per address). */
+  readonly address: string | undefined;
 }
 
 /** Names in the shared folder that are the server's own (hidden names are refused anyway). */
@@ -135,6 +137,10 @@ export class Sharing {
     }
     if (ownUploads.length >= c.uploadsPerUser)
       return session.sendError('TRANSFER_LIMIT', `at most ${c.uploadsPerUser} uploads at once per user; wait for one to finish`);
+    const perAddress = c.uploadsPerAddress ?? DEFAULT_SHARE_LIMITS.uploadsPerAddress;
+    if (session.address !== undefined && [...this.#reservations.values()].filter((r) => r.address === session.address).length >= perAddress) {
+      return session.sendError('TRANSFER_LIMIT', `at most ${perAddress} uploads at once from one address; wait for one to finish`);
+    }
     if (this.#reservations.size >= c.maxUploads)
       return session.sendError('TRANSFER_LIMIT', `the server takes ${c.maxUploads} uploads at once; try again shortly`);
     let ticket: { id: number; token: string; key?: string };
@@ -162,6 +168,7 @@ export class Sharing {
       size: command.size,
       sha256: command.sha256,
       hub: ctx.hub,
+      address: session.address,
       ...(to !== undefined ? { to } : {}),
     });
     session.send({
