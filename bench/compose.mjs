@@ -9,6 +9,7 @@
 //   bench/history/RESULTS.md    issue 15: history on beside off, catching up, store size and rate
 //   bench/accounts/RESULTS.md   issue 16: logins per second and server CPU per login
 //   bench/fuzz/RESULTS.md       npm run fuzz: the protocol decoders under 10⁶ inputs each
+//   bench/share/RESULTS.md      issue 18: uploads (share) beside downloads, server CPU per MB received
 // Run: node bench/compose.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,6 +25,7 @@ const sections = [
   ['Hardening: what the limits hold and cost', 'bench/hardening/RESULTS.md'],
   ['History: storing every message', 'bench/history/RESULTS.md'],
   ['Accounts: what a login costs', 'bench/accounts/RESULTS.md'],
+  ['Sharing files: upload beside download', 'bench/share/RESULTS.md'],
   ['Fuzzing', 'bench/fuzz/RESULTS.md'],
 ];
 

@@ -11,6 +11,7 @@ import {
 import { protocolError, type ParleyProtocolError } from './errors.js';
 import { checkNickname, nickKey } from './nickname.js';
 import { checkMessageText } from './text.js';
+import { encodeShareCommand, isShareWord, parseShareCommand, type ShareCommand } from './share.js';
 import { HISTORY_DEFAULT_PAGE, HISTORY_MAX_PAGE, isMessageId, type HistoryQuery } from './history.js';
 
 /**
@@ -36,7 +37,9 @@ export type Command =
   /** Accounts (PROTOCOL.md §2.4). */
   | AccountCommand
   /** Moderation by operators (PROTOCOL.md §2.5). */
-  | ModerationCommand;
+  | ModerationCommand
+  /** Sharing files (PROTOCOL.md §7). */
+  | ShareCommand;
 
 export type CommandType = Command['type'];
 
@@ -81,6 +84,7 @@ export function parseCommand(line: string): ParsedCommand {
     const lower = word.toLowerCase();
     if (isAccountWord(lower)) return parseAccountCommand(lower, undefined);
     if (isModerationWord(lower)) return parseModerationCommand(lower, undefined);
+    if (isShareWord(lower)) return parseShareCommand(lower, undefined);
     return fail(protocolError('UNKNOWN_COMMAND', `unknown command "${clip(word)}": ${HINT}`));
   }
   const head = line.slice(0, comma).trim();
@@ -88,6 +92,7 @@ export function parseCommand(line: string): ParsedCommand {
   const word = head.toLowerCase();
   if (isAccountWord(word)) return parseAccountCommand(word, rest);
   if (isModerationWord(word)) return parseModerationCommand(word, rest);
+  if (isShareWord(word)) return parseShareCommand(word, rest);
   switch (word) {
     case 'broadcast':
       return withText(rest, (text) => ({ type: 'broadcast', text }));
@@ -188,6 +193,9 @@ export function encodeCommand(command: Command): string {
     case 'unban':
     case 'bans':
       return encodeModerationCommand(command);
+    case 'share':
+    case 'unshare':
+      return encodeShareCommand(command);
     default:
       return encodeAccountCommand(command);
   }

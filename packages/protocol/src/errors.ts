@@ -40,6 +40,11 @@ export const ERROR_CODES = {
   NOT_A_FILE: 'not a regular file',
   FILE_UNREADABLE: 'file cannot be read',
   TRANSFER_LIMIT: 'too many downloads at once',
+  // Sharing (PROTOCOL.md §7)
+  SHARING_OFF: 'sharing files is switched off on this server',
+  SHARE_TOO_LARGE: 'the file is larger than this server takes',
+  SHARE_QUOTA: 'your shared files would exceed your allowance',
+  SHARE_NO_SPACE: 'the server has no room for more shared files',
   // Connection-level reasons (sent with `bye` before the server closes)
   QUIT: 'goodbye',
   SERVER_FULL: 'server is full',

@@ -1,5 +1,6 @@
 import { isErrorCode, protocolError, type ErrorCode } from './errors.js';
 import { decodeArg, encodeArg } from './text.js';
+import { decodeShareEvent, encodeShareEvent, type ShareEvent } from './share.js';
 import { HISTORY_FORMS, isMessageId, isMessageTime, type HistoryForm, type MessageStamp } from './history.js';
 
 /** Why a user left, as everyone else is told. */
@@ -75,7 +76,9 @@ export type ServerEvent =
   /** One line of an operator's `bans` answer. */
   | { readonly type: 'ban'; readonly ban: BanInfo & { readonly at: string } }
   /** Ends a `bans` answer: how many bans are in force. */
-  | { readonly type: 'bans'; readonly count: number };
+  | { readonly type: 'bans'; readonly count: number }
+  /** Sharing files: `upload`, `shared`, `unshared` (PROTOCOL.md §7). */
+  | ShareEvent;
 
 /** What a ban keeps out: a nickname (and its look-alikes), or an address or range. */
 export const BAN_KINDS = ['nick', 'address'] as const;
@@ -150,6 +153,10 @@ export function encodeEvent(event: ServerEvent): string {
       return `ban ${event.ban.kind} ${encodeArg(event.ban.target)} ${event.ban.by} ${event.ban.at} ${event.ban.until ?? 'never'} :${event.ban.reason}`;
     case 'bans':
       return `bans ${event.count}`;
+    case 'upload':
+    case 'shared':
+    case 'unshared':
+      return encodeShareEvent(event);
   }
 }
 
@@ -366,6 +373,16 @@ export function decodeEvent(line: string): ServerEvent {
       expectArgs(line, args, 1);
       if (trailing !== undefined) bad(line, 'unexpected text');
       return { type: 'bans', count: count(line, args[0]) };
+    case 'upload':
+    case 'shared':
+    case 'unshared':
+      return decodeShareEvent(
+        kind,
+        args,
+        trailing,
+        (why) => bad(line, why),
+        (value) => count(line, value),
+      );
     default:
       return bad(line, 'unknown event');
   }

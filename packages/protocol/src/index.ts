@@ -7,5 +7,6 @@ export * from './commands.js';
 export * from './account-commands.js';
 export * from './events.js';
 export * from './history.js';
+export * from './share.js';
 export * from './udp/index.js';
 export { skeleton } from './confusables.js';

@@ -37,6 +37,9 @@ export const RESERVED_NICKS: ReadonlySet<string> = new Set([
   'ban',
   'unban',
   'bans',
+  // Sharing files (share.ts)
+  'share',
+  'unshare',
 ]);
 
 /**

@@ -6,6 +6,7 @@ import { eventFrame, nickKey, type ErrorCode } from '@parley/protocol';
 import { AddressLimits, type AddressTicket } from './address-limits.js';
 import type { ServerContext } from './context.js';
 import type { DownloadService } from './downloads.js';
+import type { Sharing } from './sharing/sharing.js';
 import type { FileLibrary } from './file-library.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { ChatHub } from './hub.js';
@@ -44,6 +45,8 @@ export interface ChatServerDeps {
   readonly waiting?: WaitingMessages;
   /** Kicks, take-overs and bans between cluster nodes. */
   readonly bus?: ModerationBus;
+  /** Sharing files (the caller starts and closes it); none = no sharing. */
+  readonly sharing?: Sharing;
   readonly options?: Partial<ChatOptions>;
   readonly now?: () => number;
   /** Counters to fill (so a hub made before the server can report into them). */
@@ -85,6 +88,7 @@ export class ChatServer {
       waiting: deps.waiting,
       sessions: () => this.#sessions,
       bus: deps.bus,
+      sharing: deps.sharing,
       takeOver: (key, by) => {
         const text = 'your account logged in on another connection; this one is closed';
         this.#evict(key, 'LOGGED_IN_ELSEWHERE', text, by);
@@ -103,6 +107,10 @@ export class ChatServer {
         deps.moderation?.applyRemote(change);
         if (change.op === 'put') enforceBan(undefined, this.#ctx, change.ban);
       },
+    });
+    // `shared` to one user (a private share) and `unshared` to an owner, on this node.
+    deps.sharing?.attachDelivery((key, event) => {
+      for (const s of this.#sessions) if (s.key === key && s.state === 'joined') s.send(event);
     });
     this.#limits = new AddressLimits(this.options);
     const o = this.options;

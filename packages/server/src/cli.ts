@@ -5,6 +5,7 @@ import { checkNickname, HISTORY_MAX_PAGE } from '@parley/protocol';
 import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
+import { DEFAULT_SHARE_LIMITS as S, SHARING_MODES, parseBytes } from './sharing/share-options.js';
 import { writeSelfSigned } from './self-signed.js';
 import { TlsConfigError, TlsCredentials } from './tls-credentials.js';
 
@@ -105,7 +106,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
     .option('data-dir', {
       type: 'string',
       default: 'data',
-      describe: 'folder of the history and accounts databases (history.db, accounts.db); created if missing',
+      describe: 'folder of the history and accounts databases (history.db, accounts.db) and of shared files (shared/); created if missing',
     })
     .option('accounts', {
       type: 'string',
@@ -142,6 +143,24 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       default: 600,
       describe: 'seconds a nickname may be away and still see its earlier private messages; after that the next user of the nickname does not',
     })
+    .option('sharing', {
+      type: 'string',
+      default: 'on',
+      choices: SHARING_MODES,
+      describe: 'let users share files with everyone or one user (share, unshare); registered: only users logged in to an account; off: nobody',
+    })
+    .option('share-max-file-size', { type: 'string', default: '1G', describe: 'largest file a user may share (bytes, or 512K, 100M, 1G)' })
+    .option('share-max-per-user', { type: 'string', default: '2G', describe: 'bytes one user may have shared at once, uploads under way included' })
+    .option('share-max-total', { type: 'string', default: '20G', describe: 'bytes of all shared files together (in <data-dir>/shared)' })
+    .option('share-min-free-disk', { type: 'string', default: '1G', describe: 'free disk space kept: a share that would leave less is refused' })
+    .option('share-max-days', { type: 'number', default: S.maxDays, describe: 'shared files are removed after this many days (0: kept until removed)' })
+    .option('share-uploads-per-user', { type: 'number', default: S.uploadsPerUser, describe: 'uploads at once from one user' })
+    .option('share-max-uploads', { type: 'number', default: S.maxUploads, describe: 'uploads at once on the server' })
+    .option('share-uploads-per-address', {
+      type: 'number',
+      default: S.uploadsPerAddress,
+      describe: 'uploads at once from one IP address, all its users together',
+    })
     .option('cluster', {
       type: 'string',
       describe: 'redis://host:port — run as one node of a cluster sharing users through Redis (default: single node, in memory)',
@@ -175,6 +194,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
         'idle-timeout',
         'join-timeout',
         'send-queue-bytes',
+        'share-uploads-per-user',
+        'share-max-uploads',
+        'share-uploads-per-address',
       ] as const;
       for (const k of positive) {
         const v = a[k];
@@ -218,6 +240,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       for (const k of ['history-max-days', 'history-private-grace'] as const) {
         if (!Number.isFinite(a[k]) || a[k] < 0) throw new Error(`--${k} must be 0 or more (got ${a[k]})`);
       }
+      for (const k of ['share-max-file-size', 'share-max-per-user', 'share-max-total', 'share-min-free-disk'] as const) {
+        try {
+          parseBytes(a[k]);
+        } catch (err) {
+          throw new Error(`--${k}: ${(err as Error).message}`);
+        }
+      }
+      if (!Number.isFinite(a['share-max-days']) || a['share-max-days'] < 0) throw new Error(`--share-max-days must be 0 or more (got ${a['share-max-days']})`);
       const o = a['ops-port'];
       if (!Number.isInteger(o) || o < -1 || o > 65535) throw new Error(`--ops-port must be -1, 0 or a port number (got ${o})`);
       for (const k of ['host', 'files-dir', 'ops-host', 'data-dir'] as const) {
@@ -286,6 +316,15 @@ export const ENV_OPTIONS = [
   'history-max-messages',
   'history-max-days',
   'history-private-grace',
+  'sharing',
+  'share-max-file-size',
+  'share-max-per-user',
+  'share-max-total',
+  'share-min-free-disk',
+  'share-max-days',
+  'share-uploads-per-user',
+  'share-max-uploads',
+  'share-uploads-per-address',
   'cluster',
   'node-id',
   'cluster-lease',
@@ -464,6 +503,18 @@ export async function main(argv: string[]): Promise<number> {
                 waiting: { perRecipient: args['max-waiting-messages'], perSender: Math.max(1, Math.floor(args['max-waiting-messages'] / 5)) },
               }
             : undefined,
+        sharing: {
+          mode: args.sharing as (typeof SHARING_MODES)[number],
+          dir: resolve(args['data-dir'], 'shared'),
+          maxFileBytes: parseBytes(args['share-max-file-size']),
+          maxPerUserBytes: parseBytes(args['share-max-per-user']),
+          maxTotalBytes: parseBytes(args['share-max-total']),
+          minFreeDiskBytes: parseBytes(args['share-min-free-disk']),
+          maxDays: args['share-max-days'],
+          uploadsPerUser: args['share-uploads-per-user'],
+          maxUploads: args['share-max-uploads'],
+          uploadsPerAddress: args['share-uploads-per-address'],
+        },
         ops: args['ops-port'] >= 0 ? { host: args['ops-host'], port: args['ops-port'] } : undefined,
         cluster: args.cluster
           ? { url: args.cluster, nodeId: args['node-id'], leaseMs: args['cluster-lease'] * 1000, heartbeatMs: args['cluster-heartbeat'] * 1000 }

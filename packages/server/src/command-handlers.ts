@@ -1,4 +1,4 @@
-import { nickKey, ParleyProtocolError, type Command, type MessageStamp } from '@parley/protocol';
+import { nickKey, ParleyProtocolError, type Command, type FileEntry, type MessageStamp } from '@parley/protocol';
 import type { ServerContext } from './context.js';
 import { offerInput } from './downloads.js';
 import { sendHistory } from './history/replay.js';
@@ -16,6 +16,8 @@ const HELP = [
   '  online             who is online',
   '  files              the files you can download',
   '  download,<file>    download a file (the transfer needs a Parley client)',
+  '  share,<name>,<size>,<sha256>[,<nick>]   share a file with everyone or one user (a Parley client sends it: parley share <file>)',
+  '  unshare,<name>     stop sharing a file you shared',
   '  history            the last 50 messages (history,<n> for n; history,before,<id> to page back)',
   '  register,<password>          make your nickname yours (over TLS); next time, log in with it',
   '  password,<old>,<new>         change your password',
@@ -82,7 +84,7 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
 
   files(session, _command, ctx) {
     return ctx.files.list().then(
-      (files) => session.send({ type: 'files', files }),
+      (files) => session.send({ type: 'files', files: ctx.sharing ? withShared(files, ctx.sharing.list(session.key)) : files }),
       (err: unknown) => {
         session.log.error({ err }, 'cannot list files');
         session.sendError('FILE_UNREADABLE', 'the files folder cannot be read on the server');
@@ -92,7 +94,9 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
 
   async download(session, command, ctx) {
     try {
-      const found = await ctx.files.resolve(command.file);
+      let found = await ctx.files.resolve(command.file);
+      const shared = !found.ok && found.error.wireCode === 'FILE_NOT_FOUND' ? ctx.sharing?.resolve(command.file, session.key) : undefined;
+      if (shared !== undefined) found = { ok: true, file: shared };
       if (!found.ok) return session.reject(found.error);
       if (!ctx.downloads) return session.sendError('FILE_UNREADABLE', 'downloads are switched off on this server');
       // Over TLS the offer carries a fresh key and every UDP packet of the transfer is sealed;
@@ -202,10 +206,19 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
   },
 
   ...moderationHandlers,
+  share(session, command, ctx) {
+    if (!ctx.sharing) return session.sendError('SHARING_OFF', 'sharing files is switched off on this server');
+    return ctx.sharing.share(session, command, ctx);
+  },
+
+  unshare(session, command, ctx) {
+    if (!ctx.sharing) return session.sendError('SHARING_OFF', 'sharing files is switched off on this server');
+    return ctx.sharing.unshare(session, command.name, ctx.moderation?.isOperator(session.account) === true);
+  },
 
   cancel(session, command, ctx) {
     const id = Number(command.transferId);
-    if (!ctx.downloads?.cancel(session.id, id)) {
+    if (!ctx.downloads?.cancel(session.id, id) && !ctx.sharing?.cancel(session.id, id)) {
       session.sendError('BAD_ARGUMENTS', `you have no download with id ${command.transferId}`);
     }
   },
@@ -233,6 +246,14 @@ async function leaveWaiting(session: Session, to: string, text: string, ctx: Ser
     session.log.error({ err }, 'cannot keep a waiting message');
     unknown();
   }
+}
+
+/** The operator's files and the shared ones this user may see, by name; an operator's file wins a clash. */
+function withShared(files: readonly FileEntry[], shared: readonly FileEntry[]): FileEntry[] {
+  if (shared.length === 0) return [...files];
+  const taken = new Set(files.map((f) => f.name));
+  const all = [...files, ...shared.filter((f) => !taken.has(f.name))];
+  return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The one dispatcher: one handler per command. */

@@ -11,6 +11,7 @@ import type { FlushScheduler } from './flush-scheduler.js';
 import type { ChatOptions } from './options.js';
 import type { ServerStats } from './stats.js';
 import type { Session } from './session.js';
+import type { Sharing } from './sharing/sharing.js';
 
 /** What every session shares: the one hub, the files, the options. */
 export interface ServerContext {
@@ -31,6 +32,8 @@ export interface ServerContext {
   readonly sessions?: () => Iterable<Session>;
   /** A user logged in to account `key`: close any other connection of this node holding its nickname. */
   readonly takeOver?: (key: string, by: HubMember) => void | Promise<void>;
+  /** Users sharing files (`share`, `unshare`); undefined = no sharing (`--sharing off`, or downloads off). */
+  readonly sharing?: Sharing | undefined;
   readonly options: ChatOptions;
   readonly log: Logger;
   readonly stats: ServerStats;

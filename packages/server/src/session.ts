@@ -510,6 +510,7 @@ export class Session implements HubMember {
       );
     }
     this.ctx.downloads?.cancelOwner(this.id);
+    this.ctx.sharing?.sessionClosed(this.id);
     this.onClosed(this);
   }
 }

@@ -6,7 +6,9 @@ import type { OpsServer } from './ops-server.js';
 import type { ChatHub } from './hub.js';
 import { DEFAULT_CHAT_OPTIONS, type ChatOptions } from './options.js';
 import { ServerStats } from './stats.js';
-import { TransferServer } from '@parley/udp-transfer';
+import { TransferServer, UploadService } from '@parley/udp-transfer';
+import { Sharing } from './sharing/sharing.js';
+import type { ShareConfig } from './sharing/share-options.js';
 import { bindWithFallback } from './listen-address.js';
 import type { TlsCredentials } from './tls-credentials.js';
 import { SqliteStore } from './history/sqlite-store.js';
@@ -50,6 +52,8 @@ export interface ServerConfig {
     /** How long a resume token logs in (ms); 0 = no tokens, every login checks the password. */
     readonly resumeTokenTtlMs?: number;
   };
+  /** Users sharing files through the download socket (`--sharing`); undefined or mode off = no sharing. Needs downloads on. */
+  readonly sharing?: ShareConfig;
 }
 
 export interface StartedServer {
@@ -66,6 +70,8 @@ export interface StartedServer {
   readonly history: SqliteStore | undefined;
   /** The accounts, when they are on. */
   readonly accounts: Accounts | undefined;
+  /** Sharing files, when it is on. */
+  readonly sharing: Sharing | undefined;
   /** The address chat listens on (the configured one, or 0.0.0.0 when `::` had to fall back). */
   readonly host: string;
   close(graceMs?: number): Promise<void>;
@@ -76,15 +82,24 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   const files = new FileLibrary(config.filesDir);
   if (await files.ensure()) log.info({ filesDir: files.root }, 'created the files folder with a welcome.txt');
   let downloads: DownloadService | undefined;
+  let sharing: Sharing | undefined;
   if (config.udpPort >= 0) {
     const udpLog = log.child({ component: 'udp' });
-    downloads = (
+    const transfers = (
       await bindWithFallback(
         config.udpHost,
         (host) => TransferServer.listen({ host, port: config.udpPort, logger: udpLog, ...config.downloads }),
         (err) => log.warn({ err }, 'no IPv6 on this machine: downloads listen on 0.0.0.0 (IPv4 only)'),
       )
     ).value;
+    downloads = transfers;
+    if (config.sharing && config.sharing.mode !== 'off') {
+      const uploads = new UploadService((route) => transfers.attach(route), { logger: udpLog.child({ component: 'upload' }) });
+      sharing = new Sharing(config.sharing, uploads, files.root, log.child({ component: 'sharing' }));
+      await sharing.start();
+    }
+  } else if (config.sharing && config.sharing.mode !== 'off') {
+    log.warn('sharing needs the UDP transfer port: with --udp-port -1 nobody can share files');
   }
   const stats = new ServerStats();
   let hub = config.hub;
@@ -137,7 +152,21 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
       throw err;
     }
   }
-  const chat = new ChatServer({ files, log, downloads, options: config.options, hub, stats, history, accounts, moderation, waiting, bus: shared?.bus });
+  if (sharing && config.sharing?.mode === 'registered' && !accounts) log.warn('--sharing registered without accounts: nobody can share files');
+  const chat = new ChatServer({
+    files,
+    log,
+    downloads,
+    options: config.options,
+    hub,
+    stats,
+    history,
+    accounts,
+    moderation,
+    waiting,
+    bus: shared?.bus,
+    ...(sharing ? { sharing } : {}),
+  });
   let port: number | undefined;
   let tlsPort: number | undefined;
   let host = config.host;
@@ -168,6 +197,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     }
   } catch (err) {
     await chat.close(0);
+    sharing?.close();
     await ops?.close();
     history?.close();
     accounts?.close();
@@ -185,8 +215,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     opsPort,
     history,
     accounts,
+    sharing,
     async close(graceMs) {
       await chat.close(graceMs);
+      sharing?.close();
       await ops?.close();
       history?.close();
       accounts?.close();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeEvent, peekPacketType } from '@parley/protocol';
-import { downloadFile } from '@parley/udp-transfer';
+import { downloadFile, uploadFile } from '@parley/udp-transfer';
 import { RawClient } from './helpers.js';
 import { killServers, runServer, SERVER_BIN, type ServerRun } from './server-process.js';
 
@@ -313,6 +313,38 @@ describe('downloads on a TLS session', () => {
     expect(result.unauthenticated).toBeGreaterThanOrEqual(3);
 
     // Every 16-byte window of the file, looked for in every datagram that crossed the wire.
+    const wire = Buffer.concat(relay.datagrams);
+    expect(relay.datagrams.length).toBeGreaterThan(400);
+    for (let at = 0; at + 16 <= file.length; at += 997) {
+      expect(wire.indexOf(file.subarray(at, at + 16))).toBe(-1);
+    }
+  });
+});
+
+describe('uploads (share) on a TLS session', () => {
+  it('are sealed: the upload line carries a key, no captured datagram holds any of the file, and it arrives whole', async () => {
+    const { cert, key } = selfSigned('u');
+    const dir = await mkdtemp(join(work, 'srv-'));
+    const r = run(
+      ['--port', '0', '--tls-port', '0', '--tls-cert', cert, '--tls-key', key, '--udp-port', '0', '--udp-host', '127.0.0.1', '--log-format', 'json'],
+      dir,
+    );
+    const up = await ready(r);
+    const file = randomBytes(600_000);
+    const path = join(dir, 'mine.bin');
+    await writeFile(path, file);
+    const sha = createHash('sha256').update(file).digest('hex');
+    const alice = await tlsJoin(up.tlsPort as number, cert, 'alice');
+    const ticket = decodeEvent(await alice.client.ask(`share,mine.bin,${file.length},${sha}`, (l) => l.startsWith('upload ') || l.startsWith('error ')));
+    if (ticket.type !== 'upload') throw new Error(`not an upload ticket: ${JSON.stringify(ticket)}`);
+    expect(ticket.key).toMatch(/^[0-9a-f]{64}$/u);
+    const relay = new CapturingRelay(up.udpPort, 0);
+    opened.push(relay);
+    const relayPort = await relay.start();
+    const from = alice.client.lines.length;
+    await uploadFile({ host: '127.0.0.1', port: relayPort, ticket, path });
+    expect(await alice.client.waitFor((l) => l.startsWith('shared ') || l.startsWith('error '), 5000, from)).toBe('shared alice mine.bin 600000');
+    expect((await readFile(join(dir, 'data', 'shared', 'mine.bin'))).equals(file)).toBe(true);
     const wire = Buffer.concat(relay.datagrams);
     expect(relay.datagrams.length).toBeGreaterThan(400);
     for (let at = 0; at + 16 <= file.length; at += 997) {

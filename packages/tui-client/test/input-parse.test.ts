@@ -84,3 +84,15 @@ describe('parseInput: slash commands', () => {
     expect(parse('x'.repeat(5000)).kind).toBe('refuse');
   });
 });
+
+describe('parseInput: /share', () => {
+  it('shares a path with everyone, or with an online nick given last', () => {
+    expect(parse('/share ~/photo.jpg')).toEqual({ kind: 'share', path: '~/photo.jpg' });
+    expect(parse('/share my file.txt bob')).toEqual({ kind: 'share', path: 'my file.txt', to: 'Bob' });
+    // A last word that is nobody online is part of the path.
+    expect(parse('/share my file.txt')).toEqual({ kind: 'share', path: 'my file.txt' });
+  });
+  it('asks for a path', () => {
+    expect(parse('/share')).toMatchObject({ kind: 'refuse', reason: expect.stringMatching(/usage: \/share <path> \[nick\]/u) });
+  });
+});

@@ -13,3 +13,7 @@ export { RangeSet, type InsertResult, type RangeSetOptions } from './range-set.j
 export { RttEstimator } from './rtt.js';
 export { BbrLite, type BbrMode, type CongestionOptions } from './congestion.js';
 export { silentLogger, type TransferLogger } from './logger.js';
+export type { DatagramRoute, RouteHost } from './transfer-server.js';
+export { UploadService, type UploadInput, type UploadOutcome, type UploadServiceOptions } from './upload-service.js';
+export { uploadFile, type UploadOptions, type UploadResult, type UploadTicket } from './upload-client.js';
+export { UploadOpener, type UploadOpenerOptions, type UploadOpenerState } from './upload-opener.js';

@@ -40,6 +40,13 @@ export interface ReceiverOptions {
    * reads it (counted in `stats.unauthenticated`).
    */
   readonly sealer?: PacketSealer;
+  /**
+   * The peer opened the transfer (an upload, received by the server): never send
+   * REQUEST; start receiving and acknowledge at once, so that the first ACK tells
+   * the sender where to start (its cumulative point, after a resume) and the
+   * window. A retransmitted REQUEST from the bound peer is answered with an ACK.
+   */
+  readonly passive?: boolean;
 }
 
 export type ReceiverState = 'requesting' | 'receiving' | 'complete' | 'done' | 'failed';
@@ -104,6 +111,10 @@ export class Receiver {
     this.lastHeard = options.now;
     this.requestDelay = options.requestRetryMs ?? 200;
     this.requestDue = options.now; // first REQUEST goes out on the first poll
+    if (options.passive === true) {
+      this.state = 'receiving';
+      this.ackNow = true;
+    }
   }
 
   /** Chunks received in order (everything below is in `takeChunks` output or on disk). */
@@ -165,6 +176,12 @@ export class Receiver {
         this.requestDue = now;
         this.requestDelay = this.o.requestRetryMs ?? 200;
         this.stats.challenges++;
+        return undefined;
+      case 'request':
+        // An upload's sender repeats REQUEST until our first ACK arrives: send it again.
+        // Not a sign of life (a replayed REQUEST costs nothing to forge).
+        if (this.o.passive !== true) return 'unexpected_type';
+        if (this.state === 'receiving' || this.state === 'complete') this.ackNow = true;
         return undefined;
       case 'error':
         // Only a REQUEST is answered with ERROR; later ones are stale or spoofed.

@@ -3,21 +3,24 @@ import { MAX_SEALED_PAYLOAD_BYTES, type ErrorCode, type RequestPacket } from '@p
 import type { PathValidator } from './address-validation.js';
 import type { PendingOffer } from './offer-table.js';
 
+/** What admission reads of an offer (a download's PendingOffer, or an upload slot). */
+export type AdmissibleOffer = Pick<PendingOffer, 'id' | 'token' | 'expiresAt' | 'size' | 'sealer'>;
+
 /** What the transfer server does with one REQUEST (see `admitRequest`). */
-export type Admission =
+export type Admission<O extends AdmissibleOffer = PendingOffer> =
   /** A retransmitted REQUEST from the address the transfer is bound to: already serving it. */
   | { readonly kind: 'serving' }
   /** Refused: counted as `drop`, answered with one small ERROR. `expired`: the offer to forget. */
-  | { readonly kind: 'refuse'; readonly drop: string; readonly code: ErrorCode; readonly text: string; readonly expired?: PendingOffer }
+  | { readonly kind: 'refuse'; readonly drop: string; readonly code: ErrorCode; readonly text: string; readonly expired?: O }
   /** Valid, but the address has not echoed its nonce: answered with a CHALLENGE carrying `nonce`. */
   | { readonly kind: 'challenge'; readonly drop: 'challenged' | 'bad_nonce'; readonly nonce: Buffer }
   /** Valid and validated: bind the transfer to this address and start sending. */
-  | { readonly kind: 'start'; readonly offer: PendingOffer };
+  | { readonly kind: 'start'; readonly offer: O };
 
-export interface AdmissionContext {
+export interface AdmissionContext<O extends AdmissibleOffer = PendingOffer> {
   /** The active transfer with this id: the address it is bound to and its offer. */
-  readonly active: (id: number) => { readonly address: string; readonly port: number; readonly offer: PendingOffer } | undefined;
-  readonly offer: (id: number) => PendingOffer | undefined;
+  readonly active: (id: number) => { readonly address: string; readonly port: number; readonly offer: O } | undefined;
+  readonly offer: (id: number) => O | undefined;
   readonly validator: PathValidator;
   readonly maxPayloadBytes: number;
   /** Active transfers bound to this IP address. */
@@ -33,7 +36,13 @@ export interface AdmissionContext {
  * the path is validated), the per-address cap; else the transfer starts. Decides
  * only: no socket, no clock (`now` is an argument), nothing changed.
  */
-export function admitRequest(req: RequestPacket, address: string, port: number, now: number, ctx: AdmissionContext): Admission {
+export function admitRequest<O extends AdmissibleOffer>(
+  req: RequestPacket,
+  address: string,
+  port: number,
+  now: number,
+  ctx: AdmissionContext<O>,
+): Admission<O> {
   const id = req.transferId;
   const active = ctx.active(id);
   if (active !== undefined) {

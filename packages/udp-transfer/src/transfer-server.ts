@@ -59,6 +59,24 @@ function sealed(packet: UdpPacket, sealer: PacketSealer | undefined): Buffer {
   return sealer !== undefined ? sealer.seal(packet) : encodePacket(packet);
 }
 
+/**
+ * Another service on this socket (uploads, upload-service.ts): the datagrams of the
+ * transfer ids it claims go to it, and `close()` stops it before the socket closes.
+ */
+export interface DatagramRoute {
+  claims(id: number): boolean;
+  onMessage(buf: Buffer, address: string, port: number): void;
+  close(): void;
+}
+
+/** What a routed service may do with the socket: send, and keep clear of the ids in use here. */
+export interface RouteHost {
+  readonly port: number;
+  send(buf: Buffer, port: number, address: string): void;
+  /** True when a download offer or transfer has this id. */
+  inUse(id: number): boolean;
+}
+
 /** DATA packets per batched send (UDP GSO takes at most 64 segments per call). */
 const BATCH_BURST = 64;
 
@@ -95,6 +113,7 @@ export class TransferServer {
   /** Set when the native addon can send DATA in batches on this socket. */
   private readonly batch: BatchSender | undefined;
   private readonly scheduler: SendScheduler<ActiveTransfer>;
+  private route: DatagramRoute | undefined;
 
   private constructor(
     socket: dgram.Socket,
@@ -154,6 +173,21 @@ export class TransferServer {
     return this.socket.address().port;
   }
 
+  /** Shares this socket with another service (uploads): see `DatagramRoute`. One at a time. */
+  attach(route: DatagramRoute): RouteHost {
+    this.route = route;
+    const socket = this.socket;
+    return {
+      port: this.port,
+      send: (buf, port, address) => {
+        if (this.closed) return;
+        socket.send(buf, port, address);
+        this.bytesSent += buf.length;
+      },
+      inUse: (id) => this.transfers.has(id) || this.offers.get(id) !== undefined,
+    };
+  }
+
   /**
    * Registers a file for one download and returns the id and one-time token for the
    * TCP offer. Opens the file now, without following a symbolic link at `path`, and
@@ -173,7 +207,7 @@ export class TransferServer {
       throw protocolError('TRANSFER_LIMIT', `the server has ${this.maxTransfers} downloads at once; try again shortly`);
     }
     const fd = openOffered(input.path, input.size);
-    const offer = this.offers.add(input, fd, monotonicNow(), (id) => this.transfers.has(id));
+    const offer = this.offers.add(input, fd, monotonicNow(), (id) => this.transfers.has(id) || this.route?.claims(id) === true);
     this.timer.schedule(offer.expiresAt);
     this.log.debug({ id: offer.id, owner: input.owner, name: input.name, size: input.size, encrypted: offer.key !== undefined }, 'transfer offered');
     const token = offer.token.toString('hex');
@@ -252,6 +286,7 @@ export class TransferServer {
   /** Tells active receivers (CANCEL SHUTDOWN), waits up to `graceMs` for those packets to leave, frees everything. */
   async close(graceMs = 1000): Promise<void> {
     if (this.closed) return;
+    this.route?.close();
     this.closed = true;
     this.offers.dropAll();
     for (const t of [...this.transfers.values()]) this.stopTransfer(t, 'SHUTDOWN', 'server is shutting down');
@@ -280,6 +315,11 @@ export class TransferServer {
 
   private onMessage(buf: Buffer, address: string, port: number): void {
     if (this.closed) return;
+    const routed = peekTransferId(buf);
+    if (routed !== undefined && this.route?.claims(routed) === true) {
+      this.route.onMessage(buf, address, port);
+      return;
+    }
     let packet: UdpPacket;
     // An encrypted transfer takes only packets sealed with its key: anything else
     // (plain, forged, altered, another transfer's) is dropped before it is read, and

@@ -22,6 +22,7 @@ import {
   type ServerEvent,
   type UdpPacket,
   ACCOUNT_STATES,
+  UNSHARE_REASONS,
 } from '../../src/index.js';
 import type { Field } from './mutate.js';
 import type { Rng } from './rng.js';
@@ -237,7 +238,13 @@ function mutateNickLike(rng: Rng, nick: string): string {
 export function validCommandLine(rng: Rng): string {
   const pad = (): string => (rng.chance(0.1) ? ' ' : '');
   const text = (): string => randomLineText(rng, 60).replace(/[\u0000-\u001f\u007f-\u009f]/gu, '') || 'hi';
-  switch (rng.below(12)) {
+  switch (rng.below(13)) {
+    case 12: {
+      // Sharing: a name with commas and spaces is read from the right.
+      const name = rng.pick(['a.jpg', 'my photo, 2.png', 'ü.txt', 'x'.repeat(rng.int(1, 40))]);
+      const sha = hex(rng, 64);
+      return rng.chance(0.2) ? `unshare,${name}` : `${pad()}share,${name},${safeInt(rng)},${sha}${rng.chance(0.5) ? `,${validNick(rng)}` : ''}`;
+    }
     case 11: {
       // Accounts (protocol 2): the password is the rest of the line as typed, commas and spaces included.
       const secret = (): string => randomLineText(rng, 40).replace(/[\u0000-\u001f\u007f-\u009f]/gu, '') || 'pw';
@@ -312,7 +319,22 @@ export function validEvent(rng: Rng): ServerEvent {
     id: rng.chance(0.5) ? String(rng.u32()) : `${rng.u32()}-${rng.below(10)}`,
     time: new Date(rng.below(4_000_000_000_000)).toISOString(),
   });
-  switch (rng.below(17)) {
+  switch (rng.below(19)) {
+    case 17:
+      return {
+        type: 'upload',
+        id: rng.u32(),
+        name: fileName(),
+        size: safeInt(rng),
+        sha256: hex(rng, 64),
+        token: hex(rng, 32),
+        udpPort: rng.int(1, 65535),
+        ...(rng.chance(0.3) ? { key: hex(rng, 64).toLowerCase() } : {}),
+      };
+    case 18:
+      return rng.chance(0.3)
+        ? { type: 'unshared', name: fileName(), reason: rng.pick(UNSHARE_REASONS) }
+        : { type: 'shared', from: validNick(rng), name: fileName(), size: safeInt(rng), ...(rng.chance(0.5) ? { to: validNick(rng) } : {}) };
     case 16:
       return { type: 'account', state: rng.pick(ACCOUNT_STATES), nick: validNick(rng), text: text() };
     case 12:

@@ -8,7 +8,7 @@ export const DEFAULT_PORT = 55000;
 export const DEFAULT_TLS_PORT = 55443;
 
 export interface ClientArgs {
-  readonly command: 'chat' | 'online' | 'files' | 'send' | 'download';
+  readonly command: 'chat' | 'online' | 'files' | 'send' | 'download' | 'share';
   readonly host: string | undefined;
   readonly port: number;
   /** --port or PARLEY_CLIENT_PORT was given (else `port` is the default for plain or TLS). */
@@ -68,6 +68,7 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
         '$0 send --to <nick> <text>        send a private message',
         '$0 send --all <text>              send a message to everyone',
         '$0 download <file>                download a file (progress on stderr)',
+        '$0 share <path> [--to <nick>]     share a file with everyone or one user (progress on stderr)',
         '',
         'Options can also be set in the environment: PARLEY_CLIENT_HOST, PARLEY_CLIENT_PORT,',
         'PARLEY_CLIENT_NICK, PARLEY_CLIENT_DOWNLOAD_DIR, PARLEY_CLIENT_BELL (0 = off),',
@@ -93,6 +94,11 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
     )
     .command('download <file>', 'download a file into --download-dir; exit code 0 only when its SHA-256 is verified', (y) =>
       y.positional('file', { type: 'string', demandOption: true, describe: 'the file name as listed by `parley files`' }),
+    )
+    .command('share <path>', 'share a file with everyone (or --to one user); exit code 0 only when the server has verified it', (y) =>
+      y
+        .positional('path', { type: 'string', demandOption: true, describe: 'the file to share' })
+        .option('to', { type: 'string', describe: 'share with this user only (and yourself)' }),
     )
     .option('host', {
       type: 'string',
@@ -190,7 +196,7 @@ export async function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = p
   const a = await parser(argv, env).parseAsync();
   if (a.help || a.version) return undefined;
   const first = String(a._[0] ?? 'chat');
-  const command = (['online', 'files', 'send', 'download'].includes(first) ? first : 'chat') as ClientArgs['command'];
+  const command = (['online', 'files', 'send', 'download', 'share'].includes(first) ? first : 'chat') as ClientArgs['command'];
   const text = (a.text as string[] | undefined)?.join(' ') ?? '';
   const fingerprint = a.fingerprint === undefined ? undefined : parseFingerprint(a.fingerprint);
   // --host tls://name[:port] is --tls --host name [--port port].
@@ -223,6 +229,6 @@ export async function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = p
     to: a.to as string | undefined,
     all: Boolean(a.all),
     text,
-    file: String(a.file ?? ''),
+    file: String(a.file ?? a.path ?? ''),
   };
 }

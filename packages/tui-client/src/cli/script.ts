@@ -11,6 +11,7 @@ import { TRUST_REFUSALS, type TrustDecision } from '../net/trust.js';
 import { DownloadManager, type DownloadFn, type Offer } from '../transfer/downloads.js';
 import { terminalSafe } from '../text/terminal-safe.js';
 import type { ClientArgs } from './args.js';
+import { scriptedShare } from './share-script.js';
 import { PasswordFileError, readPasswordFile } from './password-file.js';
 
 export const EXIT_OK = 0;
@@ -33,7 +34,7 @@ export interface ScriptIO {
   readonly download?: DownloadFn;
 }
 
-class ScriptFailure extends Error {
+export class ScriptFailure extends Error {
   constructor(
     message: string,
     readonly exitCode: number = EXIT_FAILED,
@@ -198,6 +199,9 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
       }
       case 'download':
         return await scriptedDownload(args, io, host, conn, events, until, errorText);
+      case 'share':
+        await scriptedShare({ args, host, conn, events, stdout: io.stdout, stderr: io.stderr, until, fail: (m) => new ScriptFailure(m) });
+        return EXIT_OK;
       case 'chat':
         throw new ScriptFailure('internal: chat is not a scripted command');
     }

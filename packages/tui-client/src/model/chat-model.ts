@@ -234,6 +234,18 @@ export class ChatModel {
       case 'bans':
         this.system(event.count === 0 ? 'no bans in force' : `${event.count} ban${event.count === 1 ? '' : 's'} in force`);
         return {};
+      case 'shared': {
+        const mine = sameNick(event.from, this.me);
+        const who = mine ? 'you' : event.from;
+        const whom = event.to === undefined ? '' : sameNick(event.to, this.me) ? ' with you' : ` with ${event.to}`;
+        const how = mine ? '' : ` — /download ${event.name}`;
+        this.system(`${who} shared ${event.name} (${formatBytes(event.size)})${whom}${how}`);
+        return { bell: !mine && event.to !== undefined };
+      }
+      case 'unshared':
+        this.system(`${event.name} is no longer shared (${event.reason})`);
+        return {};
+      case 'upload':
       case 'offer':
       case 'ping':
       // Kept by the connection, never shown.

@@ -10,6 +10,8 @@ export type InputAction =
   | { readonly kind: 'local'; readonly action: 'quit' | 'help' | 'clear' }
   /** An account dialogue: the password is then asked in a masked prompt (never typed on the line). */
   | { readonly kind: 'account'; readonly action: 'register' | 'password' | 'unregister' | 'login' }
+  /** Share a local file with everyone, or with one online user (`/share <path> [nick]`). */
+  | { readonly kind: 'share'; readonly path: string; readonly to?: string }
   /** Connect to another server (`/server host[:port]`). */
   | { readonly kind: 'server'; readonly address: string }
   /**
@@ -32,7 +34,8 @@ export const CLIENT_HELP = [
   '  online    /online    F2    who is online',
   '  files     /files     F3    files (Enter downloads)',
   '  download,f   /download f   download a file',
-  '  /cancel <id>               stop a download',
+  '  /share <path> [nick]       share a file with everyone (or one user)',
+  '  /cancel <id>               stop a download or an upload',
   '  /server host[:port]        connect elsewhere (tls://host: with TLS)',
   '  /register                  make this nickname yours (asks a password twice)',
   '  /password   /unregister    change the password / free the nickname',
@@ -123,6 +126,15 @@ function slash(line: string, ctx: ParseContext): InputAction {
       const file = rest.trim();
       if (!file) return { kind: 'refuse', reason: 'usage: /download <file> (F3 lists the files)' };
       return { kind: 'send', command: { type: 'download', file } };
+    }
+    case 'share':
+    case 'upload': {
+      const words = rest.trim();
+      if (!words) return { kind: 'refuse', reason: 'usage: /share <path> [nick] (the nick must be online)' };
+      // The last word is the recipient when it is an online nick and a path comes before it.
+      const m = /^(.*\S)\s+(\S+)$/u.exec(words);
+      const to = m ? ctx.onlineNick(m[2] ?? '') : undefined;
+      return to !== undefined && m ? { kind: 'share', path: m[1] ?? '', to } : { kind: 'share', path: words };
     }
     case 'cancel': {
       const id = rest.trim();

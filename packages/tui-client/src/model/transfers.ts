@@ -9,6 +9,8 @@ export interface Transfer {
   bytes: number;
   rateBytesPerSec: number;
   etaSec: number;
+  /** An upload (a file this user shares); downloads leave it out. */
+  readonly direction?: 'up';
   /** Where it is (being) saved. */
   path: string;
   error?: string;

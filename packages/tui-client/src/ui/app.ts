@@ -10,7 +10,8 @@
  */
 import { resolve } from 'node:path';
 import { checkNickname, type Command } from '@parley/protocol';
-import { downloadFile } from '@parley/udp-transfer';
+import { downloadFile, uploadFile } from '@parley/udp-transfer';
+import { homedir } from 'node:os';
 import { DEFAULT_TLS_PORT, type ClientArgs } from '../cli/args.js';
 import type { Message } from '../model/messages.js';
 import { createLog } from '../cli/log.js';
@@ -26,6 +27,7 @@ import { parseServer } from '../net/server-address.js';
 import { tlsSettings } from '../net/tls-settings.js';
 import { askLines, serverKey, showFingerprint, type Fingerprint } from '../net/trust.js';
 import { DownloadManager, type DownloadFn } from '../transfer/downloads.js';
+import { UploadManager, type UploadFn } from '../transfer/uploads.js';
 import { ConversationView, filesLines, inputLine, onlineLines, statusLine } from './render.js';
 import { MODES, askQuit as confirmQuit, initialKeyState, promptFor, reduceKey, withMode, type KeyAction, type KeyState } from './keys.js';
 import { linkJoined, linkNotice, NO_OUTAGE, type LinkNoticeState } from '../net/link-notices.js';
@@ -66,6 +68,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
   const defaultPorts = (): [number, number] => [args.port, args.tls || args.portGiven ? args.port : DEFAULT_TLS_PORT];
   let conn: Connection | undefined;
   let downloads: DownloadManager | undefined;
+  let uploads: UploadManager | undefined;
   let quitting = false;
   /** What has been said about the current outage: see net/link-notices.ts. */
   let outage: LinkNoticeState = NO_OUTAGE;
@@ -163,6 +166,15 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
       onDone: (r) => note(`saved ${r.name} → ${r.path} (${formatBytes(r.bytes)}), SHA-256 ${r.sha256} verified`),
       onFail: (r) => fail(`download of ${r.name} failed: ${r.error}`),
     });
+    uploads = new UploadManager({
+      host,
+      transfers: model.transfers,
+      upload: uploadFile as unknown as UploadFn,
+      onChange: redraw,
+      send: (command) => send(command),
+      onSent: (name) => note(`${name} sent; the server is checking its SHA-256…`),
+      onFail: (name, error) => fail(`upload of ${name} failed: ${error}`),
+    });
     note(`connecting to ${host}:${port}${tls ? ' with TLS' : ''} as ${nick}…`);
     const settings = tls
       ? tlsSettings({
@@ -200,7 +212,17 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
           const effects = model.apply(event);
           if (effects.bell && args.bell) ui.bell();
           if (effects.send) c.send(effects.send);
-          if (event.type === 'error') downloads?.refused(event.code);
+          if (event.type === 'error') {
+            downloads?.refused(event.code);
+            uploads?.refused(event.code);
+          }
+          if (event.type === 'upload' && uploads) {
+            // Only the answer to a share the user asked for starts an upload.
+            const outcome = uploads.accept(event);
+            if (outcome.ok)
+              note(`sharing ${event.name} (${formatBytes(event.size)})${event.key !== undefined ? ', sealed (AEAD)' : ''}; /cancel ${event.id} stops it`);
+            else fail(`warning: ignored an upload ticket for "${event.name}" from the server: ${outcome.reason}`);
+          }
           if (event.type === 'offer' && downloads) {
             // Only an offer for a download the user asked for starts; any other is shown and ignored.
             const outcome = downloads.accept(event);
@@ -382,6 +404,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
     conn = undefined;
     old?.close();
     void downloads?.stopAll();
+    uploads?.stopAll();
     outage = NO_OUTAGE;
     model.users = [];
     model.files = [];
@@ -403,6 +426,7 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
     quitting = true;
     note('leaving…');
     draw();
+    uploads?.stopAll();
     await Promise.race([Promise.all([conn?.quit(1500), downloads?.stopAll()]), new Promise((r) => setTimeout(r, 2500))]);
     ui.destroy();
     log.flush();
@@ -456,6 +480,14 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
       case 'account':
         input.submit();
         return accountCommand(action.action);
+      case 'share': {
+        if (!uploads || conn?.state !== 'online') return fail('not connected: nothing was shared');
+        input.submit();
+        const path = resolve(action.path.replace(/^~(?=\/|$)/u, homedir()));
+        note(`reading ${path}…`);
+        void uploads.share(path, action.to).then((refusal) => (refusal !== undefined ? fail(refusal) : redraw()));
+        return redraw();
+      }
       case 'server': {
         const parsed = parseServer(action.address, ...defaultPorts());
         if (typeof parsed === 'string') return fail(parsed);
@@ -478,7 +510,10 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
         else if (c.type === 'online') model.showNextOnline = true;
         else if (c.type === 'files') model.showNextFiles = true;
         else if (c.type === 'download') model.system(`asking for ${c.file}…`);
-        else if (c.type === 'cancel') downloads?.cancel(Number(c.transferId));
+        else if (c.type === 'cancel') {
+          downloads?.cancel(Number(c.transferId));
+          uploads?.cancel(Number(c.transferId));
+        }
         return redraw();
       }
     }

@@ -153,7 +153,11 @@ function transferLines(t: Transfer, width: number): Line[] {
   const speed = ` ${formatRate(t.rateBytesPerSec)} ${formatEta(t.etaSec)}`;
   const bar = progressBar(t.bytes, t.size, Math.max(3, width - textWidth(speed) - 2));
   return [
-    [{ t: '↓ ', s: ['#5fafff-fg'] }, { t: fit(truncate(name, width - 2 - pct.length, '…'), width - 2 - pct.length) }, { t: pct, s: ['bold'] }],
+    [
+      { t: t.direction === 'up' ? '↑ ' : '↓ ', s: ['#5fafff-fg'] },
+      { t: fit(truncate(name, width - 2 - pct.length, '…'), width - 2 - pct.length) },
+      { t: pct, s: ['bold'] },
+    ],
     [
       { t: bar, s: ['#5fafff-fg'] },
       { t: truncate(speed, Math.max(0, width - textWidth(bar))), s: [DIM] },
@@ -226,7 +230,7 @@ export function statusLine(model: ChatModel, width: number, hints = KEY_HINTS): 
     left.push(
       { t: ' │ ' },
       {
-        t: `↓ ${truncate(displaySafe(t.name), 16, '…')} ${percent(t.bytes, t.size)}% ${formatRate(t.rateBytesPerSec)} ETA ${formatEta(t.etaSec)}`,
+        t: `${t.direction === 'up' ? '↑' : '↓'} ${truncate(displaySafe(t.name), 16, '…')} ${percent(t.bytes, t.size)}% ${formatRate(t.rateBytesPerSec)} ETA ${formatEta(t.etaSec)}`,
         s: ['#5fafff-fg'],
       },
     );
