@@ -22,19 +22,46 @@ const HELP = [
   '  exit               leave the chat',
 ];
 
+/** Tells a sender that asked for ids which id its message got. */
+function sent(session: Session, stamp: MessageStamp | undefined): void {
+  if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
+}
+
+/** A hub that stores what it sends (a cluster on streams) could not confirm a message: it may or may not have gone out. */
+function unconfirmed(session: Session, err: unknown): void {
+  session.log.warn({ err }, 'message not confirmed by the cluster');
+  session.sendError('CLUSTER_UNAVAILABLE', 'the cluster did not confirm your message: it may not have reached everyone');
+}
+
 const handlers: { [T in Command['type']]: Handler<T> } = {
   broadcast(session, command, ctx) {
+    // In a cluster with history, the hub's store is its delivery: the stamp comes once Redis has the message.
+    const storing = ctx.history ? ctx.hub.storing : undefined;
+    if (storing) {
+      return storing.sendBroadcast(session, command.text).then(
+        (stamp) => sent(session, stamp),
+        (err: unknown) => unconfirmed(session, err),
+      );
+    }
     // Stored first (staged now, committed before any socket is written), then delivered.
     const stamp = ctx.history?.append(
       { kind: 'broadcast', from: session.nick, fromKey: session.key, fromTenure: session.tenure, text: command.text },
       ctx.now(),
     );
     ctx.hub.broadcast(session, { type: 'broadcast', from: session.nick, text: command.text }, stamp);
-    if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
+    sent(session, stamp);
+    return undefined;
   },
 
   private(session, command, ctx) {
     const unknown = (): void => session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
+    const storing = ctx.history ? ctx.hub.storing : undefined;
+    if (storing) {
+      return storing.sendPrivate(session, command.to, command.text).then(
+        (r) => (r.delivered ? sent(session, r.stamp) : unknown()),
+        (err: unknown) => unconfirmed(session, err),
+      );
+    }
     const history = ctx.history;
     let stamp: MessageStamp | undefined;
     // Stored once the recipient is found, before its copy is delivered; a message to nobody is not stored.
@@ -120,12 +147,16 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
 
   history(session, command, ctx) {
     if (!ctx.history) return session.sendError('HISTORY_OFF', 'this server keeps no history');
-    try {
-      sendHistory(session, ctx.history, command.query, command.query.form);
-    } catch (err) {
+    const failed = (err: unknown): void => {
       if (err instanceof ParleyProtocolError) return session.reject(err);
       session.log.error({ err }, 'cannot read history');
       session.sendError('HISTORY_OFF', 'the history cannot be read right now');
+    };
+    try {
+      // A cluster's store answers later (Redis); the next line waits for the answer.
+      return sendHistory(session, ctx.history, command.query, command.query.form)?.catch(failed);
+    } catch (err) {
+      failed(err);
     }
     return undefined;
   },
