@@ -150,6 +150,25 @@ describe('cluster history in Redis Streams', () => {
     expect(replay.map((e) => (e.type === 'history' ? e.message.id : ''))).toEqual(sent);
   });
 
+  it('gives a user who joins while others talk each message once, in its join history or live, in order', async () => {
+    const redis = await redisServer();
+    const [a, b] = [await node(redis.url, 'a'), await node(redis.url, 'b')];
+    const alice = await join_(a, 'alice');
+    for (let i = 1; i <= 150; i++) alice.send(`broadcast,n ${i}`);
+    // carol joins on the other node while alice's lines are still being stored and delivered.
+    await alice.waitFor((l) => l.startsWith('sent '));
+    const carol = await join_(b, 'carol', false);
+    alice.send('broadcast,marker');
+    await carol.waitFor((l) => l === 'broadcast alice :marker');
+    const seen = carol.lines
+      .map((l) => (l.startsWith('history broadcast alice ') ? l.slice(l.indexOf(' :') + 2) : l.startsWith('broadcast alice :') ? l.slice(17) : undefined))
+      .filter((t) => t !== undefined && t !== 'marker');
+    // Some came in the join history (alice had been stored before carol joined), the rest live.
+    expect(carol.lines.filter((l) => l.startsWith('history broadcast ')).length).toBeGreaterThan(0);
+    const first = Number(seen[0]?.slice(2));
+    expect(seen).toEqual(Array.from({ length: 150 - first + 1 }, (_, i) => `n ${first + i}`));
+  });
+
   it('shows a private message in history only to its two parties, on every node', async () => {
     const redis = await redisServer();
     const [a, b] = [await node(redis.url, 'a'), await node(redis.url, 'b')];
