@@ -27,6 +27,25 @@ function sent(session: Session, stamp: MessageStamp | undefined): void {
   if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
 }
 
+/**
+ * Messages of one session on their way to a storing hub (Redis). They are
+ * pipelined (one connection keeps them in order, and their `sent` answers
+ * too); from this many on, the session's next lines wait for the oldest.
+ */
+export const MAX_STORING_IN_FLIGHT = 32;
+const inFlight = new WeakMap<Session, number>();
+
+/** Runs `then` once the storing hub answered; holds the session's next lines only when it has too many on their way. */
+function whenStored<T>(session: Session, sending: Promise<T>, then: (value: T) => void): Promise<void> | undefined {
+  const n = (inFlight.get(session) ?? 0) + 1;
+  inFlight.set(session, n);
+  const done = sending
+    .then(then, (err: unknown) => unconfirmed(session, err))
+    .finally(() => inFlight.set(session, (inFlight.get(session) ?? 1) - 1))
+    .catch((err: unknown) => session.log.error({ err }, 'answering a stored message failed'));
+  return n >= MAX_STORING_IN_FLIGHT ? done : undefined;
+}
+
 /** A hub that stores what it sends (a cluster on streams) could not confirm a message: it may or may not have gone out. */
 function unconfirmed(session: Session, err: unknown): void {
   session.log.warn({ err }, 'message not confirmed by the cluster');
@@ -37,12 +56,7 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
   broadcast(session, command, ctx) {
     // In a cluster with history, the hub's store is its delivery: the stamp comes once Redis has the message.
     const storing = ctx.history ? ctx.hub.storing : undefined;
-    if (storing) {
-      return storing.sendBroadcast(session, command.text).then(
-        (stamp) => sent(session, stamp),
-        (err: unknown) => unconfirmed(session, err),
-      );
-    }
+    if (storing) return whenStored(session, storing.sendBroadcast(session, command.text), (stamp) => sent(session, stamp));
     // Stored first (staged now, committed before any socket is written), then delivered.
     const stamp = ctx.history?.append(
       { kind: 'broadcast', from: session.nick, fromKey: session.key, fromTenure: session.tenure, text: command.text },
@@ -56,12 +70,7 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
   private(session, command, ctx) {
     const unknown = (): void => session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
     const storing = ctx.history ? ctx.hub.storing : undefined;
-    if (storing) {
-      return storing.sendPrivate(session, command.to, command.text).then(
-        (r) => (r.delivered ? sent(session, r.stamp) : unknown()),
-        (err: unknown) => unconfirmed(session, err),
-      );
-    }
+    if (storing) return whenStored(session, storing.sendPrivate(session, command.to, command.text), (r) => (r.delivered ? sent(session, r.stamp) : unknown()));
     const history = ctx.history;
     let stamp: MessageStamp | undefined;
     // Stored once the recipient is found, before its copy is delivered; a message to nobody is not stored.
