@@ -10,7 +10,7 @@ import { TransferServer } from '@parley/udp-transfer';
 import { bindWithFallback } from './listen-address.js';
 import type { TlsCredentials } from './tls-credentials.js';
 import { SqliteStore } from './history/sqlite-store.js';
-import type { MessageStore } from './history/message-store.js';
+import type { HistoryStats, MessageStore } from './history/message-store.js';
 import { Accounts } from './accounts/accounts.js';
 import { SqliteAccountStore } from './accounts/account-store.js';
 
@@ -82,7 +82,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   const stats = new ServerStats();
   let hub = config.hub;
   /** A cluster's history, in Redis Streams. */
-  let streamHistory: MessageStore | undefined;
+  let streamHistory: (MessageStore & { stats(): HistoryStats }) | undefined;
   if (!hub && config.cluster) {
     // Loaded only in cluster mode: a single node never loads ioredis.
     const { createRedisHub } = await import('./cluster/index.js');
@@ -142,7 +142,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     if (config.ops) {
       // Loaded only with an ops port: prom-client and what it pulls in are ≈ 90 files to read at start.
       const { OpsServer } = await import('./ops-server.js');
-      ops = new OpsServer(chat, downloads, history, accounts);
+      ops = new OpsServer(chat, downloads, history ?? streamHistory, accounts);
       opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
     }
   } catch (err) {

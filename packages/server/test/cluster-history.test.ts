@@ -169,6 +169,22 @@ describe('cluster history in Redis Streams', () => {
     expect(seen).toEqual(Array.from({ length: 150 - first + 1 }, (_, i) => `n ${first + i}`));
   });
 
+  it('lets a client that reconnects to another node catch up with history,after from the last id it saw: exactly what it missed', async () => {
+    const redis = await redisServer();
+    const [a, b] = [await node(redis.url, 'a'), await node(redis.url, 'b')];
+    const alice = await join_(a, 'alice');
+    const bob = await join_(b, 'bob');
+    const seen = await send(alice, 'broadcast,seen by bob');
+    await bob.waitFor((l) => l.startsWith(`broadcast alice ${seen} `));
+    bob.close();
+    await alice.waitFor((l) => l === 'left bob disconnected');
+    const missed: Array<[string, string]> = [];
+    for (let i = 1; i <= 5; i++) missed.push([await send(alice, `broadcast,missed ${i}`), `broadcast alice :missed ${i}`]);
+
+    const back = await join_(a, 'bob');
+    expect(await history(back, `history,after,${seen}`)).toEqual(missed);
+  });
+
   it('shows a private message in history only to its two parties, on every node', async () => {
     const redis = await redisServer();
     const [a, b] = [await node(redis.url, 'a'), await node(redis.url, 'b')];

@@ -1,5 +1,5 @@
 import type { ChatHub } from '../hub.js';
-import type { MessageStore } from '../history/message-store.js';
+import type { HistoryStats, MessageStore } from '../history/message-store.js';
 import type { LinkPhase } from './link-state.js';
 import type { RedisHubOptions } from './options.js';
 import { RedisHub } from './redis-hub.js';
@@ -14,7 +14,7 @@ export type ClusterHub = ChatHub & {
   readonly nodeId: string;
   readonly phase: LinkPhase;
   /** The history in Redis Streams, when the hub was given `history`. */
-  readonly history: MessageStore | undefined;
+  readonly history: (MessageStore & { stats(): HistoryStats }) | undefined;
 };
 
 /**
