@@ -49,7 +49,7 @@ export interface Scripts {
     nodeId: string,
     leaseMs: number,
     releases: ReadonlyArray<readonly [key: string, { nick: string; reason: LeaveReason }]>,
-    members: ReadonlyArray<{ key: string; nick: string; live: boolean }>,
+    members: ReadonlyArray<{ key: string; nick: string; live: boolean; tenure: number }>,
   ): Promise<SyncReply>;
   /** Resolves with the number of nodes that received it (0: nobody holds that nick). */
   private(key: string, from: string, text: string): Promise<number>;
@@ -130,7 +130,7 @@ export function openConnections(url: string, nodeId: string, timing: { leaseMs: 
       const args: (string | number)[] = [nodeId, leaseMs, releases.length];
       for (const [key, r] of releases) args.push(key, r.nick, r.reason);
       args.push(members.length);
-      for (const m of members) args.push(m.key, m.nick, m.live ? 1 : 0);
+      for (const m of members) args.push(m.key, m.nick, m.live ? 1 : 0, m.tenure);
       const [seq, lost, online, registered] = (await sync(...args)) as [number, string[], string[], number];
       return { seq, lost, online, registered: registered === 1 };
     },

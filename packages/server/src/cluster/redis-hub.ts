@@ -423,7 +423,7 @@ export class RedisHub implements ChatHub, StoringHub {
     this.#on({ type: 'sync-sent' });
     this.#presenceHeld = [];
     const releases = [...this.#unsent];
-    const members = [...this.#locals.values()].map((m) => ({ key: m.key, nick: m.member.nick, live: m.live }));
+    const members = [...this.#locals.values()].map((m) => ({ key: m.key, nick: m.member.nick, live: m.live, tenure: m.tenure }));
     let reply: SyncReply;
     try {
       reply = await this.#redis.scripts.sync(this.nodeId, this.leaseMs, releases, members);

@@ -189,8 +189,9 @@ return out
 /**
  * The full sync, run when a node (re)connects or missed something.
  * ARGV: node, leaseMs, nReleases, (key nick reason)*nReleases,
- * nMembers, (key nick live)*nMembers — live is 1 for a member that holds its
- * nick, 0 for one whose claim is still on its way (kept, not re-asserted).
+ * nMembers, (key nick live tenure)*nMembers — live is 1 for a member that holds its
+ * nick, 0 for one whose claim is still on its way (kept, not re-asserted);
+ * tenure is the one its claim got (0: none), written back if Redis lost it.
  * Releases that could not be sent are done; nicks of the node that it no
  * longer has are released; its members' leases are re-asserted (announced
  * as joined when the online list lacked them); dead nodes are reaped.
@@ -212,8 +213,8 @@ local mine = {}
 local members = {}
 for _ = 1, nMembers do
   mine[ARGV[i]] = true
-  if ARGV[i + 2] == '1' then table.insert(members, {ARGV[i], ARGV[i + 1]}) end
-  i = i + 3
+  if ARGV[i + 2] == '1' then table.insert(members, {ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 3])}) end
+  i = i + 4
 end
 local roster = P .. 'roster:' .. node
 for _, key in ipairs(redis.call('SMEMBERS', roster)) do
@@ -224,9 +225,14 @@ for _, key in ipairs(redis.call('SMEMBERS', roster)) do
 end
 local lost = {}
 for _, m in ipairs(members) do
-  local key, nick = m[1], m[2]
+  local key, nick, tenure = m[1], m[2], m[3]
   local cur = redis.call('GET', P .. 'lease:' .. key)
   if not cur or cur == node .. ' ' .. nick then
+    -- Redis lost the tenure (restarted without its data): the session's goes back, and no later one may repeat it.
+    if tenure > 0 and not tenureOf(key) then
+      redis.call('HSET', TENURES, key, tenure .. ' -1')
+      if tonumber(redis.call('GET', P .. 'tenure-seq') or '0') < tenure then redis.call('SET', P .. 'tenure-seq', tenure) end
+    end
     own(key, node, nick, '-', lease, false)
   else
     table.insert(lost, key)
