@@ -1,9 +1,11 @@
 /*
- * Why this is about 430 lines: what is left here is the hub's orchestration,
+ * Why this is about 600 lines: what is left here is the hub's orchestration,
  * each part of which touches the same members, view and link state: the
- * ChatHub methods, the heartbeat and sync that talk to Redis, and the bus
- * messages. The parts that stand alone are beside it: link-state.ts (the state
- * machine), local-members.ts, online-view.ts, connections.ts, options.ts.
+ * ChatHub and StoringHub methods, the heartbeat and sync that talk to Redis,
+ * the bus messages and the stream entries. The parts that stand alone are
+ * beside it: link-state.ts (the state machine), local-members.ts,
+ * online-view.ts, connections.ts, options.ts, stream-reader.ts (the XREAD
+ * loop), stream-history.ts (the history store).
  */
 import type { Logger } from 'pino';
 import { eventFrame, formatMessageTime, nickKey, protocolError, type ErrorCode, type LeaveReason, type MessageStamp, type ServerEvent } from '@parley/protocol';

@@ -20,7 +20,7 @@ export function compareIds(a: string, b: string): number {
 
 /** A stream id as this cluster writes them (`<ms>-<n>`, as the message id on the wire). */
 export function isStreamId(id: string): boolean {
-  return /^[0-9]{1,16}-[0-9]{1,16}$/u.test(id);
+  return /^[0-9]{1,15}-[0-9]{1,16}$/u.test(id);
 }
 
 /** The milliseconds of a stream id: when Redis stored the message. */
