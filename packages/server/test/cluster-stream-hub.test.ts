@@ -1,3 +1,4 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
@@ -92,6 +93,36 @@ describe('Redis hub on streams', () => {
     expect(await texts(hub, bob)).toEqual(['private alice bob :after the loss']);
   });
 
+  it('after a silent partition longer than a lease, delivers what was said meanwhile once, in order', async () => {
+    const { redis, hub: a } = await setup();
+    const relay = await pausableRelay(redis.port);
+    const b = await createRedisHub({ url: relay.url, log: silent, nodeId: 'n2', leaseMs: 1000, heartbeatMs: 200 });
+    cleanups.push(async () => void (await b.close()));
+    const alice = new Member('c1', 'alice');
+    const bob = new Member('c2', 'bob');
+    expect(await a.claim(alice)).toEqual({ ok: true });
+    expect(await b.claim(bob)).toEqual({ ok: true });
+    await a.storing?.sendBroadcast(alice, 'before');
+    await expect.poll(() => bob.lines.includes('broadcast alice :before'), { timeout: 5000 }).toBe(true);
+
+    relay.pause();
+    const said: string[] = [];
+    for (let i = 1; i <= 10; i++) {
+      await a.storing?.sendBroadcast(alice, `during ${i}`);
+      said.push(`broadcast alice :during ${i}`);
+    }
+    // The partition is real and long: node b gave up on its silent connections and is trying new ones.
+    const opened = relay.connections;
+    await expect.poll(() => relay.connections, { message: 'b reconnects through the relay', timeout: 8000 }).toBeGreaterThan(opened);
+    expect(b.healthy).toBe(false);
+    relay.resume();
+    await expect.poll(() => b.healthy, { message: 'b is back', timeout: 10_000 }).toBe(true);
+    await a.storing?.sendBroadcast(alice, 'marker');
+    await expect.poll(() => bob.lines.includes('broadcast alice :marker'), { timeout: 10_000 }).toBe(true);
+    expect(bob.lines.filter((l) => l.includes(':during '))).toEqual(said);
+    expect(bob.lines.filter((l) => l === 'broadcast alice :before')).toHaveLength(1);
+  });
+
   it('answers before and after by stream id, and refuses an id it cannot have made', async () => {
     const { hub } = await setup();
     const alice = new Member('c1', 'alice');
@@ -103,3 +134,42 @@ describe('Redis hub on streams', () => {
     await expect(texts(hub, alice, { form: 'after', id: '42', count: 2 })).rejects.toMatchObject({ code: 'PARLEY_ERR_BAD_ARGUMENTS' });
   });
 });
+
+/** A TCP relay to Redis that can stop forwarding without closing anything (a silent partition), and forward again. */
+async function pausableRelay(target: number): Promise<{ url: string; readonly connections: number; pause(): void; resume(): void }> {
+  const sockets: Socket[] = [];
+  let paused = false;
+  let connections = 0;
+  const server: Server = createServer((client) => {
+    connections += 1;
+    const upstream = connect({ port: target, host: '127.0.0.1' });
+    sockets.push(client, upstream);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+    if (paused) {
+      client.pause();
+      upstream.pause();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    url: `redis://127.0.0.1:${(server.address() as { port: number }).port}`,
+    get connections() {
+      return connections;
+    },
+    pause() {
+      paused = true;
+      for (const s of sockets) s.pause();
+    },
+    resume() {
+      paused = false;
+      for (const s of sockets) s.resume();
+    },
+  };
+}
