@@ -172,6 +172,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}) {
       describe: "seconds a node's nick leases last without a heartbeat (a dead node's users leave within lease + heartbeat)",
     })
     .option('cluster-heartbeat', { type: 'number', default: 1, describe: 'seconds between lease renewals' })
+    .option('cluster-delivery', {
+      type: 'string',
+      default: 'stream',
+      choices: ['stream', 'pubsub'],
+      describe: 'how messages travel between nodes: stream (Redis Streams: history, and nothing lost across a reconnect) or pubsub (at most once, no history)',
+    })
     .option('ops-port', { type: 'number', default: -1, describe: 'port for /healthz, /readyz and /metrics (-1: off, 0: any free port)' })
     .option('ops-host', { type: 'string', default: '127.0.0.1', describe: 'address for the operations endpoint' })
     .option('log-level', { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] })
@@ -329,6 +335,7 @@ export const ENV_OPTIONS = [
   'node-id',
   'cluster-lease',
   'cluster-heartbeat',
+  'cluster-delivery',
   'ops-port',
   'ops-host',
   'log-level',
@@ -517,7 +524,13 @@ export async function main(argv: string[]): Promise<number> {
         },
         ops: args['ops-port'] >= 0 ? { host: args['ops-host'], port: args['ops-port'] } : undefined,
         cluster: args.cluster
-          ? { url: args.cluster, nodeId: args['node-id'], leaseMs: args['cluster-lease'] * 1000, heartbeatMs: args['cluster-heartbeat'] * 1000 }
+          ? {
+              url: args.cluster,
+              nodeId: args['node-id'],
+              leaseMs: args['cluster-lease'] * 1000,
+              heartbeatMs: args['cluster-heartbeat'] * 1000,
+              delivery: args['cluster-delivery'] === 'pubsub' ? 'pubsub' : 'stream',
+            }
           : undefined,
       },
       log,
@@ -546,7 +559,7 @@ export async function main(argv: string[]): Promise<number> {
       udpPort: server.udpPort ?? 'off',
       opsPort: server.opsPort ?? 'off',
       filesDir: server.files.root,
-      history: server.history?.path ?? 'off',
+      history: server.history?.path ?? (args.cluster && args.history === 'on' && args['cluster-delivery'] === 'stream' ? 'redis streams' : 'off'),
       accounts: server.accounts ? server.accounts.count : 'off',
       cluster: args.cluster ? args.cluster.replace(/\/\/[^@/]*@/u, '//***@') : 'off',
       pid: process.pid,

@@ -30,19 +30,55 @@ const HELP = [
   '  exit               leave the chat',
 ];
 
+/** Tells a sender that asked for ids which id its message got. */
+function sent(session: Session, stamp: MessageStamp | undefined): void {
+  if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
+}
+
+/**
+ * Messages of one session on their way to a storing hub (Redis). They are
+ * pipelined (one connection keeps them in order, and their `sent` answers
+ * too); from this many on, the session's next lines wait for the oldest.
+ */
+export const MAX_STORING_IN_FLIGHT = 32;
+const inFlight = new WeakMap<Session, number>();
+
+/** Runs `then` once the storing hub answered; holds the session's next lines only when it has too many on their way. */
+function whenStored<T>(session: Session, sending: Promise<T>, then: (value: T) => void): Promise<void> | undefined {
+  const n = (inFlight.get(session) ?? 0) + 1;
+  inFlight.set(session, n);
+  const done = sending
+    .then(then, (err: unknown) => unconfirmed(session, err))
+    .finally(() => inFlight.set(session, (inFlight.get(session) ?? 1) - 1))
+    .catch((err: unknown) => session.log.error({ err }, 'answering a stored message failed'));
+  return n >= MAX_STORING_IN_FLIGHT ? done : undefined;
+}
+
+/** A hub that stores what it sends (a cluster on streams) could not confirm a message: it may or may not have gone out. */
+function unconfirmed(session: Session, err: unknown): void {
+  session.log.warn({ err }, 'message not confirmed by the cluster');
+  session.sendError('CLUSTER_UNAVAILABLE', 'the cluster did not confirm your message: it may not have reached everyone');
+}
+
 const handlers: { [T in Command['type']]: Handler<T> } = {
   broadcast(session, command, ctx) {
+    // In a cluster with history, the hub's store is its delivery: the stamp comes once Redis has the message.
+    const storing = ctx.history ? ctx.hub.storing : undefined;
+    if (storing) return whenStored(session, storing.sendBroadcast(session, command.text), (stamp) => sent(session, stamp));
     // Stored first (staged now, committed before any socket is written), then delivered.
     const stamp = ctx.history?.append(
       { kind: 'broadcast', from: session.nick, fromKey: session.key, fromTenure: session.tenure, text: command.text },
       ctx.now(),
     );
     ctx.hub.broadcast(session, { type: 'broadcast', from: session.nick, text: command.text }, stamp);
-    if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
+    sent(session, stamp);
+    return undefined;
   },
 
   private(session, command, ctx) {
     const unknown = (): void => session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
+    const storing = ctx.history ? ctx.hub.storing : undefined;
+    if (storing) return whenStored(session, storing.sendPrivate(session, command.to, command.text), (r) => (r.delivered ? sent(session, r.stamp) : unknown()));
     const history = ctx.history;
     let stamp: MessageStamp | undefined;
     // Stored once the recipient is found, before its copy is delivered; a message to nobody is not stored.
@@ -128,12 +164,16 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
 
   history(session, command, ctx) {
     if (!ctx.history) return session.sendError('HISTORY_OFF', 'this server keeps no history');
-    try {
-      sendHistory(session, ctx.history, command.query, command.query.form);
-    } catch (err) {
+    const failed = (err: unknown): void => {
       if (err instanceof ParleyProtocolError) return session.reject(err);
       session.log.error({ err }, 'cannot read history');
       session.sendError('HISTORY_OFF', 'the history cannot be read right now');
+    };
+    try {
+      // A cluster's store answers later (Redis); the next line waits for the answer.
+      return sendHistory(session, ctx.history, command.query, command.query.form)?.catch(failed);
+    } catch (err) {
+      failed(err);
     }
     return undefined;
   },

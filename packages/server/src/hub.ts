@@ -28,6 +28,24 @@ export interface HubMember {
 export type ClaimResult = { readonly ok: true } | { readonly ok: false; readonly holder?: string; readonly online: number };
 
 /**
+ * A hub whose delivery is its store (the Redis hub on streams: the XADD that
+ * stores a message is what delivers it, and the stream id is its id). With
+ * history on, the server sends chat messages through these instead of
+ * `MessageStore.append` and `broadcast`/`privateMessage`.
+ */
+export interface StoringHub {
+  /**
+   * Stores a broadcast and delivers it to everyone but `from`. Resolves with
+   * its stamp once Redis has it; with undefined when it reached this node's
+   * users only, unstored (the link is down). Rejects when Redis may or may
+   * not have it (the link dropped while it was on its way).
+   */
+  sendBroadcast(from: HubMember, text: string): Promise<MessageStamp | undefined>;
+  /** As `sendBroadcast`, to the member called `to` (any case); `{ delivered: false }` when nobody of that name is online. */
+  sendPrivate(from: HubMember, to: string, text: string): Promise<{ readonly delivered: boolean; readonly stamp?: MessageStamp }>;
+}
+
+/**
  * Presence (who is online, where) and delivery (to one, to all) for one chat.
  * The in-memory hub serves a single node; a Redis-backed hub can take its
  * place for several nodes without the server changing. Implementations
@@ -49,5 +67,7 @@ export interface ChatHub {
   privateMessage(from: HubMember, to: string, text: string, store?: (recipient: HubMember) => MessageStamp | undefined): MaybePromise<boolean>;
   /** Number of members on this node. */
   readonly localCount: number;
+  /** Set when the hub stores messages itself (see `StoringHub`). */
+  readonly storing?: StoringHub;
   close(): MaybePromise<void>;
 }

@@ -438,8 +438,7 @@ export class Session implements HubMember {
     if (this.ctx.log.isLevelEnabled('info')) this.log.info('joined');
     const online = this.ctx.hub.online();
     if (online instanceof Promise) return online.then((nicks) => this.#welcome(nicks));
-    this.#welcome(online);
-    return undefined;
+    return this.#welcome(online);
   }
 
   #claimFailed(err: unknown): void {
@@ -451,8 +450,9 @@ export class Session implements HubMember {
     else this.sendError('SERVER_FULL', 'the server cannot admit new users right now; try again shortly');
   }
 
-  #welcome(online: readonly string[]): void {
-    if (this.#state !== SessionState.Joined) return;
+  /** A promise when the join history comes from a store that answers later (a cluster): lines after the nickname wait for it. */
+  #welcome(online: readonly string[]): Promise<void> | undefined {
+    if (this.#state !== SessionState.Joined) return undefined;
     const others = online.length - 1;
     const large = online.length > this.ctx.options.announceLimit;
     const who = others === 0 ? 'Nobody else is' : others === 1 ? '1 other user is' : `${others} other users are`;
@@ -468,14 +468,18 @@ export class Session implements HubMember {
     if (this.ctx.history) {
       // Before any live line: nothing else is written to this session in between. With
       // --history-on-join 0 only `history end join 0 all`: it tells a client this server keeps history.
-      try {
-        if (count > 0) sendHistory(this, this.ctx.history, { form: 'last', count }, 'join');
-        else this.send({ type: 'history-end', form: 'join', count: 0, more: false });
-      } catch (err) {
+      const failed = (err: unknown): void => {
         this.log.error({ err }, 'cannot read history for a new user');
         this.send({ type: 'history-end', form: 'join', count: 0, more: false });
+      };
+      try {
+        if (count > 0) return sendHistory(this, this.ctx.history, { form: 'last', count }, 'join')?.catch(failed);
+        this.send({ type: 'history-end', form: 'join', count: 0, more: false });
+      } catch (err) {
+        failed(err);
       }
     }
+    return undefined;
   }
 
   /**

@@ -12,6 +12,7 @@ import type { ShareConfig } from './sharing/share-options.js';
 import { bindWithFallback } from './listen-address.js';
 import type { TlsCredentials } from './tls-credentials.js';
 import { SqliteStore } from './history/sqlite-store.js';
+import type { HistoryStats, MessageStore } from './history/message-store.js';
 import { Accounts } from './accounts/accounts.js';
 import { SqliteAccountStore } from './accounts/account-store.js';
 import { Moderation } from './accounts/moderation.js';
@@ -36,10 +37,17 @@ export interface ServerConfig {
   readonly options: Partial<ChatOptions>;
   readonly hub?: ChatHub;
   /** Several nodes as one chat through Redis (`--cluster redis://…`); undefined = single node, in memory. */
-  readonly cluster?: { readonly url: string; readonly nodeId?: string; readonly leaseMs?: number; readonly heartbeatMs?: number };
+  readonly cluster?: {
+    readonly url: string;
+    readonly nodeId?: string;
+    readonly leaseMs?: number;
+    readonly heartbeatMs?: number;
+    /** `stream` (default; history lives in Redis Streams) or `pubsub` (the at-most-once path, no history). */
+    readonly delivery?: 'stream' | 'pubsub';
+  };
   /** Operations endpoint (/healthz, /readyz, /metrics); undefined = off. */
   readonly ops?: { readonly host: string; readonly port: number };
-  /** Message history in an SQLite database in `dir` (`--data-dir`); undefined = off (`--history off`). Not kept by cluster nodes yet. */
+  /** Message history in an SQLite database in `dir` (`--data-dir`), or in Redis Streams for a cluster; undefined = off (`--history off`). */
   readonly history?: { readonly dir: string; readonly maxMessages: number; readonly maxAgeMs: number; readonly privateGraceMs: number };
   /** Registered nicknames in an SQLite database in `dir` (`--data-dir`); undefined = off (`--accounts off`). Single node only for now. */
   readonly accounts?: {
@@ -103,19 +111,26 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
   }
   const stats = new ServerStats();
   let hub = config.hub;
+  /** A cluster's history, in Redis Streams. */
+  let streamHistory: (MessageStore & { stats(): HistoryStats }) | undefined;
   if (!hub && config.cluster) {
     // Loaded only in cluster mode: a single node never loads ioredis.
     const { createRedisHub } = await import('./cluster/index.js');
-    hub = await createRedisHub({
+    const onJoin = config.options.historyOnJoin ?? DEFAULT_CHAT_OPTIONS.historyOnJoin;
+    const streams = config.cluster.delivery !== 'pubsub';
+    const clusterHub = await createRedisHub({
       ...config.cluster,
       log: log.child({ component: 'cluster' }),
       announceLimit: config.options.announceLimit ?? DEFAULT_CHAT_OPTIONS.announceLimit,
       onDelivered: (kind, n) => stats.count(stats.eventsOut, kind, n),
+      history: config.history && streams ? { ...config.history, onJoin } : undefined,
     });
+    hub = clusterHub;
+    streamHistory = clusterHub.history;
   }
   let history: SqliteStore | undefined;
   if (config.history && config.cluster) {
-    log.warn('history is not kept in cluster mode yet (it will live in Redis Streams): this node runs without it');
+    if (!streamHistory) log.warn('history needs stream delivery in cluster mode (--cluster-delivery pubsub keeps none): this node runs without it');
   } else if (config.history) {
     history = new SqliteStore({ ...config.history, log: log.child({ component: 'history' }) }, Date.now());
     history.startRetention(Date.now);
@@ -160,7 +175,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     options: config.options,
     hub,
     stats,
-    history,
+    history: history ?? streamHistory,
     accounts,
     moderation,
     waiting,
@@ -192,7 +207,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     if (config.ops) {
       // Loaded only with an ops port: prom-client and what it pulls in are ≈ 90 files to read at start.
       const { OpsServer } = await import('./ops-server.js');
-      ops = new OpsServer(chat, downloads, history, accounts, moderation, waiting);
+      ops = new OpsServer(chat, downloads, history ?? streamHistory, accounts, moderation, waiting);
       opsPort = (await ops.listen(config.ops.port, config.ops.host)).port;
     }
   } catch (err) {

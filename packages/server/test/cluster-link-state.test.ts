@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   INITIAL_LINK,
+  initialLink,
   inCluster,
   isHealthy,
   isLinked,
@@ -38,6 +39,20 @@ describe('cluster link state', () => {
     expect(shouldJoinNow(syncing)).toBe(false);
     expect(tickAction(syncing, 0, T)).toBe('none');
     expect(isLinked(syncing, 0, T)).toBe(false);
+  });
+
+  it('with a stream reader, joins only once the reader is up too, and leaves the cluster when the reader drops', () => {
+    const both = run([{ type: 'cmd-up' }, { type: 'sub-up' }], initialLink(true));
+    expect(shouldJoinNow(both)).toBe(false);
+    expect(tickAction(both, 0, T)).toBe('none');
+    const all = run([{ type: 'read-up' }], both);
+    expect(shouldJoinNow(all)).toBe(true);
+    const linked = run([{ type: 'sync-sent' }, { type: 'synced', now: 100, registered: true, stale: false }], all);
+    expect(linked.phase).toBe(LinkPhase.Linked);
+    const down = run([{ type: 'read-down' }], linked);
+    expect(down.phase).toBe(LinkPhase.Unavailable);
+    expect(isLinked(down, 101, T)).toBe(false);
+    expect(shouldJoinNow(run([{ type: 'read-up' }], down))).toBe(true);
   });
 
   it('admits new users at once after its first join, even though Redis did not know the node', () => {

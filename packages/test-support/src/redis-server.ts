@@ -18,10 +18,25 @@ export interface RedisProcess {
 
 export const REDIS_READY_TIMEOUT_MS = 10_000;
 
-export async function startRedisServer(options: { port?: number; binary?: string } = {}): Promise<RedisProcess> {
+/** `args`: more redis-server arguments, after (and so over) the defaults, e.g. `['--appendonly', 'yes', '--dir', dir]` to persist. */
+export async function startRedisServer(options: { port?: number; binary?: string; args?: readonly string[] } = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
   const binary = options.binary ?? 'redis-server';
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'no',
+    ...(options.args ?? []),
+  ];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const ready = new Promise<void>((resolve, reject) => {

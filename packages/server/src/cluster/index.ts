@@ -1,14 +1,21 @@
 import type { ChatHub } from '../hub.js';
+import type { HistoryStats, MessageStore } from '../history/message-store.js';
 import type { LinkPhase } from './link-state.js';
 import type { RedisHubOptions } from './options.js';
 import { RedisHub } from './redis-hub.js';
 
 export { RedisHub } from './redis-hub.js';
-export { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS, type RedisHubOptions } from './options.js';
+export { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS, type ClusterDelivery, type RedisHubOptions, type StreamHistoryOptions } from './options.js';
 export { LinkPhase } from './link-state.js';
 
 /** A hub that is one node of a cluster: `healthy` is false while it cannot reach Redis. */
-export type ClusterHub = ChatHub & { readonly healthy: boolean; readonly nodeId: string; readonly phase: LinkPhase };
+export type ClusterHub = ChatHub & {
+  readonly healthy: boolean;
+  readonly nodeId: string;
+  readonly phase: LinkPhase;
+  /** The history in Redis Streams, when the hub was given `history`. */
+  readonly history: (MessageStore & { stats(): HistoryStats }) | undefined;
+};
 
 /**
  * Connects to Redis at `url` and returns this node's hub. Resolves once the

@@ -15,6 +15,9 @@
  *   resyncing ──SYNC failed──► stale;   any ──close()──► closed
  * ```
  *
+ * "Both connections" below means every connection the hub has: commands,
+ * subscriber, and (when messages go through streams) the stream reader.
+ *
  * In the cluster (`linked`, `stale`, `resyncing`) both connections are up;
  * messages go through Redis only while the last heartbeat and the last echo
  * are also younger than a lease (`isLinked`).
@@ -44,6 +47,8 @@ export interface LinkState {
   readonly cmdUp: boolean;
   /** The subscriber connection is subscribed. */
   readonly subUp: boolean;
+  /** The stream reader's connection is ready (always true when messages go through pub/sub). */
+  readonly readUp: boolean;
   /** Has been in the cluster at least once (a later SYNC that finds the node unregistered is a rejoin). */
   readonly joinedOnce: boolean;
   /** When a heartbeat or SYNC last succeeded (ms). */
@@ -59,6 +64,8 @@ export type LinkEvent =
   | { readonly type: 'cmd-down' }
   | { readonly type: 'sub-up' }
   | { readonly type: 'sub-down' }
+  | { readonly type: 'read-up' }
+  | { readonly type: 'read-down' }
   /** The hub sends SYNC now. */
   | { readonly type: 'sync-sent' }
   /** SYNC answered; `registered`: Redis did not know this node (dropped, or Redis lost its data); `stale`: sync again on the next tick. */
@@ -76,7 +83,27 @@ export interface LinkTiming {
   readonly heartbeatMs: number;
 }
 
-export const INITIAL_LINK: LinkState = { phase: LinkPhase.Starting, cmdUp: false, subUp: false, joinedOnce: false, lastBeat: 0, lastEcho: 0, admitAfter: 0 };
+/** Where a hub without a stream reader starts (messages through pub/sub). */
+export const INITIAL_LINK: LinkState = {
+  phase: LinkPhase.Starting,
+  cmdUp: false,
+  subUp: false,
+  readUp: true,
+  joinedOnce: false,
+  lastBeat: 0,
+  lastEcho: 0,
+  admitAfter: 0,
+};
+
+/** Where a hub starts: with a stream reader (messages through Redis Streams), that connection must come up too. */
+export function initialLink(reader: boolean): LinkState {
+  return reader ? { ...INITIAL_LINK, readUp: false } : INITIAL_LINK;
+}
+
+/** Every connection the hub has is up. */
+function allUp(s: LinkState): boolean {
+  return s.cmdUp && s.subUp && s.readUp;
+}
 
 const IN_CLUSTER: ReadonlySet<LinkPhase> = new Set([LinkPhase.Linked, LinkPhase.Stale, LinkPhase.Resyncing]);
 
@@ -109,7 +136,7 @@ export function isHealthy(s: LinkState, now: number, t: LinkTiming): boolean {
 export type TickAction = 'none' | 'reconnect-subscriber' | 'sync' | 'heartbeat';
 
 export function tickAction(s: LinkState, now: number, t: LinkTiming): TickAction {
-  if (s.phase === LinkPhase.Closed || isSyncing(s) || !s.cmdUp || !s.subUp) return 'none';
+  if (s.phase === LinkPhase.Closed || isSyncing(s) || !allUp(s)) return 'none';
   // Heartbeats go through but their echoes do not come back: the subscriber connection is dead without knowing it.
   if (inCluster(s) && now - s.lastEcho >= t.leaseMs + t.heartbeatMs) return 'reconnect-subscriber';
   if (s.phase !== LinkPhase.Linked || now - s.lastBeat >= t.leaseMs) return 'sync';
@@ -118,7 +145,7 @@ export function tickAction(s: LinkState, now: number, t: LinkTiming): TickAction
 
 /** Both connections have just come up, out of the cluster and no SYNC out: join now rather than on the next tick. */
 export function shouldJoinNow(s: LinkState): boolean {
-  return s.cmdUp && s.subUp && (s.phase === LinkPhase.Starting || s.phase === LinkPhase.Unavailable);
+  return allUp(s) && (s.phase === LinkPhase.Starting || s.phase === LinkPhase.Unavailable);
 }
 
 /** The one transition function. */
@@ -139,6 +166,10 @@ export function nextLink(s: LinkState, e: LinkEvent, t: LinkTiming): LinkState {
       return { ...s, cmdUp: false, phase: leaveCluster(s.phase) };
     case 'sub-down':
       return { ...s, subUp: false, phase: leaveCluster(s.phase) };
+    case 'read-up':
+      return { ...s, readUp: true };
+    case 'read-down':
+      return { ...s, readUp: false, phase: leaveCluster(s.phase) };
     case 'sync-sent':
       return { ...s, phase: inCluster(s) ? LinkPhase.Resyncing : LinkPhase.Syncing };
     case 'sync-failed':
@@ -149,7 +180,7 @@ export function nextLink(s: LinkState, e: LinkEvent, t: LinkTiming): LinkState {
       const admitAfter = e.registered && s.joinedOnce ? e.now + t.leaseMs : s.admitAfter;
       const timed = { ...s, lastBeat: e.now, lastEcho: Math.max(s.lastEcho, e.now - t.heartbeatMs), admitAfter };
       // A connection lost while the SYNC was out: its answer is kept, but the node joins again when both are up.
-      if (!isSyncing(s) || !s.cmdUp || !s.subUp) return { ...timed, phase: LinkPhase.Unavailable };
+      if (!isSyncing(s) || !allUp(s)) return { ...timed, phase: LinkPhase.Unavailable };
       return { ...timed, joinedOnce: true, phase: e.stale ? LinkPhase.Stale : LinkPhase.Linked };
     }
     case 'beat':

@@ -18,7 +18,37 @@ export interface RedisHubOptions {
   readonly onDelivered?: (kind: string, count: number) => void;
   /** The clock for leases, deadlines and the re-assert grace (ms). Default `Date.now`; tests move it forward. */
   readonly now?: () => number;
+  /**
+   * How chat messages travel between nodes. `stream` (default): appended to
+   * Redis Streams and read by every node from the last id it delivered, so a
+   * node whose link drops delivers what was said meanwhile once it is back.
+   * `pubsub`: Redis pub/sub, at most once (the path before streams; kept to
+   * measure against). History needs `stream`.
+   */
+  readonly delivery?: ClusterDelivery;
+  /** Keep history in the streams (stream delivery only); undefined = none (the room stream then keeps DELIVERY_WINDOW entries). */
+  readonly history?: StreamHistoryOptions;
 }
+
+export type ClusterDelivery = 'stream' | 'pubsub';
+
+export interface StreamHistoryOptions {
+  /** MAXLEN ~ of the room stream and of each nick's private stream. */
+  readonly maxMessages: number;
+  /** Messages older than this are trimmed (MINID ~) as new ones come; 0 = no age limit. */
+  readonly maxAgeMs: number;
+  /** A nickname free for at most this long keeps its tenure, and so its private messages. */
+  readonly privateGraceMs: number;
+  /** Messages replayed on join (0 = none): live deliveries to a new user wait until its join history is out. */
+  readonly onJoin: number;
+}
+
+/** Room stream length without history: how many messages a node that was cut off can still catch up on. */
+export const DELIVERY_WINDOW = 10_000;
+/** Inbox stream length of a node (its users' private messages, for catching up). */
+export const INBOX_WINDOW = 10_000;
+/** A node's inbox expires this long after its last message (a node gone without saying goodbye). */
+export const INBOX_TTL_MS = 10 * 60_000;
 
 export const DEFAULT_LEASE_MS = 5000;
 export const DEFAULT_HEARTBEAT_MS = 1000;

@@ -1,17 +1,28 @@
 /*
- * Why this is about 430 lines: what is left here is the hub's orchestration,
+ * Why this is about 600 lines: what is left here is the hub's orchestration,
  * each part of which touches the same members, view and link state: the
- * ChatHub methods, the heartbeat and sync that talk to Redis, and the bus
- * messages. The parts that stand alone are beside it: link-state.ts (the state
- * machine), local-members.ts, online-view.ts, connections.ts, options.ts.
+ * ChatHub and StoringHub methods, the heartbeat and sync that talk to Redis,
+ * the bus messages and the stream entries. The parts that stand alone are
+ * beside it: link-state.ts (the state machine), local-members.ts,
+ * online-view.ts, connections.ts, options.ts, stream-reader.ts (the XREAD
+ * loop), stream-history.ts (the history store).
  */
 import type { Logger } from 'pino';
-import { eventFrame, nickKey, protocolError, type ErrorCode, type LeaveReason, type ServerEvent } from '@parley/protocol';
-import type { ChatHub, ClaimResult, HubMember } from '../hub.js';
+import { eventFrame, formatMessageTime, nickKey, protocolError, type ErrorCode, type LeaveReason, type MessageStamp, type ServerEvent } from '@parley/protocol';
+import type { ChatHub, ClaimResult, HubMember, StoringHub } from '../hub.js';
 import { sortNicks } from '../memory-hub.js';
-import { openConnections, quit, withTimeout, type Connections, type HeartbeatReply, type SyncReply } from './connections.js';
 import {
-  INITIAL_LINK,
+  openConnections,
+  quit,
+  withTimeout,
+  type Connections,
+  type HeartbeatReply,
+  type StreamEntry,
+  type StreamLimits,
+  type SyncReply,
+} from './connections.js';
+import {
+  initialLink,
   inCluster,
   isHealthy,
   isLinked,
@@ -26,8 +37,10 @@ import {
 } from './link-state.js';
 import { LocalMembers } from './local-members.js';
 import { OnlineView, type Announcement } from './online-view.js';
-import { checkedTiming, type RedisHubOptions } from './options.js';
+import { checkedTiming, DELIVERY_WINDOW, INBOX_TTL_MS, INBOX_WINDOW, type RedisHubOptions } from './options.js';
 import { keys } from './scripts.js';
+import { field, StreamHistory } from './stream-history.js';
+import { idTime, StreamReader, type Source } from './stream-reader.js';
 import { encodeBroadcast, frameKind, parseBusMessage, type BusMessage } from './wire.js';
 
 /** What a HubMember may also offer: a way for the hub to end it (see README: lost leases). */
@@ -41,8 +54,21 @@ type Presence = Extract<BusMessage, { seq: number }>;
  * cluster is the state machine of `link-state.ts`; its members are
  * `LocalMembers`, its copy of the online list an `OnlineView`.
  */
-export class RedisHub implements ChatHub {
+export class RedisHub implements ChatHub, StoringHub {
   readonly nodeId: string;
+  /** Chat messages go through Redis Streams (the default), not pub/sub. */
+  readonly streams: boolean;
+  /** Set with stream delivery: the hub stores messages as it sends them. */
+  readonly storing: StoringHub | undefined;
+  /** The history over the streams, when history is on. */
+  readonly history: StreamHistory | undefined;
+  readonly #limits: StreamLimits;
+  readonly #graceMs: number;
+  /** A new member's live messages wait until its join history is out. */
+  readonly #holdForJoin: boolean;
+  readonly #reader: StreamReader | undefined;
+  /** Messages this node stored. */
+  #stored = 0;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly #onDelivered: (kind: string, count: number) => void;
@@ -51,7 +77,7 @@ export class RedisHub implements ChatHub {
   readonly #redis: Connections;
   readonly #locals: LocalMembers;
   readonly #view: OnlineView;
-  #link: LinkState = INITIAL_LINK;
+  #link: LinkState;
   /** The number of the last presence event in the view. */
   #seq = 0;
   /** Presence events that arrived while a SYNC was out; applied after its snapshot. */
@@ -74,9 +100,45 @@ export class RedisHub implements ChatHub {
     this.#view = new OnlineView(options.announceLimit ?? Number.POSITIVE_INFINITY, this.leaseMs);
     this.#log = options.log.child({ component: 'cluster', node: this.nodeId });
     this.firstSync = new Promise((resolve) => (this.#firstSync = resolve));
+    this.streams = (options.delivery ?? 'stream') === 'stream';
+    this.#link = initialLink(this.streams);
+    const h = this.streams ? options.history : undefined;
+    this.#limits = h
+      ? { maxLen: h.maxMessages, maxAgeMs: h.maxAgeMs, inboxLen: INBOX_WINDOW, inboxTtlMs: INBOX_TTL_MS, keepPrivates: true }
+      : { maxLen: DELIVERY_WINDOW, maxAgeMs: 0, inboxLen: INBOX_WINDOW, inboxTtlMs: INBOX_TTL_MS, keepPrivates: false };
+    this.#graceMs = h?.privateGraceMs ?? 0;
+    this.#holdForJoin = h !== undefined && h.onJoin > 0;
+    this.storing = this.streams ? this : undefined;
 
-    this.#redis = openConnections(options.url, this.nodeId, this);
-    const { cmd, sub } = this.#redis;
+    this.#redis = openConnections(options.url, this.nodeId, this, this.streams);
+    const { cmd, sub, reader } = this.#redis;
+    const hub = this;
+    this.history = h
+      ? new StreamHistory({
+          history: (key, tenure, form, id, count) => this.#redis.scripts.streamHistory(key, tenure, form, id, count),
+          tenureOf: (key) => this.#locals.byKey(key)?.tenure,
+          replayed: (key, newest) => {
+            const local = this.#locals.byKey(key);
+            if (local) this.#locals.flushHeld(local, newest);
+          },
+          get stored() {
+            return hub.#stored;
+          },
+        })
+      : undefined;
+    if (reader) {
+      reader.on('ready', () => this.#on({ type: 'read-up' }));
+      reader.on('close', () => this.#on({ type: 'read-down' }, 'lost the stream reader connection'));
+      reader.on('error', (err: Error) => this.#redisError(err));
+      this.#reader = new StreamReader({
+        redis: reader,
+        nodeId: this.nodeId,
+        blockMs: this.heartbeatMs,
+        count: 1000,
+        log: this.#log,
+        onEntry: (source, entry) => this.#onEntry(source, entry),
+      });
+    }
     cmd.on('ready', () => this.#on({ type: 'cmd-up' }));
     cmd.on('close', () => this.#on({ type: 'cmd-down' }, 'lost the command connection'));
     cmd.on('error', (err: Error) => this.#redisError(err));
@@ -123,9 +185,11 @@ export class RedisHub implements ChatHub {
     const mine = this.#locals.byKey(key);
     if (mine) return { ok: false, holder: mine.member.nick, online: this.#onlineCount() };
     const local = this.#locals.add(member, key);
-    let reply: { ok: boolean; seq: number };
+    let reply: { ok: boolean; seq: number; tenure: number };
     try {
-      reply = await this.#redis.scripts.claim(this.nodeId, member.id, key, member.nick, this.leaseMs);
+      // A logged-in account owner keeps their tenure (and private history) however long they were away.
+      const grace = (member as { account?: string }).account !== undefined ? Number.MAX_SAFE_INTEGER : this.#graceMs;
+      reply = await this.#redis.scripts.claim(this.nodeId, member.id, key, member.nick, this.leaseMs, grace);
     } catch (err) {
       // The claim may or may not have happened: the next sync settles it.
       this.#log.warn({ err }, 'claim failed');
@@ -140,8 +204,15 @@ export class RedisHub implements ChatHub {
       return { ok: false, holder: this.#view.get(key)?.nick, online: this.#onlineCount() };
     }
     this.#locals.markLive(local, reply.seq);
-    // The session sends `welcome` when this promise settles (in microtasks); what came meanwhile follows it.
-    setImmediate(() => this.#locals.flushHeld(local));
+    local.tenure = reply.tenure;
+    if (this.#holdForJoin) {
+      // Its session sends `welcome` and the join history, then `replayed` lets the rest follow;
+      // if that never comes (its session ended), held frames go after a lease at most.
+      setTimeout(() => this.#locals.flushHeld(local), this.leaseMs).unref();
+    } else {
+      // The session sends `welcome` when this promise settles (in microtasks); what came meanwhile follows it.
+      setImmediate(() => this.#locals.flushHeld(local));
+    }
     return { ok: true };
   }
 
@@ -181,6 +252,10 @@ export class RedisHub implements ChatHub {
   }
 
   broadcast(from: HubMember, event: ServerEvent): void {
+    if (this.streams && event.type === 'broadcast') {
+      this.sendBroadcast(from, event.text).catch((err: unknown) => this.#log.debug({ err }, 'broadcast may be lost: Redis did not confirm it'));
+      return;
+    }
     const local = this.#locals.byId(from.id);
     if (!local?.live) {
       this.#log.debug({ member: from.id }, 'broadcast from a member without a nick; dropped');
@@ -196,7 +271,48 @@ export class RedisHub implements ChatHub {
     });
   }
 
+  async sendBroadcast(from: HubMember, text: string): Promise<MessageStamp | undefined> {
+    const local = this.#locals.byId(from.id);
+    if (!local?.live) {
+      this.#log.debug({ member: from.id }, 'broadcast from a member without a nick; dropped');
+      return undefined;
+    }
+    if (!this.#linked) {
+      this.#locals.deliverAll('broadcast', eventFrame({ type: 'broadcast', from: from.nick, text }), local);
+      return undefined;
+    }
+    // Delivered when it comes back from the room stream, on every node alike: stored before anyone sees it.
+    const id = await this.#redis.scripts.streamBroadcast(this.nodeId, from.id, from.nick, text, this.#limits);
+    this.#stored += 1;
+    return stamp(id);
+  }
+
+  async sendPrivate(from: HubMember, to: string, text: string): Promise<{ delivered: boolean; stamp?: MessageStamp }> {
+    const key = nickKey(to);
+    if (!this.#linked) {
+      const local = this.#locals.byKey(key);
+      if (!local?.live) return { delivered: false };
+      this.#locals.deliver(local, eventFrame({ type: 'private', from: from.nick, to: local.member.nick, text }));
+      this.#onDelivered('private', 1);
+      return { delivered: true };
+    }
+    const fromKey = this.#locals.byId(from.id)?.key ?? nickKey(from.nick);
+    const reply = await this.#redis.scripts.streamPrivate(this.nodeId, from.id, fromKey, from.nick, key, text, this.#limits);
+    if (!reply) return { delivered: false };
+    this.#stored += 1;
+    return { delivered: true, stamp: stamp(reply.id) };
+  }
+
   privateMessage(from: HubMember, to: string, text: string): boolean | Promise<boolean> {
+    if (this.streams) {
+      return this.sendPrivate(from, to, text).then(
+        (r) => r.delivered,
+        (err: unknown) => {
+          this.#log.warn({ err }, 'private message may not have been sent through Redis');
+          return false;
+        },
+      );
+    }
     const key = nickKey(to);
     const local = this.#locals.byKey(key);
     if (local?.live) {
@@ -222,6 +338,7 @@ export class RedisHub implements ChatHub {
   async #shutdown(): Promise<void> {
     clearInterval(this.#timer);
     this.#on({ type: 'close' });
+    this.#reader?.close();
     await withTimeout(Promise.allSettled([...this.#inflight]), this.leaseMs);
     if (this.#link.cmdUp) {
       try {
@@ -231,7 +348,10 @@ export class RedisHub implements ChatHub {
       }
     }
     this.#locals.clear();
-    await Promise.allSettled([quit(this.#redis.cmd), quit(this.#redis.sub)]);
+    const { reader } = this.#redis;
+    // A blocked XREAD would hold QUIT for a heartbeat: that connection is just dropped.
+    reader?.disconnect();
+    await Promise.allSettled([quit(this.#redis.cmd), quit(this.#redis.sub), this.#reader?.done]);
     this.#firstSync?.();
   }
 
@@ -307,7 +427,7 @@ export class RedisHub implements ChatHub {
     this.#on({ type: 'sync-sent' });
     this.#presenceHeld = [];
     const releases = [...this.#unsent];
-    const members = [...this.#locals.values()].map((m) => ({ key: m.key, nick: m.member.nick, live: m.live }));
+    const members = [...this.#locals.values()].map((m) => ({ key: m.key, nick: m.member.nick, live: m.live, tenure: m.tenure }));
     let reply: SyncReply;
     try {
       reply = await this.#redis.scripts.sync(this.nodeId, this.leaseMs, releases, members);
@@ -349,6 +469,29 @@ export class RedisHub implements ChatHub {
   }
 
   // ---- messages from Redis ----------------------------------------------
+
+  /** A message from the room stream or this node's inbox, in id order, once. */
+  #onEntry(source: Source, [id, fields]: StreamEntry): void {
+    const from = field(fields, 'f');
+    const text = field(fields, 'x');
+    if (from === undefined || text === undefined) {
+      this.#log.warn({ id, source }, 'malformed stream entry dropped');
+      return;
+    }
+    const time = formatMessageTime(idTime(id));
+    if (source === 'room') {
+      const sender = field(fields, 'n') === this.nodeId ? this.#locals.byId(field(fields, 'm') ?? '') : undefined;
+      const event = { type: 'broadcast', from, text } as const;
+      let stamped: Buffer | undefined;
+      this.#locals.deliverMessage('broadcast', id, eventFrame(event), () => (stamped ??= eventFrame({ ...event, id, time })), sender);
+      return;
+    }
+    const local = this.#locals.byKey(field(fields, 'tk') ?? '');
+    if (!local?.live) return;
+    const event = { type: 'private', from, to: local.member.nick, text } as const;
+    this.#locals.deliver(local, eventFrame(local.member.ids ? { ...event, id, time } : event), false, id);
+    this.#onDelivered('private', 1);
+  }
 
   #onMessage(message: Buffer): void {
     const msg = parseBusMessage(message);
@@ -449,6 +592,10 @@ export class RedisHub implements ChatHub {
     void p.finally(() => this.#inflight.delete(p));
     return p;
   }
+}
+
+function stamp(id: string): MessageStamp {
+  return { id, time: formatMessageTime(idTime(id)) };
 }
 
 function unavailable(): Error {

@@ -46,11 +46,13 @@ export interface HistoryPage {
 }
 
 /**
- * Where messages are kept. The SQLite store serves one node; a Redis Streams
- * store can take its place for a cluster (the stream id is then the message
- * id). `append` answers now, with the id: the message is staged and written
- * by `commitPending()`, which the server calls before it writes anything to
- * any socket, so no copy of a message is ever sent before it is stored.
+ * Where messages are kept. The SQLite store serves one node; the Redis
+ * Streams store (`cluster/stream-history.ts`) serves a cluster, where the
+ * stream id is the message id. `append` answers now, with the id: the
+ * message is staged and written by `commitPending()`, which the server calls
+ * before it writes anything to any socket, so no copy of a message is ever
+ * sent before it is stored. (In a cluster the hub stores messages as it
+ * sends them — `ChatHub.storing` — and the store only answers questions.)
  */
 export interface MessageStore {
   append(message: NewMessage, now: number): MessageStamp;
@@ -61,7 +63,14 @@ export interface MessageStore {
    * `query.count` and at most `maxBytes` of `bytesOf(message)`. Throws a
    * `ParleyProtocolError` (BAD_ARGUMENTS) for an id this store cannot have made.
    */
-  query(viewer: Viewer, query: HistoryQuery, maxBytes: number, bytesOf: (m: StoredMessage) => number): HistoryPage;
+  query(viewer: Viewer, query: HistoryQuery, maxBytes: number, bytesOf: (m: StoredMessage) => number): HistoryPage | Promise<HistoryPage>;
+  /**
+   * The join history of `viewer`, up to the message `newest`, has been
+   * written to it (or could not be read: undefined). A store that is also the
+   * delivery (the cluster's streams) holds a new user's live messages until
+   * then and drops those its join history already had.
+   */
+  replayed?(viewer: Viewer, newest: string | undefined): void;
   /** `key` took its nickname: its tenure goes on if it was free for at most the grace time, else a new one begins. */
   beginTenure(key: string, now: number, account?: boolean): number;
   /** The current tenure of a nickname that is held now (undefined when nobody holds it). */

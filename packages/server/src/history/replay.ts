@@ -1,5 +1,5 @@
 import type { HistoryForm, HistoryQuery, MessageEvent, MessageStamp } from '@parley/protocol';
-import type { MessageStore, StoredMessage, Viewer } from './message-store.js';
+import type { HistoryPage, MessageStore, StoredMessage, Viewer } from './message-store.js';
 
 /** The most bytes of lines one history answer carries (PROTOCOL.md §2.3): far below the 1 MiB send queue. */
 export const HISTORY_MAX_ANSWER_BYTES = 256 * 1024;
@@ -27,11 +27,35 @@ export function toMessageEvent(m: StoredMessage): MessageEvent & MessageStamp {
 
 /**
  * Answers a history question: the messages oldest first, each a `history`
- * line, then `history end`. Throws `ParleyProtocolError` (nothing sent) for an
- * id the store cannot have made.
+ * line, then `history end`. Throws (or, from a store that answers later,
+ * rejects with) `ParleyProtocolError` (nothing sent) for an id the store
+ * cannot have made. After a join history the store is told (`replayed`),
+ * also when it could not be read.
  */
-export function sendHistory(reader: HistoryReader, store: MessageStore, query: HistoryQuery, form: HistoryForm): void {
-  const page = store.query(reader.viewer, query, HISTORY_MAX_ANSWER_BYTES, lineBytes);
+export function sendHistory(reader: HistoryReader, store: MessageStore, query: HistoryQuery, form: HistoryForm): void | Promise<void> {
+  const joined = (newest: string | undefined): void => {
+    if (form === 'join') store.replayed?.(reader.viewer, newest);
+  };
+  let page: HistoryPage | Promise<HistoryPage>;
+  try {
+    page = store.query(reader.viewer, query, HISTORY_MAX_ANSWER_BYTES, lineBytes);
+  } catch (err) {
+    joined(undefined);
+    throw err;
+  }
+  if (!(page instanceof Promise)) return joined(send(reader, page, form));
+  return page.then(
+    (p) => joined(send(reader, p, form)),
+    (err: unknown) => {
+      joined(undefined);
+      throw err;
+    },
+  );
+}
+
+/** Writes the page; returns the id of its newest message. */
+function send(reader: HistoryReader, page: HistoryPage, form: HistoryForm): string | undefined {
   for (const m of page.messages) reader.send({ type: 'history', message: toMessageEvent(m) });
   reader.send({ type: 'history-end', form, count: page.messages.length, more: page.more });
+  return page.messages.at(-1)?.id;
 }
