@@ -1,9 +1,8 @@
 /**
  * The client's environment variables: PARLEY_CLIENT_*, its own prefix, so a
  * PARLEY_HOST/PARLEY_PORT exported for the server (where they mean "bind")
- * never makes the client dial that address. Only these names are read: yargs'
- * own `.env()` would turn any other PARLEY_* variable (or one named exactly
- * PARLEY or PARLEY_CLIENT) into an unknown option under `.strict()`.
+ * never makes the client dial that address. Only these names are read (by
+ * src/cli/args.ts); any other PARLEY_* variable is ignored.
  */
 export const CLIENT_ENV = {
   host: 'PARLEY_CLIENT_HOST',
