@@ -41,6 +41,8 @@ export function untrustedExitCode(d: Exclude<TrustDecision, { kind: 'trusted' }>
  */
 export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number> {
   const host = args.host && args.host.trim() !== '' ? args.host.trim() : '127.0.0.1';
+  // A download starts loading the UDP receiver now, while the chat connection is made.
+  const download = args.command === 'download' ? (io.download ?? lazyDownload()) : undefined;
   const nick = args.nick ?? `cli-${randomBytes(3).toString('hex')}`;
   const say = (s: string): void => void io.stderr.write(`parley: ${terminalSafe(s)}\n`);
   const events: ServerEvent[] = [];
@@ -185,7 +187,7 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
         return EXIT_OK;
       }
       case 'download':
-        return await scriptedDownload(args, io, host, conn, events, until, errorText);
+        return await scriptedDownload(args, io, download ?? lazyDownload(), host, conn, events, until, errorText);
       case 'chat':
         throw new ScriptFailure('internal: chat is not a scripted command');
     }
@@ -201,8 +203,8 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
 
 /**
  * The UDP receiver (dgram, dns, the AEAD), loaded only by `parley download`:
- * the other commands start without it. Started before the offer is asked for,
- * so it loads while the server answers.
+ * the other commands start without it. Started before the chat connection is
+ * made, so it loads while the server answers.
  */
 function lazyDownload(): DownloadFn {
   const loading = import('@parley/udp-transfer');
@@ -213,6 +215,7 @@ function lazyDownload(): DownloadFn {
 async function scriptedDownload(
   args: ClientArgs,
   io: ScriptIO,
+  download: DownloadFn,
   host: string,
   conn: Connection,
   events: ServerEvent[],
@@ -229,7 +232,7 @@ async function scriptedDownload(
     dir: resolve(args.downloadDir),
     host,
     transfers,
-    download: io.download ?? lazyDownload(),
+    download,
     onChange: () => {
       const t = offer && transfers.get(offer.id);
       if (t?.state !== 'active') return;
