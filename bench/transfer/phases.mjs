@@ -14,10 +14,10 @@ import { readFileSync } from 'node:fs';
 
 const [file, chatPort = '55000', udpPort = '57000'] = process.argv.slice(2);
 const lines = readFileSync(file, 'utf8').split('\n');
-const ts = (l) => Number(l.split(' ')[1]);
+const ts = (l) => Number(l.trim().split(/\s+/u)[1]);
 let exec, tcpConnect, tcpFd, command, udpConnect, udpFd, firstAck, lastAck, rename, exit, mainPid;
 for (const l of lines) {
-  const pid = l.split(' ')[0];
+  const pid = l.trim().split(/\s+/u)[0];
   if (exec === undefined && /execve\("[^"]*node"/u.test(l)) {
     exec = ts(l);
     mainPid = pid;
