@@ -3,6 +3,9 @@
 //   bench/load/RESULTS.md       parley-harness load: chat fan-out, private, idle, vs ngIRCd
 //   bench/transfer/RESULTS.md   bench/transfer: UDP downloads vs TCP, TFTP, KCP, QUIC
 //   bench/transfer/ENCRYPTED.md sealed (ChaCha20-Poly1305) downloads against plain ones and QUIC
+//   bench/transfer/WHOLE-COMMAND.md  parley download exec → exit against QUIC's client, phase by phase
+//   bench/startup/RESULTS.md    scripted commands' start-up and the server's ready time
+//   bench/memory/RESULTS.md     memory before, with and after 10 000 clients
 //   bench/tls/RESULTS.md        parley-harness load tls: chat fan-out and joins over TLS beside plain TCP
 //   bench/cluster/RESULTS.md    several nodes on Redis vs one node in memory
 //   bench/hardening/RESULTS.md  issue 13's limits: partial lines, address floods, their cost
@@ -20,6 +23,9 @@ const sections = [
   ['Chat load: Parley against ngIRCd', 'bench/load/RESULTS.md'],
   ['File transfer: Parley UDP against TCP, TFTP, KCP and QUIC', 'bench/transfer/RESULTS.md'],
   ['Encrypted downloads: sealed against plain', 'bench/transfer/ENCRYPTED.md'],
+  ['Whole-command downloads against QUIC', 'bench/transfer/WHOLE-COMMAND.md'],
+  ['Start-up: scripted commands and server ready', 'bench/startup/RESULTS.md'],
+  ['Memory after many clients leave', 'bench/memory/RESULTS.md'],
   ['Chat over TLS against plain TCP', 'bench/tls/RESULTS.md'],
   ['Several nodes on Redis', 'bench/cluster/RESULTS.md'],
   ['Hardening: what the limits hold and cost', 'bench/hardening/RESULTS.md'],

@@ -81,7 +81,7 @@ describe('parley scripted commands with a registered nickname', () => {
   it('says in --help why the password is never an argument or an environment variable', async () => {
     const r = await runClient(['--help']);
     expect(r.stdout).toMatch(/--password-file/u);
-    expect(r.stdout).toMatch(/Never on the command line or in an\s+environment variable/u);
+    expect(r.stdout).toMatch(/Never on the command line or in\s+an\s+environment variable/u);
     expect(r.stdout).toMatch(/5 the nickname is registered/u);
   });
 });

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Connection } from '../src/net/connection.js';
@@ -165,7 +165,18 @@ describe('the packed client installs with the README command and works', () => {
     });
     const shipped = readdirSync(installed, { recursive: true, encoding: 'utf8' }).filter((f) => !f.startsWith('node_modules'));
     expect(shipped.filter((f) => f.endsWith('.node'))).toEqual([]);
-    expect(shipped.sort()).toEqual(['LICENSE', 'README.md', 'dist', join('dist', 'parley.js'), join('dist', 'parley.js.map'), 'package.json']);
+    // dist/parley.js and the chunks it imports when a command needs them (scripts/bundle.mjs), each with its source map.
+    expect(shipped.filter((f) => !f.startsWith(`dist${sep}parley-`)).sort()).toEqual([
+      'LICENSE',
+      'README.md',
+      'dist',
+      join('dist', 'parley.js'),
+      join('dist', 'parley.js.map'),
+      'package.json',
+    ]);
+    const chunks = shipped.filter((f) => f.startsWith(`dist${sep}parley-`));
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks.filter((f) => !/^parley-[\w-]+\.js(\.map)?$/u.test(basename(f)))).toEqual([]);
   });
 
   it('runs scripted sessions against a running server, a download included', async () => {

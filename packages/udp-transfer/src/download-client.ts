@@ -38,7 +38,7 @@ const WRITE_BATCH_BYTES = 256 * 1024;
  *
  * Phases: check the options, resolve the server's address, open the partial file
  * (resuming what it holds), connect the socket, then the receive loop; it ends by
- * verifying and renaming the file, and the socket lingers to answer the END.
+ * verifying and renaming the file; the socket closes once the FIN is sent.
  */
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
   const { payloadSize, port, sealer } = checkOptions(options);
@@ -101,14 +101,15 @@ async function connectSocket(address: string, port: number, file: FileHandle): P
 }
 
 /**
- * After the download has resolved: the socket stays open to answer the server's
- * END (and DATA probes whose ACK was lost) until the END handshake is over, then
- * `linger` ms more for a repeated END, in the background; at most the receiver's
- * idle timeout if the END never comes. With `linger` 0 it closes at once.
+ * After the download has resolved. A receiver that sent its FIN (END_ACK before
+ * END: every chunk is here) closes the socket at once: the sender needs no
+ * reply (docs/PROTOCOL.md §5.2). Otherwise (END came before the final ACK was
+ * sent) the socket answers a repeated END for `linger` ms more, in the
+ * background. With `linger` 0 it closes at once.
  */
 function lingerSocket(socket: dgram.Socket, receiver: Receiver, linger: number, sendQueued: (now: number) => void): void {
-  if (linger <= 0) {
-    socket.close();
+  if (linger <= 0 || receiver.finSent) {
+    setImmediate(() => socket.close()); // after the queued FIN has left
     return;
   }
   let t: NodeJS.Timeout | undefined;
@@ -310,9 +311,9 @@ function receiveFile({ options, payloadSize, address, port, part, socket, sealer
         }
         return fail(protocolError(f.code, f.text));
       }
-      // Every byte is here: verify and resolve now, without waiting for the sender's END
-      // (the lingering socket still answers it), unless there is no linger to answer it.
-      const complete = receiver.state === 'done' || (receiver.state === 'complete' && linger > 0);
+      // Every byte is here: verify and resolve now, without waiting for the sender's END;
+      // the final ACK and the FIN behind it are sent by finish().
+      const complete = receiver.state === 'done' || receiver.state === 'complete';
       if (complete && !writing && pendingWrites.length === 0) {
         void finish();
         return;

@@ -42,10 +42,10 @@ export interface DownloadOptions {
   /** Receive window in chunks. Default 4096. */
   readonly window?: number;
   /**
-   * Keep answering repeated ENDs this long after the END handshake. Default 1 s (in the
-   * background). With a linger the download resolves as soon as every byte is on disk
-   * and verified, and the socket stays open until the sender's END arrives (at most
-   * `idleTimeoutMs`); with 0 it resolves only after the END and closes the socket at once.
+   * Only when the sender's END came before this receiver sent its FIN (END_ACK
+   * behind the final ACK): keep answering repeated ENDs this long, in the
+   * background. Default 1 s; 0 closes at once. Normally the FIN goes first, and
+   * the download resolves and closes its socket as soon as the file is verified.
    */
   readonly lingerMs?: number;
   /** Milliseconds between progress callbacks. Default 100. */

@@ -58,13 +58,18 @@ export type ReceiverDrop = 'beyond_window' | 'bad_chunk' | 'ranges_full' | 'bad_
  * REQUEST until data flows (echoing the server's CHALLENGE nonce once it has one), buffers out-of-order chunks inside its window,
  * hands in-order payloads to the caller (`takeChunks`) to append to the file,
  * acknowledges with a cumulative chunk count plus SACK ranges of packet numbers,
- * and answers END with END_ACK (again for every repeated END).
+ * and answers END with END_ACK (again for every repeated END). Once it holds
+ * every chunk it sends its final ACK and then END_ACK twice unasked (its FIN),
+ * so that the sender can finish without a reply and the receiver can leave at
+ * once (docs/PROTOCOL.md §5.2).
  */
 export class Receiver {
   state: ReceiverState = 'requesting';
   failure: { code: ErrorCode; text: string; fromPeer: boolean } | undefined;
   /** END seen (false when the receiver stopped waiting for it after all data had arrived). */
   endConfirmed = false;
+  /** The FIN (END_ACK sent before END, twice) has been queued. */
+  finSent = false;
   readonly totalChunks: number;
   readonly stats = { packets: 0, duplicates: 0, dropped: 0, unauthenticated: 0, acksSent: 0, requestsSent: 0, challenges: 0 };
 
@@ -326,6 +331,13 @@ export class Receiver {
     this.unacked = 0;
     this.stats.acksSent++;
     const ranges = this.largestPn >= 0 ? this.packets.newest(MAX_ACK_RANGES) : [];
+    if (this.state === 'complete' && !this.finSent) {
+      // The final ACK goes first; the FIN right behind it, twice (a lone lost FIN
+      // would leave the sender to its idle timeout; it ignores the second).
+      this.finSent = true;
+      const fin = { type: 'end-ack', transferId: this.o.transferId, totalChunks: this.totalChunks } as const;
+      this.control.push(this.encode(fin), this.encode(fin));
+    }
     return this.encode({
       type: 'ack',
       transferId: this.o.transferId,

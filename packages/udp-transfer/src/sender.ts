@@ -224,11 +224,16 @@ export class Sender {
         return this.onAck(packet, now);
       case 'end-ack':
         if (packet.totalChunks !== this.totalChunks) return 'ack_malformed';
+        // Before END, an END_ACK is the receiver's FIN: it holds every chunk and has
+        // left (docs/PROTOCOL.md §5.2). Believed only once every chunk has been sent,
+        // as an ACK may acknowledge only what was sent; then nothing is left to send
+        // it or to wait for (a lost final ACK would otherwise cost probes to a closed
+        // port until the idle timeout).
+        if (this.state === 'sending' && this.nextChunk < this.totalChunks) return 'unexpected_type';
         this.lastHeard = now;
-        if (this.state === 'closing') {
-          this.state = 'done';
-          this.endConfirmed = true;
-        }
+        if (this.state === 'sending') this.advanceCumulative(this.totalChunks);
+        this.state = 'done';
+        this.endConfirmed = true;
         return undefined;
       case 'cancel':
         if (!timingSafeEqual(packet.token, this.o.token)) return 'bad_token';

@@ -96,6 +96,35 @@ describe('sender and receiver on a simulated link (fake clock)', () => {
     expect(firstDataAfter - outage.to).toBeLessThanOrEqual(1_000);
   });
 
+  it("ends on the receiver's FIN (END_ACK before END, twice) when every END is lost", () => {
+    const data = randomBytes(50 * PAYLOAD);
+    let ends = 0;
+    const r = simulate({ data, payloadSize: PAYLOAD, link: { delayMs: 5, dropIf: (dg) => peekPacketType(dg) === 'end' && ++ends > 0 } });
+    expect(r.received.equals(data)).toBe(true);
+    expect(r.receiver.finSent).toBe(true);
+    expect(r.sender.state).toBe('done');
+    // On the FIN, not after giving up on END_ACK (endConfirmed false, 7 ENDs sent).
+    expect(r.sender.endConfirmed).toBe(true);
+    expect(ends).toBeLessThanOrEqual(1);
+  });
+
+  it('believes a FIN only once every chunk has been sent', () => {
+    const sender = new Sender({
+      transferId: 7,
+      token: Buffer.alloc(16),
+      size: 100 * PAYLOAD,
+      payloadSize: PAYLOAD,
+      resumeFrom: 0,
+      window: 64,
+      now: 0,
+      source: { read: () => {} },
+    });
+    const fin = encodePacket({ type: 'end-ack', transferId: 7, totalChunks: 100 });
+    expect(sender.onDatagram(fin, 0)).toBe('unexpected_type');
+    expect(sender.state).toBe('sending');
+    expect(sender.deliveredChunks).toBe(0);
+  });
+
   it('finishes the END handshake when END and END_ACK are lost', () => {
     const data = randomBytes(10 * PAYLOAD);
     const dropped = { end: 0, endAck: 0 };

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { sameNick, type Command, type ServerEvent } from '@parley/protocol';
-import { downloadFile } from '@parley/udp-transfer';
 import { formatBytes, formatEta, formatRate, percent } from '../model/format.js';
 import { TransferTable } from '../model/transfers.js';
 import { Connection, type TlsSettings } from '../net/connection.js';
@@ -11,22 +10,10 @@ import { TRUST_REFUSALS, type TrustDecision } from '../net/trust.js';
 import { DownloadManager, type DownloadFn, type Offer } from '../transfer/downloads.js';
 import { terminalSafe } from '../text/terminal-safe.js';
 import type { ClientArgs } from './args.js';
-import { scriptedShare } from './share-script.js';
+import { EXIT_CERT_CHANGED, EXIT_FAILED, EXIT_LOGIN, EXIT_OK, EXIT_UNTRUSTED, EXIT_USAGE } from './exit-codes.js';
 import { PasswordFileError, readPasswordFile } from './password-file.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-/** --tls: the server's certificate is not trusted (unknown CA and not pinned, --fingerprint differs, wrong host name, invalid). */
-export const EXIT_UNTRUSTED = 3;
-/** --tls: the certificate differs from the one pinned for this server (possibly an attack). */
-export const EXIT_CERT_CHANGED = 4;
-/**
- * The nickname is registered and could not be logged in to: no --password-file,
- * a wrong password (LOGIN_FAILED), too many tries (LOGIN_THROTTLED), or a
- * plain-text connection the server takes no password over (PASSWORD_NEEDS_TLS).
- */
-export const EXIT_LOGIN = 5;
+export { EXIT_CERT_CHANGED, EXIT_FAILED, EXIT_LOGIN, EXIT_OK, EXIT_UNTRUSTED, EXIT_USAGE } from './exit-codes.js';
 
 export interface ScriptIO {
   readonly stdout: NodeJS.WritableStream;
@@ -54,6 +41,8 @@ export function untrustedExitCode(d: Exclude<TrustDecision, { kind: 'trusted' }>
  */
 export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number> {
   const host = args.host && args.host.trim() !== '' ? args.host.trim() : '127.0.0.1';
+  // A download starts loading the UDP receiver now, while the chat connection is made.
+  const download = args.command === 'download' ? (io.download ?? lazyDownload()) : undefined;
   const nick = args.nick ?? `cli-${randomBytes(3).toString('hex')}`;
   const say = (s: string): void => void io.stderr.write(`parley: ${terminalSafe(s)}\n`);
   const events: ServerEvent[] = [];
@@ -198,10 +187,13 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
         return EXIT_OK;
       }
       case 'download':
-        return await scriptedDownload(args, io, host, conn, events, until, errorText);
-      case 'share':
+        return await scriptedDownload(args, io, download ?? lazyDownload(), host, conn, events, until, errorText);
+      case 'share': {
+        // Loaded only for a share: it brings the UDP transfer (dgram), which online/files/send never need.
+        const { scriptedShare } = await import('./share-script.js');
         await scriptedShare({ args, host, conn, events, stdout: io.stdout, stderr: io.stderr, until, fail: (m) => new ScriptFailure(m) });
         return EXIT_OK;
+      }
       case 'chat':
         throw new ScriptFailure('internal: chat is not a scripted command');
     }
@@ -215,9 +207,21 @@ export async function runScript(args: ClientArgs, io: ScriptIO): Promise<number>
   }
 }
 
+/**
+ * The UDP receiver (dgram, dns, the AEAD), loaded only by `parley download`:
+ * the other commands start without it. Started before the chat connection is
+ * made, so it loads while the server answers.
+ */
+function lazyDownload(): DownloadFn {
+  const loading = import('@parley/udp-transfer');
+  loading.catch(() => {}); // reported by the download that awaits it
+  return async (o) => (await loading).downloadFile(o as Parameters<typeof import('@parley/udp-transfer').downloadFile>[0]);
+}
+
 async function scriptedDownload(
   args: ClientArgs,
   io: ScriptIO,
+  download: DownloadFn,
   host: string,
   conn: Connection,
   events: ServerEvent[],
@@ -234,7 +238,7 @@ async function scriptedDownload(
     dir: resolve(args.downloadDir),
     host,
     transfers,
-    download: io.download ?? (downloadFile as unknown as DownloadFn),
+    download,
     onChange: () => {
       const t = offer && transfers.get(offer.id);
       if (t?.state !== 'active') return;

@@ -1,5 +1,5 @@
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import {
   decodeEvent,
   DEFAULT_MAX_EVENT_LINE_BYTES,
@@ -284,7 +284,8 @@ export class Connection {
     this.#setState('connecting', `${this.host}:${this.port}${this.#o.tls ? ' (TLS)' : ''}`);
     const tls = this.#o.tls;
     const socket: Socket = tls
-      ? tlsConnect({
+      ? // node:tls (and with it node:crypto) is loaded only for a TLS connection: a plain scripted command starts without it.
+        process.getBuiltinModule('node:tls').connect({
           host: this.host,
           port: this.port,
           // SNI takes a name, never an address (RFC 6066 §3).

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Bundles the server's command (src/bin.ts) into dist/bin.js (over tsc's own
+// dist/bin.js) and chunks beside it (dist/parley-server-*.js), with yargs and
+// the workspace packages (@parley/protocol, @parley/udp-transfer) inside.
+// Node then reads a few files at start instead of ≈ 300 (yargs alone is ≈ 60
+// ESM files), which was most of the time from exec to "ready"
+// (bench/startup/RESULTS.md). The other npm dependencies stay normal imports:
+// pino and pino-pretty start worker threads by file name, libsql is native,
+// ioredis and prom-client are loaded only when used. The tsc output (dist/*.js)
+// stays what `@parley/server` exports. The transfer's optional addons are
+// copied beside the bundle, where udp-transfer looks for them.
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+/** Bundled: pure JavaScript that is read at every start. */
+const INSIDE = new Set(['yargs', '@parley/protocol', '@parley/udp-transfer']);
+
+for (const f of readdirSync(dist)) if (/^parley-server-.*\.js(\.map)?$/u.test(f)) rmSync(join(dist, f));
+
+await build({
+  entryPoints: { bin: join(root, 'src', 'bin.ts') },
+  outdir: dist,
+  chunkNames: 'parley-server-[name]-[hash]',
+  splitting: true,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  external: Object.keys(pkg.dependencies ?? {}).filter((d) => !INSIDE.has(d)),
+  logLevel: 'warning',
+});
+
+const addons = join(root, 'node_modules', '@parley', 'udp-transfer', 'build');
+if (existsSync(addons)) for (const f of readdirSync(addons)) if (f.endsWith('.node')) copyFileSync(join(addons, f), join(dist, f));
