@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedisServer, type RedisProcess } from '@parley/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient } from './helpers.js';
+import { ClientPool } from './client-pool.js';
 import { killServers, startServerIn } from './server-process.js';
 
 /**
@@ -13,12 +13,12 @@ import { killServers, startServerIn } from './server-process.js';
  */
 let work: string;
 let redis: RedisProcess;
-const opened: RawClient[] = [];
+const clients = new ClientPool();
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'parley-cluster-accounts-'));
 });
 afterEach(async () => {
-  for (const c of opened.splice(0)) c.close();
+  clients.closeAll();
   killServers();
   await redis?.stop('SIGKILL');
 });
@@ -38,88 +38,66 @@ async function twoNodes(): Promise<[number, number]> {
   return [a.ready.port, b.ready.port];
 }
 
-async function connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
-  const c = await RawClient.connect(port, host);
-  opened.push(c);
-  return c;
-}
-
-async function joinAs(port: number, nick: string, host = '127.0.0.1'): Promise<RawClient> {
-  const c = await connect(port, host);
-  c.send(nick);
-  await c.waitFor((l) => l.startsWith('online ') || l.startsWith('error ') || l.startsWith('bye '));
-  return c;
-}
-
-async function login(port: number, nick: string): Promise<RawClient> {
-  const c = await connect(port);
-  c.send(nick);
-  await c.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
-  c.send(`login,${PASSWORD}`);
-  await c.waitFor((l) => l.startsWith('account identified '));
-  return c;
-}
-
 describe('accounts in a cluster (two processes, one Redis)', () => {
   it('registered on one node, the nickname needs its password on the other; a login there takes over the stale holder', async () => {
     const [a, b] = await twoNodes();
-    const alice = await joinAs(a, 'alice');
+    const alice = await clients.joinAs(a, 'alice');
     expect(await alice.ask(`register,${PASSWORD}`, (l) => l.startsWith('account ') || l.startsWith('error '))).toMatch(/^account registered alice /u);
     // Node b knows at once (its copy is kept by the channel); wait for it rather than assume a delay.
     let answer = '';
     for (let i = 0; i < 50 && !answer.startsWith('error NICK_REGISTERED'); i++) {
-      const probe = await joinAs(b, 'alice');
+      const probe = await clients.joinAs(b, 'alice');
       answer = probe.lines.at(-1) ?? '';
       probe.close();
     }
     expect(answer).toMatch(/^error NICK_REGISTERED /u);
     // alice is still connected on node a: logging in on node b takes the nickname over.
-    const again = await login(b, 'alice');
+    const again = await clients.login(b, 'alice', PASSWORD);
     await alice.waitFor((l) => l.startsWith('bye LOGGED_IN_ELSEWHERE '));
     expect(again.lines.some((l) => l.startsWith('welcome 2 alice '))).toBe(true);
   });
 
   it('a message to an offline account left on one node is delivered once at login on the other', async () => {
     const [a, b] = await twoNodes();
-    const bob = await joinAs(a, 'bob');
+    const bob = await clients.joinAs(a, 'bob');
     await bob.ask(`register,${PASSWORD}`, (l) => l.startsWith('account '));
     bob.send('exit');
     await bob.waitClosed();
-    const carol = await joinAs(a, 'carol');
+    const carol = await clients.joinAs(a, 'carol');
     expect(await carol.ask('bob,see you later', (l) => l.startsWith('waiting ') || l.startsWith('error '))).toMatch(/^waiting bob 1 /u);
-    const back = await login(b, 'bob');
+    const back = await clients.login(b, 'bob', PASSWORD);
     await back.waitFor((l) => /^waited carol \S+ :see you later$/u.test(l));
     back.send('exit');
     await back.waitClosed();
-    const third = await login(a, 'bob');
+    const third = await clients.login(a, 'bob', PASSWORD);
     await third.ask('online', (l) => l.startsWith('online '));
     expect(third.lines.some((l) => l.startsWith('waited '))).toBe(false);
   });
 
   it('an operator on one node kicks and bans a user on the other; the ban holds on both nodes', async () => {
     const [a, b] = await twoNodes();
-    const alice = await joinAs(a, 'alice');
+    const alice = await clients.joinAs(a, 'alice');
     await alice.ask(`register,${PASSWORD}`, (l) => l.startsWith('account '));
-    const mallory = await joinAs(b, 'mallory', REMOTE);
-    const watcher = await joinAs(a, 'watcher');
+    const mallory = await clients.joinAs(b, 'mallory', REMOTE);
+    const watcher = await clients.joinAs(a, 'watcher');
 
     alice.send('kick,mallory,calm down');
     await mallory.waitFor((l) => l.startsWith('bye KICKED :alice removed you from the chat: calm down'));
     await watcher.waitFor((l) => l === 'kicked mallory alice :calm down');
 
-    const again = await joinAs(b, 'mallory', REMOTE);
+    const again = await clients.joinAs(b, 'mallory', REMOTE);
     alice.send('ban,mallory,1h,spam');
     await again.waitFor((l) => l.startsWith('bye BANNED :you are banned from this server until '));
     await watcher.waitFor((l) => /^banned nick mallory alice \S+ :spam$/u.test(l));
     // Both nodes turn the nickname away.
-    expect((await joinAs(a, 'mallory')).lines.at(-1)).toMatch(/^error BANNED /u);
-    expect((await joinAs(b, 'mallory')).lines.at(-1)).toMatch(/^error BANNED /u);
+    expect((await clients.joinAs(a, 'mallory')).lines.at(-1)).toMatch(/^error BANNED /u);
+    expect((await clients.joinAs(b, 'mallory')).lines.at(-1)).toMatch(/^error BANNED /u);
 
     alice.send('unban,mallory');
     await watcher.waitFor((l) => l === 'unbanned nick mallory alice');
     let answer = '';
     for (let i = 0; i < 50 && !answer.startsWith('online '); i++) {
-      const probe = await joinAs(b, 'mallory');
+      const probe = await clients.joinAs(b, 'mallory');
       answer = probe.lines.at(-1) ?? '';
       probe.close();
     }

@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient } from './helpers.js';
+import type { RawClient } from './helpers.js';
+import { ClientPool } from './client-pool.js';
 import { killServers, startServerIn } from './server-process.js';
 
 /**
@@ -13,12 +14,12 @@ import { killServers, startServerIn } from './server-process.js';
  * account and are delivered once.
  */
 let work: string;
-const opened: RawClient[] = [];
+const clients = new ClientPool();
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'parley-moderation-'));
 });
 afterEach(() => {
-  for (const c of opened.splice(0)) c.close();
+  clients.closeAll();
   killServers();
 });
 afterAll(async () => {
@@ -28,32 +29,10 @@ afterAll(async () => {
 const PASSWORD = 'operator password 1';
 const REMOTE = '192.0.2.2';
 
-async function connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
-  const c = await RawClient.connect(port, host);
-  opened.push(c);
-  return c;
-}
-
-async function joinAs(port: number, nick: string, host = '127.0.0.1'): Promise<RawClient> {
-  const c = await connect(port, host);
-  c.send(nick);
-  await c.waitFor((l) => l.startsWith('online ') || l.startsWith('error ') || l.startsWith('bye '));
-  return c;
-}
-
 /** Registers `nick` (from loopback, where a password may cross in plain text). */
 async function register(port: number, nick: string, password = PASSWORD): Promise<RawClient> {
-  const c = await joinAs(port, nick);
+  const c = await clients.joinAs(port, nick);
   expect(await c.ask(`register,${password}`, (l) => l.startsWith('account ') || l.startsWith('error '))).toMatch(/^account registered /u);
-  return c;
-}
-
-async function login(port: number, nick: string, password = PASSWORD): Promise<RawClient> {
-  const c = await connect(port);
-  c.send(nick);
-  await c.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
-  c.send(`login,${password}`);
-  await c.waitFor((l) => l.startsWith('account identified '));
   return c;
 }
 
@@ -68,8 +47,8 @@ describe('moderation (operators named in the config file)', () => {
     const dir = await mkdtemp(join(work, 'k-'));
     const { ready } = await startWithOperators(dir, ['alice']);
     const alice = await register(ready.port, 'alice');
-    const bob = await joinAs(ready.port, 'bob');
-    const carol = await joinAs(ready.port, 'carol');
+    const bob = await clients.joinAs(ready.port, 'bob');
+    const carol = await clients.joinAs(ready.port, 'carol');
 
     // Not an operator: refused, nothing happens.
     expect(await bob.ask('kick,carol', (l) => l.startsWith('error '))).toMatch(/^error NOT_OPERATOR :kick is for operators/u);
@@ -83,7 +62,7 @@ describe('moderation (operators named in the config file)', () => {
     await bob.waitFor((l) => l.startsWith('bye KICKED :alice removed you from the chat: stop shouting'));
     await bob.waitClosed();
     // A kick is not a ban.
-    const back = await joinAs(ready.port, 'bob');
+    const back = await clients.joinAs(ready.port, 'bob');
     expect(back.lines.some((l) => l.startsWith('welcome 2 bob '))).toBe(true);
   });
 
@@ -91,8 +70,8 @@ describe('moderation (operators named in the config file)', () => {
     const dir = await mkdtemp(join(work, 'n-'));
     const first = await startWithOperators(dir, ['alice']);
     const alice = await register(first.ready.port, 'alice');
-    const mallory = await joinAs(first.ready.port, 'mallory');
-    const carol = await joinAs(first.ready.port, 'carol');
+    const mallory = await clients.joinAs(first.ready.port, 'mallory');
+    const carol = await clients.joinAs(first.ready.port, 'carol');
 
     expect(await carol.ask('ban,mallory', (l) => l.startsWith('error '))).toMatch(/^error NOT_OPERATOR /u);
     expect(await alice.ask('ban,mallory,soon,spam', (l) => l.startsWith('banned ') || l.startsWith('error '))).toMatch(
@@ -104,7 +83,7 @@ describe('moderation (operators named in the config file)', () => {
     expect(await alice.ask('ban,mallory,5x', (l) => l.startsWith('error '))).toMatch(/^error BAD_ARGUMENTS :"5x" is not a duration/u);
     expect(await alice.ask('ban,alice', (l) => l.startsWith('error '))).toMatch(/^error BAD_ARGUMENTS :you cannot ban yourself/u);
 
-    const again = await connect(first.ready.port);
+    const again = await clients.connect(first.ready.port);
     again.send('MALLORY');
     await again.waitFor((l) => /^error BANNED :"MALLORY" is banned from this server: soon,spam\. Send another nickname\.$/u.test(l));
     // A Cyrillic a: the same key.
@@ -114,18 +93,18 @@ describe('moderation (operators named in the config file)', () => {
     first.run.child.kill('SIGKILL');
     await first.run.exit;
     const second = await startWithOperators(dir, ['alice']);
-    const op = await login(second.ready.port, 'alice');
+    const op = await clients.login(second.ready.port, 'alice', PASSWORD);
     op.send('bans');
     await op.waitFor((l) => l === 'bans 1');
     expect(op.lines.find((l) => l.startsWith('ban '))).toMatch(/^ban nick mallory alice \d{4}-\d\d-\d\dT[\d:.]+Z never :soon,spam$/u);
-    const refused = await joinAs(second.ready.port, 'mallory');
+    const refused = await clients.joinAs(second.ready.port, 'mallory');
     expect(refused.lines.at(-1)).toMatch(/^error BANNED /u);
 
-    const watcher = await joinAs(second.ready.port, 'dave');
+    const watcher = await clients.joinAs(second.ready.port, 'dave');
     expect(await op.ask('unban,mallory', (l) => l.startsWith('unbanned ') || l.startsWith('error '))).toBe('unbanned nick mallory alice');
     await watcher.waitFor((l) => l === 'unbanned nick mallory alice');
     expect(await op.ask('unban,mallory', (l) => l.startsWith('error '))).toMatch(/^error BAD_ARGUMENTS :there is no ban on mallory/u);
-    const free = await joinAs(second.ready.port, 'mallory');
+    const free = await clients.joinAs(second.ready.port, 'mallory');
     expect(free.lines.some((l) => l.startsWith('welcome 2 mallory '))).toBe(true);
   });
 
@@ -133,9 +112,9 @@ describe('moderation (operators named in the config file)', () => {
     const dir = await mkdtemp(join(work, 'a-'));
     const { ready } = await startWithOperators(dir, ['alice']);
     const alice = await register(ready.port, 'alice');
-    const remote = await joinAs(ready.port, 'remote1', REMOTE);
-    const waiting = await connect(ready.port, REMOTE); // no nickname yet
-    const carol = await joinAs(ready.port, 'carol');
+    const remote = await clients.joinAs(ready.port, 'remote1', REMOTE);
+    const waiting = await clients.connect(ready.port, REMOTE); // no nickname yet
+    const carol = await clients.joinAs(ready.port, 'carol');
 
     expect(await alice.ask('ban,127.0.0.0/8', (l) => l.startsWith('error '))).toMatch(/^error BAD_ARGUMENTS :127\.0\.0\.0\/8 covers your own address/u);
     expect(await alice.ask('ban,not an address!', (l) => l.startsWith('error '))).toMatch(
@@ -151,13 +130,13 @@ describe('moderation (operators named in the config file)', () => {
     // The address itself is for operators only.
     expect(carol.lines.some((l) => l.includes('192.0.2'))).toBe(false);
 
-    const refused = await connect(ready.port, REMOTE);
+    const refused = await clients.connect(ready.port, REMOTE);
     await refused.waitFor((l) => l.startsWith('bye BANNED :your address is banned from this server until '));
     await refused.waitClosed();
 
     alice.send('unban,192.0.2.0/24');
     await carol.waitFor((l) => l === 'unbanned address - alice');
-    const welcome = await joinAs(ready.port, 'remote2', REMOTE);
+    const welcome = await clients.joinAs(ready.port, 'remote2', REMOTE);
     expect(welcome.lines.some((l) => l.startsWith('welcome 2 remote2 '))).toBe(true);
   });
 
@@ -165,12 +144,12 @@ describe('moderation (operators named in the config file)', () => {
     const dir = await mkdtemp(join(work, 'b-'));
     const { ready } = await startWithOperators(dir, ['alice']);
     const alice = await register(ready.port, 'alice');
-    const mallory = await joinAs(ready.port, 'mallory', REMOTE);
+    const mallory = await clients.joinAs(ready.port, 'mallory', REMOTE);
     alice.send('ban,mallory,1d');
     await alice.waitFor((l) => l.startsWith('info :banned mallory until ') && l.includes(`also banned their address ${REMOTE}`));
     await mallory.waitFor((l) => l.startsWith('bye BANNED '));
     // Another nickname from the same address is kept out too.
-    const sock = await connect(ready.port, REMOTE);
+    const sock = await clients.connect(ready.port, REMOTE);
     await sock.waitFor((l) => l.startsWith('bye BANNED :your address is banned'));
     alice.send('bans');
     await alice.waitFor((l) => l === 'bans 2');
@@ -185,7 +164,7 @@ describe('messages that wait for an offline account', () => {
     bob.send('exit');
     await bob.waitClosed();
 
-    const alice = await joinAs(first.ready.port, 'alice');
+    const alice = await clients.joinAs(first.ready.port, 'alice');
     expect(await alice.ask('bob,are you there?', (l) => l.startsWith('waiting ') || l.startsWith('error '))).toMatch(
       /^waiting bob 1 :"bob" is offline; your message waits for them/u,
     );
@@ -196,7 +175,7 @@ describe('messages that wait for an offline account', () => {
     first.run.child.kill('SIGKILL');
     await first.run.exit;
     const second = await startServerIn(dir);
-    const back = await login(second.ready.port, 'bob');
+    const back = await clients.login(second.ready.port, 'bob', PASSWORD);
     await back.waitFor((l) => l.startsWith('waited alice ') && l.endsWith(':second one'));
     const waited = back.lines.filter((l) => l.startsWith('waited '));
     expect(waited).toHaveLength(2);
@@ -206,7 +185,7 @@ describe('messages that wait for an offline account', () => {
     expect(back.lines.findIndex((l) => l.startsWith('waited '))).toBeGreaterThan(identified);
     back.send('exit');
     await back.waitClosed();
-    const third = await login(second.ready.port, 'bob');
+    const third = await clients.login(second.ready.port, 'bob', PASSWORD);
     await third.ask('online', (l) => l.startsWith('online '));
     expect(third.lines.some((l) => l.startsWith('waited '))).toBe(false);
   });
@@ -217,14 +196,14 @@ describe('messages that wait for an offline account', () => {
     const bob = await register(ready.port, 'bob');
     bob.send('exit');
     await bob.waitClosed();
-    const alice = await joinAs(ready.port, 'alice');
+    const alice = await clients.joinAs(ready.port, 'alice');
     for (let i = 1; i <= 2; i++) expect(await alice.ask(`bob,m${i}`, (l) => l.startsWith('waiting ') || l.startsWith('error '))).toMatch(/^waiting bob /u);
     expect(await alice.ask('bob,m3', (l) => l.startsWith('waiting ') || l.startsWith('error '))).toMatch(
       /^error WAITING_FULL :you have 2 messages waiting for "bob" already; this one was not kept$/u,
     );
     alice.send('exit');
     await alice.waitClosed();
-    const back = await login(ready.port, 'bob');
+    const back = await clients.login(ready.port, 'bob', PASSWORD);
     await back.waitFor((l) => l.endsWith(':m2'));
     await back.ask('online', (l) => l.startsWith('online '));
     expect(back.lines.filter((l) => l.startsWith('waited '))).toHaveLength(2);
@@ -244,7 +223,7 @@ describe('resume tokens', () => {
     await first.waitClosed();
 
     // The token logs in, once; the answer carries the next token.
-    const again = await connect(ready.port);
+    const again = await clients.connect(ready.port);
     again.send('dana');
     await again.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
     again.send(`login,token,${token}`);
@@ -254,7 +233,7 @@ describe('resume tokens', () => {
     again.send('exit');
     await again.waitClosed();
 
-    const replay = await connect(ready.port);
+    const replay = await clients.connect(ready.port);
     replay.send('dana');
     await replay.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
     expect(await replay.ask(`login,token,${token}`, (l) => l.startsWith('error LOGIN') || l.startsWith('account '))).toMatch(
@@ -268,7 +247,7 @@ describe('resume tokens', () => {
     );
     replay.send('exit');
     await replay.waitClosed();
-    const stale = await connect(ready.port);
+    const stale = await clients.connect(ready.port);
     stale.send('dana');
     await stale.waitFor((l) => l.startsWith('error NICK_REGISTERED'));
     expect(await stale.ask(`login,token,${next}`, (l) => l.startsWith('error LOGIN') || l.startsWith('account '))).toMatch(/^error LOGIN_FAILED /u);

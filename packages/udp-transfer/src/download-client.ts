@@ -102,13 +102,13 @@ async function connectSocket(address: string, port: number, file: FileHandle): P
 
 /**
  * After the download has resolved. A receiver that sent its FIN (END_ACK before
- * END: every chunk is here) closes the socket at once: the sender needs no
- * reply (docs/PROTOCOL.md §5.2). Otherwise (END came before the final ACK was
- * sent) the socket answers a repeated END for `linger` ms more, in the
- * background. With `linger` 0 it closes at once.
+ * END: every chunk is here) needs no reply (docs/PROTOCOL.md §5.2), so its socket
+ * stops holding the process open at once (a command exits), and answers a
+ * repeated END for `linger` ms more in the background, in case both FIN copies
+ * were lost. The same after an END that came first. With `linger` 0 it closes at once.
  */
 function lingerSocket(socket: dgram.Socket, receiver: Receiver, linger: number, sendQueued: (now: number) => void): void {
-  if (linger <= 0 || receiver.finSent) {
+  if (linger <= 0) {
     setImmediate(() => socket.close()); // after the queued FIN has left
     return;
   }
@@ -138,7 +138,10 @@ function lingerSocket(socket: dgram.Socket, receiver: Receiver, linger: number, 
       close(); // e.g. the server's CANCEL at shutdown: nothing left to answer
     else if (before !== 'done' && receiver.state === 'done') lingerAfterEnd();
   });
-  if (receiver.state === 'done') lingerAfterEnd();
+  // Done, or our FIN is sent: answer a repeated END (both FIN copies may be lost) for
+  // `linger` more, in the background: the socket no longer holds the process open,
+  // so a command exits at once, and a long-lived process still spares the sender its idle timeout.
+  if (receiver.state === 'done' || receiver.finSent) lingerAfterEnd();
   // The file was complete before the sender's END: wait for it, answering DATA probes
   // whose ACK was lost, until the sender has every ACK and says END. Leaving earlier
   // would leave the sender probing an empty port until its own idle timeout. At most
