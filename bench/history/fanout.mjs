@@ -5,7 +5,9 @@
 // with `--history on` and a fresh --data-dir, alternating, `--reps` times each.
 // Prints a Markdown table of every run and the medians.
 //
-//   node bench/history/fanout.mjs [--clients 200] [--rate 8] [--duration 10] [--reps 2]
+//   node bench/history/fanout.mjs [--clients 200] [--rate 8] [--duration 10] [--reps 2] [--toggle history|accounts]
+// --toggle accounts compares `--accounts off` with `--accounts on` instead (history off
+// in both): issue 16's "fan-out unchanged with accounts on".
 //
 // Build first: node scripts/pnpm.mjs exec turbo run build
 import { spawnSync } from 'node:child_process';
@@ -23,13 +25,16 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '8' },
     duration: { type: 'string', default: '10' },
     reps: { type: 'string', default: '2' },
+    toggle: { type: 'string', default: 'history' },
   },
 });
 
 function run(history) {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-history-'));
   const args = [harness, 'load', 'fanout', '-c', values.clients, '-r', values.rate, '-d', values.duration, '--json'];
-  if (history) args.push('--server-arg=--history=on', `--server-arg=--data-dir=${dir}`);
+  if (values.toggle === 'accounts')
+    args.push('--server-arg=--history=off', `--server-arg=--accounts=${history ? 'on' : 'off'}`, `--server-arg=--data-dir=${dir}`);
+  else if (history) args.push('--server-arg=--history=on', `--server-arg=--data-dir=${dir}`);
   const load = loadavg()[0];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: root });
   if (r.status !== 0) throw new Error(`harness failed:\n${r.stderr}${r.stdout}`);
@@ -52,7 +57,7 @@ const median = (xs) => {
 const f = (n, d = 2) => n.toFixed(d);
 console.log(`fan-out ${values.clients} × ${values.rate} msg/s, ${values.duration} s, ${values.reps} runs each, alternating\n`);
 console.log(
-  "| history | delivered/s (offered/s) | lost / dup / reordered | p50 ms | p99 ms | server CPU | µs per delivery | others' CPU | load avg | database bytes |",
+  `| ${values.toggle} | delivered/s (offered/s) | lost / dup / reordered | p50 ms | p99 ms | server CPU | µs per delivery | others' CPU | load avg | database bytes |`,
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of runs) {
