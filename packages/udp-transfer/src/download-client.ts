@@ -1,22 +1,15 @@
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import type { FileHandle } from 'node:fs/promises';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import {
   DATA_OVERHEAD_BYTES,
-  DEFAULT_PAYLOAD_BYTES,
-  DEFAULT_SEALED_PAYLOAD_BYTES,
-  MAX_PAYLOAD_BYTES,
-  MAX_SEALED_PAYLOAD_BYTES,
-  MIN_PAYLOAD_BYTES,
-  PacketSealer,
+  type PacketSealer,
   REQUEST_PACKET_BYTES,
   SEALED_CONTROL_EXTRA_BYTES,
   SEALED_DATA_EXTRA_BYTES,
   protocolError,
 } from '@parley/protocol';
 import { BatchReceiver } from './batch-io.js';
-import { loadNativeAead } from './native-aead.js';
+import { clientSealing, connectToServer, resolveServer } from './client-socket.js';
 import { WakeTimer, monotonicNow } from './clock.js';
 import { Receiver } from './receiver.js';
 import { openPartialFile, verifyAndRename, type PartialFile } from './partial-file.js';
@@ -58,46 +51,20 @@ function checkOptions(options: DownloadOptions): { payloadSize: number; port: nu
   if (!/^[0-9a-fA-F]{32}$/.test(offer.token)) throw protocolError('BAD_ARGUMENTS', 'offer token must be 32 hex characters');
   if (!/^[0-9a-fA-F]{64}$/.test(offer.sha256)) throw protocolError('BAD_ARGUMENTS', 'offer sha256 must be 64 hex characters');
   if (!Number.isSafeInteger(offer.size) || offer.size < 0) throw protocolError('BAD_ARGUMENTS', 'offer size is invalid');
-  if (offer.key !== undefined && !/^[0-9a-fA-F]{64}$/.test(offer.key)) throw protocolError('BAD_ARGUMENTS', 'offer key must be 64 hex characters');
-  if (offer.key !== undefined) loadNativeAead();
-  const sealer = offer.key !== undefined ? new PacketSealer(Buffer.from(offer.key, 'hex'), 'client') : undefined;
-  const payloadSize = options.payloadSize ?? (sealer !== undefined ? DEFAULT_SEALED_PAYLOAD_BYTES : DEFAULT_PAYLOAD_BYTES);
-  const maxPayload = sealer !== undefined ? MAX_SEALED_PAYLOAD_BYTES : MAX_PAYLOAD_BYTES;
-  if (!Number.isInteger(payloadSize) || payloadSize < MIN_PAYLOAD_BYTES || payloadSize > maxPayload) {
-    throw protocolError('BAD_ARGUMENTS', `payload size must be ${MIN_PAYLOAD_BYTES}..${maxPayload}`);
-  }
+  const { sealer, payloadSize } = clientSealing(offer.key, options.payloadSize, 'offer');
   const port = options.port ?? offer.udpPort;
   if (port === undefined) throw protocolError('BAD_ARGUMENTS', 'no UDP port');
   return { payloadSize, port, sealer };
 }
 
-/** The server's IP address: the host as given when it is a literal, else its first DNS answer. */
-async function resolveServer(host: string): Promise<string> {
-  return isIP(host) !== 0 ? host : (await lookup(host)).address;
-}
-
 /** A UDP socket connected to the server (it then hears only the server). Closes `file` if it cannot. */
 async function connectSocket(address: string, port: number, file: FileHandle): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4' });
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.connect(port, address, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    try {
-      socket.setRecvBufferSize(4 * 1024 * 1024);
-    } catch {
-      // capped by the kernel; fine
-    }
+    return await connectToServer(address, port, { recv: 4 * 1024 * 1024 });
   } catch (err) {
-    socket.close();
     await file.close();
     throw err;
   }
-  return socket;
 }
 
 /**

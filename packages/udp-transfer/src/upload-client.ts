@@ -1,20 +1,10 @@
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { openSync, closeSync, fstatSync } from 'node:fs';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
-import {
-  DEFAULT_PAYLOAD_BYTES,
-  DEFAULT_SEALED_PAYLOAD_BYTES,
-  MAX_PAYLOAD_BYTES,
-  MAX_SEALED_PAYLOAD_BYTES,
-  MIN_PAYLOAD_BYTES,
-  PacketSealer,
-  protocolError,
-} from '@parley/protocol';
+import { type PacketSealer, protocolError } from '@parley/protocol';
 import { BatchSender } from './batch-io.js';
 import { BlockReader, readAheadBlockBytes } from './block-reader.js';
 import { WakeTimer, monotonicNow } from './clock.js';
-import { loadNativeAead } from './native-aead.js';
+import { clientSealing, connectToServer, resolveServer } from './client-socket.js';
 import { Sender } from './sender.js';
 import { UploadOpener } from './upload-opener.js';
 import type { DownloadProgress } from './download-types.js';
@@ -70,35 +60,16 @@ const BURST = 64;
 export async function uploadFile(options: UploadOptions): Promise<UploadResult> {
   const { ticket } = options;
   if (!/^[0-9a-fA-F]{32}$/.test(ticket.token)) throw protocolError('BAD_ARGUMENTS', 'upload token must be 32 hex characters');
-  if (ticket.key !== undefined && !/^[0-9a-fA-F]{64}$/.test(ticket.key)) throw protocolError('BAD_ARGUMENTS', 'upload key must be 64 hex characters');
-  if (ticket.key !== undefined) loadNativeAead();
-  const sealer = ticket.key !== undefined ? new PacketSealer(Buffer.from(ticket.key, 'hex'), 'client') : undefined;
-  const payloadSize = options.payloadSize ?? (sealer !== undefined ? DEFAULT_SEALED_PAYLOAD_BYTES : DEFAULT_PAYLOAD_BYTES);
-  const maxPayload = sealer !== undefined ? MAX_SEALED_PAYLOAD_BYTES : MAX_PAYLOAD_BYTES;
-  if (!Number.isInteger(payloadSize) || payloadSize < MIN_PAYLOAD_BYTES || payloadSize > maxPayload) {
-    throw protocolError('BAD_ARGUMENTS', `payload size must be ${MIN_PAYLOAD_BYTES}..${maxPayload}`);
-  }
+  const { sealer, payloadSize } = clientSealing(ticket.key, options.payloadSize, 'upload');
   const port = options.port ?? ticket.udpPort;
   if (port === undefined) throw protocolError('BAD_ARGUMENTS', 'no UDP port');
   options.signal?.throwIfAborted();
-  const address = isIP(options.host) !== 0 ? options.host : (await lookup(options.host)).address;
+  const address = await resolveServer(options.host);
   const fd = openSync(options.path, 'r');
   try {
     const size = fstatSync(fd).size;
     if (size !== ticket.size) throw protocolError('BAD_ARGUMENTS', `${options.path} is ${size} bytes now, not the ${ticket.size} announced`);
-    const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.connect(port, address, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    try {
-      socket.setSendBufferSize(4 * 1024 * 1024);
-    } catch {
-      // capped by the kernel; fine
-    }
+    const socket = await connectToServer(address, port, { send: 4 * 1024 * 1024 });
     return await sendFile({ options, fd, socket, payloadSize, sealer, address, port });
   } finally {
     closeSync(fd);
