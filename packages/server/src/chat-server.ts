@@ -67,6 +67,7 @@ export class ChatServer {
   /** Sessions without a nickname yet, oldest first (a Set keeps insertion order). */
   readonly #unjoined = new Set<Session>();
   #nextId = 1;
+  #peak = 0;
   #tcp: Server | undefined;
   #tlsTcp: Server | undefined;
   #tls: TlsCredentials | undefined;
@@ -153,6 +154,13 @@ export class ChatServer {
   }
 
   /** Clients connected now, named or not. */
+  /** The most connections at once since the last call (then the count now): a sampler sees a burst it was too slow for. */
+  takePeak(): number {
+    const peak = Math.max(this.#peak, this.#sessions.size);
+    this.#peak = this.#sessions.size;
+    return peak;
+  }
+
   get connections(): number {
     return this.#sessions.size;
   }
@@ -215,6 +223,7 @@ export class ChatServer {
       address,
     );
     this.#sessions.add(session);
+    if (this.#sessions.size > this.#peak) this.#peak = this.#sessions.size;
     this.#unjoined.add(session);
     return session;
   }

@@ -16,6 +16,7 @@ import type { HistoryStats, MessageStore } from './history/message-store.js';
 import { Accounts } from './accounts/accounts.js';
 import { SqliteAccountStore } from './accounts/account-store.js';
 import { Moderation } from './accounts/moderation.js';
+import { startMemoryGiveBack } from './memory-give-back.js';
 import { SqliteBanStore, SqliteTokenStore, SqliteWaitingStore, type BanStore, type WaitingStore } from './accounts/moderation-store.js';
 import { DEFAULT_RESUME_TOKENS, ResumeTokens, type TokenStore } from './accounts/resume-tokens.js';
 import type { AccountStore } from './accounts/account-store.js';
@@ -219,6 +220,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     shared?.close();
     throw err;
   }
+  // After a mass disconnect (a network cut, a client bug) the memory those clients used is collected.
+  const stopGiveBack = startMemoryGiveBack(chat, log);
   return {
     chat,
     files,
@@ -232,6 +235,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<St
     accounts,
     sharing,
     async close(graceMs) {
+      stopGiveBack();
       await chat.close(graceMs);
       sharing?.close();
       await ops?.close();
