@@ -1,13 +1,14 @@
 /*
- * Why this is about 440 lines: a session is one state machine (naming →
+ * Why this is about 520 lines: a session is one state machine (naming →
  * logging in → joining → joined → closed) whose guards share the same private
  * state — the line decoder, the outbox, the flood bucket, the held lines of an
  * asynchronous command and the timers — and each transition touches several of
  * them. What does not need that state lives elsewhere: each command's handler
  * in command-handlers.ts, passwords and the login throttle in accounts/,
- * history replay in history/. The seam for a later split is the join path
- * (#choose, #loggingIn, #login, #claim, #claimed, #welcome), which could become
- * a JoinFlow object that hands the session a nickname.
+ * history replay in history/, kicks and bans in moderation-commands.ts. The
+ * join path (#choose with its ban check, #loggingIn, #login with resume tokens
+ * and waiting messages, #claim, #claimed, #welcome) grew most this round and is
+ * the seam for the next split: a JoinFlow object that hands the session a nickname.
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
