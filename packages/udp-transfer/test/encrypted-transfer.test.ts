@@ -90,9 +90,14 @@ describe('encrypted downloads (an offer with a key)', () => {
     expect(t.relay.counts.corrupted).toBeGreaterThan(0);
     // Every altered ACK was dropped: by its tag, or (a bit flipped in its transfer id, or
     // arriving after the transfer was freed) as a sealed packet of no encrypted transfer.
+    // One more may be dropped that way: a packet of the transfer that is merely late (the
+    // receiver's second FIN copy, PROTOCOL.md §5.2) arriving after the transfer was freed.
+    // Seen once in CI: 7 drops for 6 corrupted ACKs.
     const dropped = t.server.stats().dropped;
     expect(dropped['unauthenticated']).toBeGreaterThan(0);
-    expect((dropped['unauthenticated'] ?? 0) + (dropped['unknown_type'] ?? 0)).toBe(t.relay.counts.corrupted);
+    const total = (dropped['unauthenticated'] ?? 0) + (dropped['unknown_type'] ?? 0);
+    expect(total).toBeGreaterThanOrEqual(t.relay.counts.corrupted);
+    expect(total).toBeLessThanOrEqual(t.relay.counts.corrupted + 1);
   });
 
   it('ignores a forged CANCEL or ACK from the bound address without the key, even with the right token', async () => {
