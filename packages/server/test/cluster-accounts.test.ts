@@ -29,12 +29,12 @@ afterAll(async () => {
 const PASSWORD = 'cluster password 1';
 const REMOTE = '192.0.2.2';
 
-async function twoNodes(): Promise<[number, number]> {
+async function twoNodes(extra: string[] = []): Promise<[number, number]> {
   redis = await startRedisServer();
   const config = join(work, `server-${redis.port}.json`);
   await writeFile(config, JSON.stringify({ operators: ['alice'], cluster: redis.url, 'cluster-lease': 2, 'cluster-heartbeat': 0.5 }));
-  const a = await startServerIn(await mkdtemp(join(work, 'a-')), ['--config', config, '--node-id', 'a']);
-  const b = await startServerIn(await mkdtemp(join(work, 'b-')), ['--config', config, '--node-id', 'b']);
+  const a = await startServerIn(await mkdtemp(join(work, 'a-')), ['--config', config, '--node-id', 'a', ...extra]);
+  const b = await startServerIn(await mkdtemp(join(work, 'b-')), ['--config', config, '--node-id', 'b', ...extra]);
   return [a.ready.port, b.ready.port];
 }
 
@@ -102,5 +102,29 @@ describe('accounts in a cluster (two processes, one Redis)', () => {
       probe.close();
     }
     expect(answer).toMatch(/^online /u);
+  });
+
+  it('a logged-in account keeps its private history across an absence longer than the grace time; a guest does not', async () => {
+    const [a, b] = await twoNodes(['--history', 'on', '--history-private-grace', '1']);
+    const bob = await clients.joinAs(a, 'bob');
+    await bob.ask(`register,${PASSWORD}`, (l) => l.startsWith('account '));
+    const carol = await clients.joinAs(a, 'carol');
+    const alice = await clients.joinAs(b, 'alice');
+    alice.send('bob,for bob only');
+    alice.send('carol,for carol only');
+    await bob.waitFor((l) => l.endsWith(':for bob only'));
+    await carol.waitFor((l) => l.endsWith(':for carol only'));
+    bob.send('exit');
+    carol.send('exit');
+    await bob.waitClosed();
+    await carol.waitClosed();
+    // Away longer than --history-private-grace (1 s).
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const back = await clients.login(b, 'bob', PASSWORD);
+    expect(await back.ask('history', (l) => l.startsWith('history end '))).toMatch(/^history end last \d+ all$/u);
+    expect(back.lines.some((l) => l.startsWith('history private alice bob ') && l.endsWith(':for bob only'))).toBe(true);
+    const guest = await clients.joinAs(b, 'carol');
+    await guest.ask('history', (l) => l.startsWith('history end '));
+    expect(guest.lines.some((l) => l.includes('for carol only'))).toBe(false);
   });
 });
