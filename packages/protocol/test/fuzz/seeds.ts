@@ -248,7 +248,18 @@ export function validCommandLine(rng: Rng): string {
     case 11: {
       // Accounts (protocol 2): the password is the rest of the line as typed, commas and spaces included.
       const secret = (): string => randomLineText(rng, 40).replace(/[\u0000-\u001f\u007f-\u009f]/gu, '') || 'pw';
-      return rng.pick([`register,${secret()}`, `Login,${secret()}`, `unregister,${secret()}`, `password,${secret().replace(/,/gu, '') || 'old'},${secret()}`]);
+      return rng.pick([
+        `register,${secret()}`,
+        `Login,${secret()}`,
+        `login,token,${hex(rng, 64).toLowerCase()}`,
+        `unregister,${secret()}`,
+        `password,${secret().replace(/,/gu, '') || 'old'},${secret()}`,
+        // Moderation (protocol 2): a target, an optional duration, an optional reason.
+        `kick,${validNick(rng)}${rng.chance(0.5) ? `,${text()}` : ''}`,
+        `ban,${rng.chance(0.5) ? validNick(rng) : rng.pick(['203.0.113.7', '203.0.113.0/24', '2001:db8::/48'])}${rng.chance(0.5) ? `,${rng.int(1, 999)}${rng.pick(['s', 'm', 'h', 'd'])}` : ''}${rng.chance(0.5) ? `,${text()}` : ''}`,
+        `unban,${validNick(rng)}`,
+        'bans',
+      ]);
     }
     case 9:
       return rng.pick([
@@ -319,7 +330,26 @@ export function validEvent(rng: Rng): ServerEvent {
     id: rng.chance(0.5) ? String(rng.u32()) : `${rng.u32()}-${rng.below(10)}`,
     time: new Date(rng.below(4_000_000_000_000)).toISOString(),
   });
-  switch (rng.below(19)) {
+  const time = (): string => new Date(rng.below(4_000_000_000_000)).toISOString();
+  const ban = () => ({
+    kind: rng.pick(['nick', 'address'] as const),
+    target: rng.chance(0.5) ? validNick(rng) : rng.pick(['', '203.0.113.0/24', '2001:db8::/48']),
+    by: validNick(rng),
+    ...(rng.chance(0.5) ? { until: time() } : {}),
+    reason: text(),
+  });
+  switch (rng.below(20)) {
+    case 19:
+      return rng.pick<ServerEvent>([
+        { type: 'resume', token: hex(rng, 64).toLowerCase(), expires: time() },
+        { type: 'waiting', to: validNick(rng), count: rng.int(0, 100), text: text() },
+        { type: 'waited', from: validNick(rng), time: time(), text: text() },
+        { type: 'kicked', nick: validNick(rng), by: validNick(rng), reason: text() },
+        { type: 'banned', ban: ban() },
+        { type: 'unbanned', kind: rng.pick(['nick', 'address'] as const), target: rng.chance(0.5) ? validNick(rng) : '', by: validNick(rng) },
+        { type: 'ban', ban: { ...ban(), at: time() } },
+        { type: 'bans', count: rng.int(0, 10_000) },
+      ]);
     case 17:
       return {
         type: 'upload',
