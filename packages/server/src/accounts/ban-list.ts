@@ -41,6 +41,13 @@ export function parseAddressTarget(text: string): { ip: string; prefix: number; 
  */
 export class BanList {
   readonly #bans = new Map<string, Ban>();
+  /**
+   * Every address ban in one BlockList, made on the first check after a change:
+   * a connection from an address nobody banned (nearly all of them) costs one
+   * lookup, however many bans there are.
+   */
+  #addresses: BlockList | undefined;
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -50,12 +57,14 @@ export class BanList {
 
   add(ban: Ban): void {
     this.#bans.set(BanList.keyOf(ban), ban);
+    if (ban.kind === 'address') this.#addresses = undefined;
   }
 
   remove(kind: Ban['kind'], target: string): Ban | undefined {
     const key = BanList.keyOf({ kind, target });
     const ban = this.#bans.get(key);
     this.#bans.delete(key);
+    if (kind === 'address') this.#addresses = undefined;
     return ban;
   }
 
@@ -68,17 +77,22 @@ export class BanList {
   /** The ban that keeps out this nickname key or this address, if any. */
   match(nickKey: string | undefined, address: string | undefined): Ban | undefined {
     this.#expire();
+    const now = this.now();
+    // The sweep runs at most once a second: a ban past its end between two sweeps no longer bites either.
+    const live = (ban: Ban): boolean => ban.until === undefined || ban.until > now;
     if (nickKey !== undefined) {
       const byNick = this.#bans.get(BanList.keyOf({ kind: 'nick', target: nickKey }));
-      if (byNick) return byNick;
+      if (byNick && live(byNick)) return byNick;
     }
     if (address === undefined) return undefined;
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/iu.exec(address);
     const ip = mapped ? (mapped[1] as string) : address;
     const v = isIP(ip);
     if (v === 0) return undefined;
+    const family = v === 4 ? 'ipv4' : 'ipv6';
+    if (!this.#addressList().check(ip, family)) return undefined;
     for (const ban of this.#bans.values()) {
-      if (ban.kind !== 'address') continue;
+      if (ban.kind !== 'address' || !live(ban)) continue;
       const range = parseAddressTarget(ban.target);
       if (!range || (range.family === 'ipv4') !== (v === 4)) continue;
       const list = new BlockList();
@@ -92,8 +106,27 @@ export class BanList {
     return this.#bans.size;
   }
 
+  #addressList(): BlockList {
+    if (this.#addresses) return this.#addresses;
+    const list = new BlockList();
+    for (const ban of this.#bans.values()) {
+      const range = ban.kind === 'address' ? parseAddressTarget(ban.target) : undefined;
+      if (range) list.addSubnet(range.ip, range.prefix, range.family);
+    }
+    this.#addresses = list;
+    return list;
+  }
+
+  /** Drops expired bans, at most once a second (this runs on every connection: the walk is over every ban). */
   #expire(): void {
     const now = this.now();
-    for (const [key, ban] of this.#bans) if (ban.until !== undefined && ban.until <= now) this.#bans.delete(key);
+    if (now - this.#sweptAt < 1000 && now >= this.#sweptAt) return;
+    this.#sweptAt = now;
+    for (const [key, ban] of this.#bans) {
+      if (ban.until !== undefined && ban.until <= now) {
+        this.#bans.delete(key);
+        if (ban.kind === 'address') this.#addresses = undefined;
+      }
+    }
   }
 }
