@@ -1,21 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { npmPackagesOf as packagesOf, RECORD_MODULES_PRELOAD as RECORDER, type LoadedModules as Loaded } from '@parley/test-support';
 import { CLIENT_BIN, PACKAGE_DIR, runClient, startServer, tempDir, type RunningServer } from './helpers/server.js';
 
 // What keeps a scripted command fast (bench/startup/RESULTS.md has the
 // times): it never loads the chat screen's stack (blessed, pino,
 // get-east-asian-width), loads the UDP transfer only to download, and --help
 // loads neither the protocol nor a socket module. Checked by what the process
-// really loaded (test/helpers/record-modules.mjs), never by a time.
+// really loaded (@parley/test-support's record-modules), never by a time.
 
-const RECORDER = join(PACKAGE_DIR, 'test', 'helpers', 'record-modules.mjs');
 const SCREEN_PACKAGES = ['blessed', 'pino', 'get-east-asian-width'];
-
-interface Loaded {
-  readonly builtins: string[];
-  readonly cjs: string[];
-}
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let server: RunningServer;
@@ -27,11 +22,6 @@ async function loaded(nodeArgs: string[]): Promise<Loaded & { code: number | nul
   const r = await runClient(['--import', RECORDER, ...nodeArgs], { bin: process.execPath, cwd: PACKAGE_DIR, env: { PARLEY_TEST_MODULES_OUT: out } });
   return { ...(JSON.parse(await readFile(out, 'utf8')) as Loaded), code: r.code, stderr: r.stderr };
 }
-
-/** The npm packages among the CommonJS files a process loaded. */
-const packagesOf = (l: Loaded): string[] => [
-  ...new Set(l.cjs.flatMap((f) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//u.exec(f.replace(/^.*\/node_modules\/\.pnpm\/[^/]+/u, ''))?.[1] ?? [])),
-];
 
 beforeAll(async () => {
   dir = await tempDir('parley-startup-');
