@@ -124,8 +124,17 @@ function codePoints(s: string): number {
   return n;
 }
 
-/** The reserved words by key, so `0nline` and `ｈｅｌｐ` are refused too. */
-const RESERVED_KEYS: ReadonlySet<string> = new Set([...RESERVED_NICKS].map(commandKey));
+/**
+ * The reserved words by key, so `0nline` and `ｈｅｌｐ` are refused too. Made on
+ * the first nickname checked: building it parses the confusables table
+ * (≈ 7 ms), which a program that never checks a nickname (`parley --help`, a
+ * server still starting) should not pay at import.
+ */
+let reservedKeys: ReadonlySet<string> | undefined;
+function isReservedKey(key: string): boolean {
+  reservedKeys ??= new Set([...RESERVED_NICKS].map(commandKey));
+  return reservedKeys.has(key);
+}
 
 /**
  * The key that command words are compared by: the skeleton without counting i
@@ -170,7 +179,7 @@ export function checkNickname(raw: string): NickCheck {
       error: protocolError('NICK_INVALID', `nickname contains a character that stands for spaces or punctuation${culprit ? ` (${hex(culprit)})` : ''}`),
     };
   }
-  if (RESERVED_KEYS.has(commandKey(nick))) {
+  if (isReservedKey(commandKey(nick))) {
     return { ok: false, error: protocolError('NICK_RESERVED', `"${nick}" is a command word and cannot be a nickname`) };
   }
   return { ok: true, nick };

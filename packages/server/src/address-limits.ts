@@ -1,4 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { literalFamily } from '@parley/udp-transfer';
 
 export interface AddressLimitOptions {
   /** Connections at once from one address (IPv4) or one /64 (IPv6), joined or not. */
@@ -101,7 +102,7 @@ function ipv6Prefix64(ip: string): string {
 
 function addTrusted(list: BlockList, entry: string): void {
   const [ip = '', bits] = entry.trim().split('/');
-  const type = isIPv4(ip) ? 'ipv4' : isIPv6(ip) ? 'ipv6' : undefined;
+  const type = literalFamily(ip);
   if (!type) throw new RangeError(`trusted address "${entry}" is not an IP address or CIDR range`);
   if (bits === undefined) {
     list.addAddress(ip, type);

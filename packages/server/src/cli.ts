@@ -6,8 +6,7 @@ import { checkTrustedAddresses } from './address-limits.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { DEFAULT_CHAT_OPTIONS as D } from './options.js';
 import { DEFAULT_SHARE_LIMITS as S, SHARING_MODES, parseBytes } from './sharing/share-options.js';
-import { writeSelfSigned } from './self-signed.js';
-import { TlsConfigError, TlsCredentials } from './tls-credentials.js';
+import type { TlsCredentials } from './tls-credentials.js';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
@@ -405,6 +404,7 @@ async function selfSignedMain(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   try {
+    const { writeSelfSigned } = await import('./self-signed.js');
     const made = await writeSelfSigned({
       certPath: resolve(args.cert),
       keyPath: resolve(args.key),
@@ -438,6 +438,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   let tls: { port: number; credentials: TlsCredentials } | undefined;
   if (args['tls-port'] >= 0) {
+    // node:tls and node:crypto's X509 only for a TLS server: a plain one starts without them.
+    const { TlsConfigError, TlsCredentials } = await import('./tls-credentials.js');
     try {
       tls = { port: args['tls-port'], credentials: TlsCredentials.load(resolve(args['tls-cert'] as string), resolve(args['tls-key'] as string)) };
     } catch (err) {

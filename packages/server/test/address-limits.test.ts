@@ -175,5 +175,8 @@ describe('AddressLimits', () => {
   it('refuses a bad trusted entry', () => {
     expect(() => new AddressLimits({ maxClientsPerAddress: 1, maxUnjoinedPerAddress: 1, trustedAddresses: ['localhost'] })).toThrow(/not an IP address/u);
     expect(() => new AddressLimits({ maxClientsPerAddress: 1, maxUnjoinedPerAddress: 1, trustedAddresses: ['10.0.0.0/33'] })).toThrow(/prefix/u);
+    expect(() => new AddressLimits({ maxClientsPerAddress: 1, maxUnjoinedPerAddress: 1, trustedAddresses: ['1.2.3'] })).toThrow(/not an IP address/u);
+    expect(() => new AddressLimits({ maxClientsPerAddress: 1, maxUnjoinedPerAddress: 1, trustedAddresses: ['::1::2/64'] })).toThrow(/not an IP address/u);
+    expect(() => new AddressLimits({ maxClientsPerAddress: 1, maxUnjoinedPerAddress: 1, trustedAddresses: ['::ffff:10.0.0.1', 'fe80::1/10'] })).not.toThrow();
   });
 });

@@ -19,8 +19,12 @@ export interface ServerRun {
  * `{ ...process.env, … }` to inherit); every process started here is killed by
  * `killServers()` (call it in `afterEach`).
  */
-export function runServer(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ServerRun {
-  const child = spawn(process.execPath, [SERVER_BIN, ...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runServer(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; nodeArgs?: string[] } = {}): ServerRun {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER_BIN, ...args], {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   const out: string[] = [];
   const err: string[] = [];
@@ -56,8 +60,13 @@ export function logLines(r: ServerRun): Array<Record<string, unknown>> {
 /**
  * Starts the built server with its data and files folders in `dir` (history
  * off, no UDP, JSON logs, on `::` port 0) plus `extra`, and waits for its ready line.
+ * `nodeArgs` go to node before the server's file; `env` is added to its environment (PATH only otherwise).
  */
-export async function startServerIn(dir: string, extra: string[] = []): Promise<{ run: ServerRun; ready: Ready }> {
+export async function startServerIn(
+  dir: string,
+  extra: string[] = [],
+  options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ run: ServerRun; ready: Ready }> {
   const run = runServer(
     [
       '--host',
@@ -78,7 +87,8 @@ export async function startServerIn(dir: string, extra: string[] = []): Promise<
     ],
     {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '' },
+      env: { PATH: process.env.PATH ?? '', ...options.env },
+      nodeArgs: options.nodeArgs,
     },
   );
   const exited = run.exit.then((code) => {

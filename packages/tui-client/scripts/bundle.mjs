@@ -17,6 +17,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { asciiStringWidth } from '../../../scripts/esbuild-ascii-string-width.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -34,40 +35,6 @@ const pureProtocol = {
       const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: { pure: true } });
       return { ...r, sideEffects: false };
     });
-  },
-};
-
-/**
- * yargs lays out its help (and its errors) with cliui and wrap-ansi, which
- * measure every piece of text with string-width: an Intl.Segmenter and an
- * emoji regex for each character. Loading string-width makes two Segmenters
- * (≈ 30 ms of ICU data) and its first call compiles the emoji regex (≈ 50 ms),
- * all for help text that is plain ASCII and a little punctuation. Printable
- * ASCII, dashes, curly quotes and the ellipsis are one column each (the
- * punctuation is East Asian "ambiguous", narrow unless a caller asks
- * otherwise), so that text answers at once; anything else loads the real
- * string-width (esbuild keeps a require()d module unevaluated until the call)
- * and asks it.
- */
-const asciiStringWidth = {
-  name: 'ascii-string-width',
-  setup(b) {
-    b.onResolve({ filter: /^string-width$/ }, async (args) => {
-      if (args.pluginData?.real) return undefined;
-      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: { real: true } });
-      if (r.errors.length > 0) return r;
-      return { path: r.path, namespace: 'ascii-string-width' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'ascii-string-width' }, (args) => ({
-      contents: [
-        'const oneColumnEach = /^[\\x20-\\x7e\\u2013\\u2014\\u2018\\u2019\\u201c\\u201d\\u2026]*$/;',
-        'export default (text, options) =>',
-        "  typeof text === 'string' && options?.ambiguousIsNarrow !== false && oneColumnEach.test(text)",
-        '    ? text.length',
-        `    : require(${JSON.stringify(args.path)}).default(text, options);`,
-      ].join('\n'),
-      resolveDir: dirname(args.path),
-    }));
   },
 };
 

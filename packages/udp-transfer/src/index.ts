@@ -17,3 +17,4 @@ export type { DatagramRoute, RouteHost } from './transfer-server.js';
 export { UploadService, type UploadInput, type UploadOutcome, type UploadServiceOptions } from './upload-service.js';
 export { uploadFile, type UploadOptions, type UploadResult, type UploadTicket } from './upload-client.js';
 export { UploadOpener, type UploadOpenerOptions, type UploadOpenerState } from './upload-opener.js';
+export { literalFamily } from './literal-lookup.js';

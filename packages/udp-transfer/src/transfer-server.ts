@@ -7,7 +7,6 @@
  * left (about 480 lines) is the socket's event handling, which reads best in one place.
  */
 import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import {
   MAX_ERROR_PACKET_BYTES,
   ParleyProtocolError,
@@ -31,7 +30,7 @@ import { PathValidator, ReplyBudget } from './address-validation.js';
 import { Sender } from './sender.js';
 import { BlockReader, readAheadBlockBytes } from './block-reader.js';
 import { PacketSlab } from './packet-slab.js';
-import { literalLookup } from './literal-lookup.js';
+import { literalFamily, literalLookup } from './literal-lookup.js';
 import { closeQuietly, openOffered } from './offered-file.js';
 import { OfferTable, type OfferInput, type PendingOffer } from './offer-table.js';
 import { MAX_PACKETS_PER_TURN, SendScheduler } from './send-scheduler.js';
@@ -148,7 +147,7 @@ export class TransferServer {
 
   static async listen(options: TransferServerOptions = {}): Promise<TransferServer> {
     const host = options.host ?? '0.0.0.0';
-    const socket = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup });
+    const socket = dgram.createSocket({ type: literalFamily(host) === 'ipv6' ? 'udp6' : 'udp4', lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(options.port ?? 0, host, () => {

@@ -1,0 +1,37 @@
+// An esbuild plugin both command bundles (the client's and the server's) use.
+import { dirname } from 'node:path';
+
+/**
+ * yargs lays out its help (and its errors) with cliui and wrap-ansi, which
+ * measure every piece of text with string-width: an Intl.Segmenter and an
+ * emoji regex for each character. Loading string-width makes two Segmenters
+ * and compiles its Unicode-property regexes (≈ 25–30 ms, paid by every start,
+ * the server's too, even when nothing is measured) and its first call compiles
+ * the emoji regex (≈ 50 ms of a `parley --help`), all for help text that is plain ASCII and a little punctuation. Printable
+ * ASCII, dashes, curly quotes and the ellipsis are one column each (the
+ * punctuation is East Asian "ambiguous", narrow unless a caller asks
+ * otherwise), so that text answers at once; anything else loads the real
+ * string-width (esbuild keeps a require()d module unevaluated until the call)
+ * and asks it.
+ */
+export const asciiStringWidth = {
+  name: 'ascii-string-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: { real: true } });
+      if (r.errors.length > 0) return r;
+      return { path: r.path, namespace: 'ascii-string-width' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'ascii-string-width' }, (args) => ({
+      contents: [
+        'const oneColumnEach = /^[\\x20-\\x7e\\u2013\\u2014\\u2018\\u2019\\u201c\\u201d\\u2026]*$/;',
+        'export default (text, options) =>',
+        "  typeof text === 'string' && options?.ambiguousIsNarrow !== false && oneColumnEach.test(text)",
+        '    ? text.length',
+        `    : require(${JSON.stringify(args.path)}).default(text, options);`,
+      ].join('\n'),
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
