@@ -17,7 +17,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { asciiStringWidth } from '../../../scripts/esbuild-ascii-string-width.mjs';
+import { asciiStringWidth, yargsAssert } from '../../../scripts/esbuild-start-up.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -51,8 +51,12 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: true,
+  // get-east-asian-width (a devDependency) is bundled as well: yargs' help
+  // layout imports it at the top of its chunk, so as an external every command
+  // would resolve and load the package; inside, it is evaluated only where a
+  // width is measured (the chat screen, help text that is not plain ASCII).
   external: Object.keys(pkg.dependencies ?? {}),
   define: { PARLEY_CLIENT_VERSION: JSON.stringify(pkg.version) },
   logLevel: 'warning',
-  plugins: [pureProtocol, asciiStringWidth],
+  plugins: [pureProtocol, asciiStringWidth, yargsAssert],
 });

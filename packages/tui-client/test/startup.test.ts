@@ -5,12 +5,12 @@ import { npmPackagesOf as packagesOf, RECORD_MODULES_PRELOAD as RECORDER, type L
 import { CLIENT_BIN, PACKAGE_DIR, runClient, startServer, tempDir, type RunningServer } from './helpers/server.js';
 
 // What keeps a scripted command fast (bench/startup/RESULTS.md has the
-// times): it never loads the chat screen's stack (blessed, pino,
-// get-east-asian-width), loads the UDP transfer only to download, and --help
+// times): it never loads the chat screen's stack (blessed, pino), loads the
+// UDP transfer only to download, and --help
 // loads neither the protocol nor a socket module. Checked by what the process
 // really loaded (@parley/test-support's record-modules), never by a time.
 
-const SCREEN_PACKAGES = ['blessed', 'pino', 'get-east-asian-width'];
+const SCREEN_PACKAGES = ['blessed', 'pino'];
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let server: RunningServer;

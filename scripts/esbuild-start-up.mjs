@@ -1,4 +1,5 @@
-// An esbuild plugin both command bundles (the client's and the server's) use.
+// esbuild plugins both command bundles (the client's and the server's) use
+// to start sooner (bench/startup/RESULTS.md).
 import { dirname } from 'node:path';
 
 /**
@@ -32,6 +33,31 @@ export const asciiStringWidth = {
         `    : require(${JSON.stringify(args.path)}).default(text, options);`,
       ].join('\n'),
       resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+/**
+ * yargs imports `strictEqual` and `notStrictEqual` from node:assert for two
+ * checks of its own arguments; loading node:assert makes Node build its
+ * AssertionError machinery and a stderr stream (≈ 8 ms of every command). In
+ * yargs' files the import is answered by these two functions instead, which
+ * throw a plain Error with the same message. Nobody else's import changes.
+ */
+export const yargsAssert = {
+  name: 'yargs-assert',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?assert$/ }, (args) =>
+      /[\\/]node_modules[\\/](\.pnpm[\\/][^\\/]+[\\/]node_modules[\\/])?yargs[\\/]/.test(args.importer)
+        ? { path: 'yargs-assert', namespace: 'yargs-assert' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'yargs-assert' }, () => ({
+      contents: [
+        'const fail = (message, fallback) => { throw message instanceof Error ? message : new Error(message ?? fallback); };',
+        'export const strictEqual = (actual, expected, message) => { if (!Object.is(actual, expected)) fail(message, `expected ${String(expected)}, got ${String(actual)}`); };',
+        'export const notStrictEqual = (actual, expected, message) => { if (Object.is(actual, expected)) fail(message, `expected anything but ${String(expected)}`); };',
+      ].join('\n'),
     }));
   },
 };
