@@ -55,8 +55,8 @@ export const yargsAssert = {
     b.onLoad({ filter: /.*/, namespace: 'yargs-assert' }, () => ({
       contents: [
         'const fail = (message, fallback) => { throw message instanceof Error ? message : new Error(message ?? fallback); };',
-        'export const strictEqual = (actual, expected, message) => { if (!Object.is(actual, expected)) fail(message, `expected ${String(expected)}, got ${String(actual)}`); };',
-        'export const notStrictEqual = (actual, expected, message) => { if (Object.is(actual, expected)) fail(message, `expected anything but ${String(expected)}`); };',
+        'export const strictEqual = (actual, expected, message) => { if (!Object.is(actual, expected)) fail(message, "expected " + String(expected) + ", got " + String(actual)); };',
+        'export const notStrictEqual = (actual, expected, message) => { if (Object.is(actual, expected)) fail(message, "expected anything but " + String(expected)); };',
       ].join('\n'),
     }));
   },
