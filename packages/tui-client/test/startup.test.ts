@@ -53,12 +53,13 @@ describe('what a parley command loads', () => {
     expect(l.builtins).not.toContain('dgram');
   });
 
-  it('online over plain TCP loads neither the screen, nor the UDP transfer, nor TLS', async () => {
+  it('online over plain TCP loads neither the screen, nor the UDP transfer, nor TLS, nor node:crypto', async () => {
     const l = await loaded([CLIENT_BIN, 'online', ...at()]);
     expect(l.code).toBe(0);
     expect(packagesOf(l).filter((p) => SCREEN_PACKAGES.includes(p))).toEqual([]);
     expect(l.builtins).not.toContain('dgram');
     expect(l.builtins).not.toContain('tls');
+    expect(l.builtins).not.toContain('crypto');
   });
 
   it('download loads the UDP transfer but not the screen', async () => {
