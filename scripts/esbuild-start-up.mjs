@@ -39,25 +39,31 @@ export const asciiStringWidth = {
 
 /**
  * yargs imports `strictEqual` and `notStrictEqual` from node:assert for two
- * checks of its own arguments; loading node:assert makes Node build its
- * AssertionError machinery and a stderr stream (≈ 8 ms of every command). In
- * yargs' files the import is answered by these two functions instead, which
- * throw a plain Error with the same message. Nobody else's import changes.
+ * checks of its own arguments, and pino's sonic-boom and thread-stream call
+ * `assert(condition)` once each; loading node:assert makes Node build its
+ * AssertionError machinery and a stderr stream (≈ 8 ms of every start). In
+ * those packages' files the import is answered by a stand-in that checks the
+ * same things and throws a plain Error with the same message. Nobody else's
+ * import changes.
  */
-export const yargsAssert = {
-  name: 'yargs-assert',
+const ASSERTING_PACKAGES = /[\\/]node_modules[\\/](\.pnpm[\\/][^\\/]+[\\/]node_modules[\\/])?(yargs|sonic-boom|thread-stream)[\\/]/;
+export const assertStandIn = {
+  name: 'assert-stand-in',
   setup(b) {
     b.onResolve({ filter: /^(node:)?assert$/ }, (args) =>
-      /[\\/]node_modules[\\/](\.pnpm[\\/][^\\/]+[\\/]node_modules[\\/])?yargs[\\/]/.test(args.importer)
-        ? { path: 'yargs-assert', namespace: 'yargs-assert' }
-        : undefined,
+      ASSERTING_PACKAGES.test(args.importer) ? { path: 'assert-stand-in', namespace: 'assert-stand-in' } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: 'yargs-assert' }, () => ({
+    b.onLoad({ filter: /.*/, namespace: 'assert-stand-in' }, () => ({
+      // CommonJS, so that both `require('assert')(…)` and `import { strictEqual }` work.
       contents: [
         'const fail = (message, fallback) => { throw message instanceof Error ? message : new Error(message ?? fallback); };',
-        'export const strictEqual = (actual, expected, message) => { if (!Object.is(actual, expected)) fail(message, "expected " + String(expected) + ", got " + String(actual)); };',
-        'export const notStrictEqual = (actual, expected, message) => { if (Object.is(actual, expected)) fail(message, "expected anything but " + String(expected)); };',
+        "const assert = (value, message) => { if (!value) fail(message, 'assertion failed'); };",
+        'assert.ok = assert;',
+        'assert.strictEqual = (actual, expected, message) => { if (!Object.is(actual, expected)) fail(message, "expected " + String(expected) + ", got " + String(actual)); };',
+        'assert.notStrictEqual = (actual, expected, message) => { if (Object.is(actual, expected)) fail(message, "expected anything but " + String(expected)); };',
+        'module.exports = assert;',
       ].join('\n'),
+      loader: 'js',
     }));
   },
 };

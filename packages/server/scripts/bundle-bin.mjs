@@ -17,7 +17,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'nod
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { asciiStringWidth, yargsAssert } from '../../../scripts/esbuild-start-up.mjs';
+import { asciiStringWidth, assertStandIn } from '../../../scripts/esbuild-start-up.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -41,7 +41,7 @@ await build({
   // pino is CommonJS and require()s Node's built-ins; an ESM bundle has no `require` of its own.
   banner: { js: "import { createRequire as parleyCreateRequire } from 'node:module'; const require = parleyCreateRequire(import.meta.url);" },
   logLevel: 'warning',
-  plugins: [asciiStringWidth, yargsAssert],
+  plugins: [asciiStringWidth, assertStandIn],
 });
 
 const addons = join(root, 'node_modules', '@parley', 'udp-transfer', 'build');

@@ -17,7 +17,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { asciiStringWidth, yargsAssert } from '../../../scripts/esbuild-start-up.mjs';
+import { asciiStringWidth, assertStandIn } from '../../../scripts/esbuild-start-up.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -58,5 +58,5 @@ await build({
   external: Object.keys(pkg.dependencies ?? {}),
   define: { PARLEY_CLIENT_VERSION: JSON.stringify(pkg.version) },
   logLevel: 'warning',
-  plugins: [pureProtocol, asciiStringWidth, yargsAssert],
+  plugins: [pureProtocol, asciiStringWidth, assertStandIn],
 });
