@@ -43,6 +43,16 @@ describe('parley scripted commands against the real server', () => {
     expect(r.stdout).toMatch(/parley send --to <nick> <text>/u);
   });
 
+  it("prints a command's own help, and its usage error, as yargs lays them out", async () => {
+    const help = await runClient(['download', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^parley download <file>\n\ndownload a file into --download-dir/u);
+    expect(help.stdout).toMatch(/--download-dir/u);
+    const missing = await runClient(['download', ...at()]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/Not enough non-option arguments/u);
+  });
+
   it('exits 2 on a usage error', async () => {
     const r = await runClient(['send', 'hi']);
     expect(r.code).toBe(2);

@@ -191,9 +191,24 @@ export function parser(argv: string[], env: NodeJS.ProcessEnv = process.env) {
     });
 }
 
+/**
+ * yargs lays out a command's whole help text as soon as the command parses
+ * (≈ 18 ms of every `parley online|files|send|download|share`), to print it
+ * should the command's handler fail later. Ours have no handler (the command
+ * runs after parsing, and reports its own errors), so that copy is never read:
+ * it is not made. Help asked for, and a bad command line, are printed as before
+ * (test/cli-script.test.ts). If yargs' internals change shape, nothing is skipped.
+ */
+function withoutHelpCache<T>(y: T): T {
+  const internal = y as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
+  return y;
+}
+
 /** Parses the command line. Returns undefined when --help or --version was printed. */
 export async function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ClientArgs | undefined> {
-  const a = await parser(argv, env).parseAsync();
+  const a = await withoutHelpCache(parser(argv, env)).parseAsync();
   if (a.help || a.version) return undefined;
   const first = String(a._[0] ?? 'chat');
   const command = (['online', 'files', 'send', 'download', 'share'].includes(first) ? first : 'chat') as ClientArgs['command'];
