@@ -76,7 +76,11 @@ const rssMiB = () => Number(/^VmRSS:\s+(\d+)/mu.exec(readFileSync(`/proc/${child
 async function heapMiB() {
   const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
   const get = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'mu').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
-  return { heapUsed: get('nodejs_heap_size_used_bytes'), heapTotal: get('nodejs_heap_size_total_bytes'), external: get('nodejs_external_memory_bytes') };
+  // Each V8 space's committed size, to tell which one keeps what "heap total" keeps.
+  const spaces = [...text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="([^"]+)"\} (\S+)/gmu)]
+    .map(([, space, bytes]) => `${space} ${(Number(bytes) / 2 ** 20).toFixed(1)}`)
+    .join(', ');
+  return { heapUsed: get('nodejs_heap_size_used_bytes'), heapTotal: get('nodejs_heap_size_total_bytes'), external: get('nodejs_external_memory_bytes'), spaces };
 }
 const rows = [];
 const sample = async (label) => rows.push({ label, rss: rssMiB(), ...(await heapMiB()) });
@@ -124,3 +128,5 @@ rmSync(dir, { recursive: true, force: true });
 process.stdout.write(`| ${bin} ${extra.join(' ')} | RSS MiB | V8 heap used | V8 heap total | external |\n|---|--:|--:|--:|--:|\n`);
 for (const r of rows)
   process.stdout.write(`| ${r.label} | ${r.rss.toFixed(1)} | ${r.heapUsed.toFixed(1)} | ${r.heapTotal.toFixed(1)} | ${r.external.toFixed(1)} |\n`);
+process.stdout.write('\nV8 spaces committed (MiB):\n');
+for (const r of rows) process.stdout.write(`- ${r.label}: ${r.spaces}\n`);

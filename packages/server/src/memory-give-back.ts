@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { Logger } from 'pino';
 
 /**
@@ -49,8 +47,9 @@ export class GiveBackTrigger {
 
 /** V8's full collection: exposed once through the documented `--expose-gc` flag, set at run time. */
 function fullCollection(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
+  // node:v8 and node:vm are loaded here, the first time, not by every start.
+  process.getBuiltinModule('node:v8').setFlagsFromString('--expose-gc');
+  return process.getBuiltinModule('node:vm').runInNewContext('gc') as () => void;
 }
 
 /**
