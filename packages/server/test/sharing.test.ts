@@ -318,6 +318,41 @@ describe('resume and expiry', () => {
     expect(await readdir(partialDir)).toEqual([]);
   });
 
+  it("stops an upload on its owner's cancel,<id>: the upload fails, nothing is kept, nobody is told it was shared, and another user cannot cancel it", async () => {
+    const { shared } = await start();
+    const alice = await join_('alice');
+    const bob = await join_('bob');
+    const f = await file(3_000_000, 'movie.bin');
+    const ticket = decodeEvent(await alice.ask(`share,movie.bin,${f.size},${f.sha256}`, (l) => l.startsWith('upload '))) as Upload;
+    // Someone else's cancel of that id changes nothing (the transfer is not theirs).
+    bob.send(`cancel,${ticket.id}`);
+    const from = alice.lines.length;
+    let cancelled = false;
+    const upload = uploadFile({
+      host: '127.0.0.1',
+      ticket,
+      path: f.path,
+      progressIntervalMs: 0,
+      onProgress: (p) => {
+        if (p.bytes < 1_000_000 || cancelled) return;
+        cancelled = true;
+        alice.send(`cancel,${ticket.id}`);
+      },
+    });
+    await expect(upload).rejects.toMatchObject({ code: 'PARLEY_ERR_TRANSFER_CANCELLED' });
+    expect(cancelled).toBe(true);
+    await vi.waitFor(() => expect(server?.sharing?.uploading).toBe(0), { timeout: 5000 });
+    // The user's cancel deletes what arrived (a cut connection keeps it for a resume; this is not that).
+    expect(await readdir(join(shared, '.partial')).catch(() => [])).toEqual([]);
+    expect((await readdir(shared)).filter((n) => n !== '.partial' && n !== 'index.json')).toEqual([]);
+    // Nobody saw `shared`, and the file is not offered: synced on a later line from alice.
+    alice.send('broadcast,after the cancel');
+    await bob.waitFor((l) => l.endsWith('after the cancel'));
+    expect(bob.lines.some((l) => l.startsWith('shared '))).toBe(false);
+    expect(alice.lines.slice(from).some((l) => l.startsWith('shared '))).toBe(false);
+    expect(await download(bob, 'movie.bin')).toMatch(/^error FILE_NOT_FOUND /u);
+  });
+
   it('removes shared files older than --share-max-days and tells their owner', async () => {
     const { shared } = await start({ maxDays: 7 });
     const alice = await join_('alice');
