@@ -8,6 +8,7 @@ import {
   MAX_DOWNLOADS,
   REQUEST_TTL_MS,
   fileNameProblem,
+  firstRequestRetryMs,
   safeBaseName,
   uniquePath,
   type DownloadFn,
@@ -63,6 +64,26 @@ describe('download paths', () => {
 });
 
 describe('DownloadManager', () => {
+  it('times the first REQUEST retry from how long the server took to offer: 3 × that + 10 ms, within 30–200 ms', async () => {
+    expect([0, 2, 10, 40, 63, 64, 1000].map(firstRequestRetryMs)).toEqual([30, 30, 40, 130, 199, 200, 200]);
+    expect(firstRequestRetryMs(Number.NaN)).toBe(200);
+    expect(firstRequestRetryMs(-5)).toBe(200);
+    const d = await tmp();
+    let clock = 1000;
+    const asked: Array<number | undefined> = [];
+    const download: DownloadFn = async (o) => {
+      asked.push(o.requestRetryMs);
+      return { path: o.destPath, bytes: 10, sha256: o.offer.sha256 };
+    };
+    const m = new DownloadManager({ dir: d, host: 'h', transfers: new TransferTable(), download, now: () => clock });
+    m.request('near.bin');
+    clock += 10; // the offer came 10 ms after the request
+    await started(m.accept(offer(1, 'near.bin')));
+    m.request('far.bin');
+    clock += 120;
+    await started(m.accept(offer(2, 'far.bin')));
+    expect(asked).toEqual([40, 200]);
+  });
   it('runs several downloads at once into distinct files and reports progress and the hash', async () => {
     const d = await tmp();
     const transfers = new TransferTable();

@@ -144,6 +144,7 @@ function receiveFile({ options, payloadSize, address, port, part, socket, sealer
     now: startedAt,
     ...(options.window !== undefined ? { window: options.window } : {}),
     ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(options.requestRetryMs !== undefined ? { requestRetryMs: options.requestRetryMs } : {}),
     ...(sealer !== undefined ? { sealer } : {}),
   });
   const resumedBytes = part.onDisk;

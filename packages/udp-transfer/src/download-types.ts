@@ -42,6 +42,13 @@ export interface DownloadOptions {
   /** Receive window in chunks. Default 4096. */
   readonly window?: number;
   /**
+   * First REQUEST retry (a lost REQUEST or CHALLENGE), doubled each time up to
+   * 2 s. Default 200 ms; a client that has timed a round trip to the server
+   * (its chat connection's) can pass a shorter one (see the client's
+   * `firstRequestRetryMs`).
+   */
+  readonly requestRetryMs?: number;
+  /**
    * Only when the sender's END came before this receiver sent its FIN (END_ACK
    * behind the final ACK): keep answering repeated ENDs this long, in the
    * background. Default 1 s; 0 closes at once. Normally the FIN goes first, and

@@ -366,6 +366,17 @@ describe('receiver input checks', () => {
     }
     expect(times).toEqual([0, 200, 600, 1400]);
   });
+
+  it('starts its REQUEST backoff from requestRetryMs when the client knows the round trip', () => {
+    const r = new Receiver({ transferId: 1, token, size: 100 * 16, payloadSize: 16, now: 0, window: 16, requestRetryMs: 30 });
+    const times: number[] = [];
+    for (let now = 0; now < 1000; now += 5) {
+      if (r.nextDeadline() <= now) r.onTimer(now);
+      const dg = r.poll(now);
+      if (dg !== undefined && peekPacketType(dg) === 'request') times.push(now);
+    }
+    expect(times).toEqual([0, 30, 90, 210, 450, 930]);
+  });
 });
 
 describe('hostile datagrams', () => {

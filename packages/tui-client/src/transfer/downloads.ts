@@ -21,6 +21,8 @@ export type DownloadFn = (o: {
   signal?: AbortSignal;
   resume?: boolean;
   batchIo?: boolean;
+  /** The first REQUEST retry (see `firstRequestRetryMs`). */
+  requestRetryMs?: number;
 }) => Promise<{ path: string; bytes: number; sha256: string }>;
 
 /**
@@ -77,6 +79,23 @@ export function uniquePath(dir: string, name: string, taken: ReadonlySet<string>
   }
 }
 
+const FIRST_REQUEST_RETRY_MIN_MS = 30;
+const FIRST_REQUEST_RETRY_MAX_MS = 200;
+
+/**
+ * The first REQUEST retry of a download (PROTOCOL.md §5), from how long the
+ * server took to answer `download,<file>` with its offer: one round trip of
+ * the chat connection plus the server's work, an upper bound of the path's
+ * round trip. As QUIC's first probe timeout after one RTT sample (RFC 9002
+ * §6.2.1: smoothed_rtt + 4 × rttvar, rttvar = rtt / 2) it is 3 × that, plus
+ * 10 ms for timers, between 30 ms and the 200 ms default. A lost REQUEST or
+ * CHALLENGE on a near server then costs tens of milliseconds instead of 200;
+ * a REQUEST sent too early costs one small CHALLENGE more.
+ */
+export function firstRequestRetryMs(offerAnsweredInMs: number): number {
+  if (!Number.isFinite(offerAnsweredInMs) || offerAnsweredInMs < 0) return FIRST_REQUEST_RETRY_MAX_MS;
+  return Math.min(FIRST_REQUEST_RETRY_MAX_MS, Math.max(FIRST_REQUEST_RETRY_MIN_MS, Math.ceil(3 * offerAnsweredInMs) + 10));
+}
 /** What became of an offer: started (`done` settles when the download has finished either way), or ignored and why. */
 export type OfferOutcome = { readonly ok: true; readonly done: Promise<void> } | { readonly ok: false; readonly reason: string };
 
@@ -153,8 +172,8 @@ export class DownloadManager {
     const problem = fileNameProblem(offer.name);
     if (problem) return { ok: false, reason: `its name ${problem}` };
     if (this.#running.has(offer.id)) return { ok: false, reason: `transfer ${offer.id} is already running` };
-    this.#pending.splice(i, 1);
-    return { ok: true, done: this.#start(offer) };
+    const [asked] = this.#pending.splice(i, 1);
+    return { ok: true, done: this.#start(offer, firstRequestRetryMs(this.#now() - (asked?.at ?? -Infinity))) };
   }
 
   #expire(): void {
@@ -162,14 +181,14 @@ export class DownloadManager {
     while (this.#pending.length > 0 && (this.#pending[0]?.at ?? 0) < oldest) this.#pending.shift();
   }
 
-  #start(offer: Offer): Promise<void> {
-    const p = this.#run(offer);
+  #start(offer: Offer, requestRetryMs: number): Promise<void> {
+    const p = this.#run(offer, requestRetryMs);
     this.#settled.add(p);
     void p.finally(() => this.#settled.delete(p));
     return p;
   }
 
-  async #run(offer: Offer): Promise<void> {
+  async #run(offer: Offer, requestRetryMs: number): Promise<void> {
     const o = this.#o;
     const now = this.#now;
     const destPath = uniquePath(o.dir, offer.name, this.#reserved);
@@ -186,6 +205,7 @@ export class DownloadManager {
         offer,
         destPath,
         resume: true,
+        requestRetryMs,
         // The client ships no native code (scripts/bundle.mjs says why): plain node:dgram, the same everywhere.
         batchIo: false,
         signal: abort.signal,
