@@ -12,7 +12,14 @@ export interface FlushSchedulerOptions {
   readonly lazyDelayMs: number;
 }
 
-const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 2, lazyDelayMs: 50 };
+/**
+ * `busyDelayMs`: at fan-out 200 × 8 msg/s (318 400 deliveries/s) the server's
+ * time is the `writev(2)` per socket per round; waiting 4 ms instead of 2 ms
+ * after a busy round cut server CPU per delivery 1.71 → 1.35 µs (median of 3,
+ * ngIRCd 2.94 µs in the same run) for ≈ 1–3 ms more p99 (9.5 → 11 ms). Light
+ * load (10 × 10, private messages) never makes a busy round.
+ */
+const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 4, lazyDelayMs: 50 };
 
 /**
  * Batches writes: connections mark themselves dirty while events are
