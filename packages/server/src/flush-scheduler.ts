@@ -1,3 +1,5 @@
+import { ReusableList } from './reusable-list.js';
+
 /** Something with queued output to write. */
 export interface Flushable {
   flush(): void;
@@ -38,9 +40,9 @@ const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 4, lazyDel
  */
 export class FlushScheduler {
   readonly #options: FlushSchedulerOptions;
-  #dirty: Flushable[] = [];
-  /** The other list: the two take turns, so a round allocates no array. */
-  #spare: Flushable[] = [];
+  #dirty = new ReusableList<Flushable>(4096);
+  /** The other list: the two take turns and keep their storage, so a round allocates nothing. */
+  #spare = new ReusableList<Flushable>(4096);
   #scheduled = false;
   #lastRound = 0;
   #lazy: Flushable[] = [];
@@ -85,8 +87,8 @@ export class FlushScheduler {
     const batch = this.#dirty;
     this.#dirty = this.#spare;
     this.#lastRound = batch.length;
-    for (const t of batch) t.flush();
-    batch.length = 0;
+    for (let i = 0; i < batch.length; i++) batch.at(i).flush();
+    batch.clear();
     this.#spare = batch;
   };
 }
