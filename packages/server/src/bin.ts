@@ -2,6 +2,8 @@
 // The entry point checks the Node version before loading anything else: on an
 // older Node a dependency fails to parse, which would be a stack trace instead
 // of one line saying what to install. So the rest is imported dynamically.
+// V8 flags first: one of them only counts if set before the server is loaded (v8-flags.ts).
+import './v8-flags.js';
 import { nodeIsSupported, unsupportedNodeMessage } from './node-version.js';
 
 const EXIT_UNSUPPORTED = 2;

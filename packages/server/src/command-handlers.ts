@@ -2,7 +2,8 @@ import { nickKey, ParleyProtocolError, type Command, type FileEntry, type Messag
 import type { ServerContext } from './context.js';
 import { offerInput } from './downloads.js';
 import { sendHistory } from './history/replay.js';
-import type { HubMember } from './hub.js';
+import type { HubMember, StoringHub } from './hub.js';
+import type { MessageStore } from './history/message-store.js';
 import { moderationHandlers } from './moderation-commands.js';
 import type { Session } from './session.js';
 
@@ -76,40 +77,12 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
   },
 
   private(session, command, ctx) {
-    const unknown = (): void => session.sendError('UNKNOWN_USER', `no user "${command.to}" is online; your message was not sent (type online to see who is)`);
+    // In a cluster with history, the hub's store is its delivery (as for broadcast).
     const storing = ctx.history ? ctx.hub.storing : undefined;
-    if (storing) return whenStored(session, storing.sendPrivate(session, command.to, command.text), (r) => (r.delivered ? sent(session, r.stamp) : unknown()));
-    const history = ctx.history;
-    let stamp: MessageStamp | undefined;
-    // Stored once the recipient is found, before its copy is delivered; a message to nobody is not stored.
-    const store = history
-      ? (recipient: HubMember): MessageStamp => {
-          const toKey = nickKey(recipient.nick);
-          const message = {
-            kind: 'private',
-            from: session.nick,
-            fromKey: session.key,
-            fromTenure: session.tenure,
-            to: recipient.nick,
-            toKey,
-            toTenure: history.tenureOf(toKey) ?? 0,
-            text: command.text,
-          } as const;
-          stamp = history.append(message, ctx.now());
-          return stamp;
-        }
-      : undefined;
-    const done = (ok: boolean): Promise<void> | undefined => {
-      if (!ok) return leaveWaiting(session, command.to, command.text, ctx, unknown);
-      if (stamp && session.ids) session.send({ type: 'sent', ...stamp });
-      return undefined;
-    };
-    const delivered = ctx.hub.privateMessage(session, command.to, command.text, store);
-    if (!(delivered instanceof Promise)) return done(delivered);
-    return delivered.then(done, (err: unknown) => {
-      session.log.error({ err }, 'private message delivery failed');
-      unknown();
-    });
+    if (storing) return privateThroughStore(session, command, storing);
+    if (ctx.history) return privateWithHistory(session, command, ctx, ctx.history);
+    // The path of every private message without history: no closure, no context.
+    return privateAnswer(session, command.to, command.text, ctx, ctx.hub.privateMessage(session, command.to, command.text), undefined);
   },
 
   online(session, _command, ctx) {
@@ -264,15 +237,77 @@ const handlers: { [T in Command['type']]: Handler<T> } = {
   },
 };
 
+function privateThroughStore(session: Session, command: { readonly to: string; readonly text: string }, storing: StoringHub): Promise<void> | undefined {
+  return whenStored(session, storing.sendPrivate(session, command.to, command.text), (r) =>
+    r.delivered ? sent(session, r.stamp) : unknownUser(session, command.to),
+  );
+}
+
+/** Stored once the recipient is found, before its copy is delivered; a message to nobody is not stored. */
+function privateWithHistory(
+  session: Session,
+  command: { readonly to: string; readonly text: string },
+  ctx: ServerContext,
+  history: MessageStore,
+): Promise<void> | undefined {
+  const stored: { stamp?: MessageStamp } = {};
+  const store = (recipient: HubMember): MessageStamp => {
+    const toKey = nickKey(recipient.nick);
+    const message = {
+      kind: 'private',
+      from: session.nick,
+      fromKey: session.key,
+      fromTenure: session.tenure,
+      to: recipient.nick,
+      toKey,
+      toTenure: history.tenureOf(toKey) ?? 0,
+      text: command.text,
+    } as const;
+    stored.stamp = history.append(message, ctx.now());
+    return stored.stamp;
+  };
+  return privateAnswer(session, command.to, command.text, ctx, ctx.hub.privateMessage(session, command.to, command.text, store), stored);
+}
+
+/** Answers the sender once the hub said whether `to` was online (`stored.stamp`: the message's id and time, once stored). */
+function privateAnswer(
+  session: Session,
+  to: string,
+  text: string,
+  ctx: ServerContext,
+  delivered: boolean | Promise<boolean>,
+  stored: { readonly stamp?: MessageStamp } | undefined,
+): Promise<void> | undefined {
+  if (!(delivered instanceof Promise)) return privateDone(session, to, text, ctx, delivered, stored?.stamp);
+  return delivered.then(
+    (ok) => privateDone(session, to, text, ctx, ok, stored?.stamp),
+    (err: unknown) => {
+      session.log.error({ err }, 'private message delivery failed');
+      unknownUser(session, to);
+    },
+  );
+}
+
+/** A private message reached `to` (`ok`), or found nobody online. */
+function privateDone(session: Session, to: string, text: string, ctx: ServerContext, ok: boolean, stamp: MessageStamp | undefined): Promise<void> | undefined {
+  if (!ok) return leaveWaiting(session, to, text, ctx);
+  sent(session, stamp);
+  return undefined;
+}
+
+function unknownUser(session: Session, to: string): void {
+  session.sendError('UNKNOWN_USER', `no user "${to}" is online; your message was not sent (type online to see who is)`);
+}
+
 /**
  * A private message found nobody online: to a registered nickname it waits
  * for the owner's next login (the sender is told); to anyone else it is
  * UNKNOWN_USER as it always was.
  */
-async function leaveWaiting(session: Session, to: string, text: string, ctx: ServerContext, unknown: () => void): Promise<void> {
+async function leaveWaiting(session: Session, to: string, text: string, ctx: ServerContext): Promise<void> {
   const toKey = nickKey(to);
   const account = ctx.waiting ? ctx.accounts?.registered(toKey) : undefined;
-  if (!account || !ctx.waiting) return unknown();
+  if (!account || !ctx.waiting) return unknownUser(session, to);
   try {
     const left = await ctx.waiting.leave(toKey, account.nick, { nick: session.nick, key: session.key }, text, ctx.now());
     if (!left.ok) return session.sendError('WAITING_FULL', left.text);
@@ -284,7 +319,7 @@ async function leaveWaiting(session: Session, to: string, text: string, ctx: Ser
     });
   } catch (err) {
     session.log.error({ err }, 'cannot keep a waiting message');
-    unknown();
+    unknownUser(session, to);
   }
 }
 

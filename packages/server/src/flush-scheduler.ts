@@ -1,3 +1,5 @@
+import { ReusableList } from './reusable-list.js';
+
 /** Something with queued output to write. */
 export interface Flushable {
   flush(): void;
@@ -12,7 +14,14 @@ export interface FlushSchedulerOptions {
   readonly lazyDelayMs: number;
 }
 
-const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 2, lazyDelayMs: 50 };
+/**
+ * `busyDelayMs`: at fan-out 200 × 8 msg/s (318 400 deliveries/s) the server's
+ * time is the `writev(2)` per socket per round; waiting 4 ms instead of 2 ms
+ * after a busy round cut server CPU per delivery 1.71 → 1.35 µs (median of 3,
+ * ngIRCd 2.94 µs in the same run) for ≈ 1–3 ms more p99 (9.5 → 11 ms). Light
+ * load (10 × 10, private messages) never makes a busy round.
+ */
+const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 4, lazyDelayMs: 50 };
 
 /**
  * Batches writes: connections mark themselves dirty while events are
@@ -31,9 +40,9 @@ const DEFAULTS: FlushSchedulerOptions = { busyRound: 64, busyDelayMs: 2, lazyDel
  */
 export class FlushScheduler {
   readonly #options: FlushSchedulerOptions;
-  #dirty: Flushable[] = [];
-  /** The other list: the two take turns, so a round allocates no array. */
-  #spare: Flushable[] = [];
+  #dirty = new ReusableList<Flushable>(4096);
+  /** The other list: the two take turns and keep their storage, so a round allocates nothing. */
+  #spare = new ReusableList<Flushable>(4096);
   #scheduled = false;
   #lastRound = 0;
   #lazy: Flushable[] = [];
@@ -78,8 +87,8 @@ export class FlushScheduler {
     const batch = this.#dirty;
     this.#dirty = this.#spare;
     this.#lastRound = batch.length;
-    for (const t of batch) t.flush();
-    batch.length = 0;
+    for (let i = 0; i < batch.length; i++) batch.at(i).flush();
+    batch.clear();
     this.#spare = batch;
   };
 }

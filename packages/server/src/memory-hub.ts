@@ -86,8 +86,13 @@ export class InMemoryHub implements ChatHub {
     const entry = this.#members.get(nickKey(to));
     if (!entry) return false;
     const stamp = store?.(entry.member);
-    const ids = stamp && entry.member.ids ? stamp : {};
-    entry.member.deliver(eventFrame({ type: 'private', from: from.nick, to: entry.member.nick, text, ...ids }));
+    const nick = entry.member.nick;
+    // No spread on the common path (no ids): one object, one shape.
+    entry.member.deliver(
+      eventFrame(
+        stamp && entry.member.ids ? { type: 'private', from: from.nick, to: nick, text, ...stamp } : { type: 'private', from: from.nick, to: nick, text },
+      ),
+    );
     this.onDelivered('private', 1);
     return true;
   }

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { FlushScheduler, Flushable } from './flush-scheduler.js';
+import { ReusableList } from './reusable-list.js';
 
 export interface OutboxOptions {
   /** Most bytes the socket may hold unsent for one client before it counts as not reading. */
@@ -17,9 +18,9 @@ export interface OutboxOptions {
  * more is queued.
  */
 export class Outbox implements Flushable {
-  #queue: Buffer[] = [];
-  /** The other queue: the two take turns, so a flush allocates no array (undefined while a flush writes). */
-  #spare: Buffer[] | undefined = [];
+  #queue = new ReusableList<Buffer>();
+  /** The other queue: the two take turns and keep their storage, so a flush allocates nothing (undefined while a flush writes). */
+  #spare: ReusableList<Buffer> | undefined = new ReusableList<Buffer>();
   #queuedBytes = 0;
   #stalled = false;
   /** Waiting in the scheduler's next round / next lazy round. */
@@ -67,20 +68,20 @@ export class Outbox implements Flushable {
     const queue = this.#queue;
     if (queue.length === 0 || this.stream.destroyed) return;
     this.scheduler.beforeWrite();
-    this.#queue = this.#spare ?? [];
+    this.#queue = this.#spare ?? new ReusableList<Buffer>();
     this.#spare = undefined;
     this.onWritten(this.#queuedBytes);
     this.#queuedBytes = 0;
     let ok: boolean;
     if (queue.length === 1) {
-      ok = this.stream.write(queue[0]);
+      ok = this.stream.write(queue.at(0));
     } else {
       this.stream.cork();
       ok = true;
-      for (const f of queue) ok = this.stream.write(f);
+      for (let i = 0; i < queue.length; i++) ok = this.stream.write(queue.at(i));
       this.stream.uncork();
     }
-    queue.length = 0;
+    queue.clear();
     this.#spare = queue;
     if (this.stream.writableLength > this.options.maxQueuedBytes) {
       this.#stall(`more than ${this.options.maxQueuedBytes} bytes waiting to be read`);
@@ -100,7 +101,7 @@ export class Outbox implements Flushable {
   }
 
   dispose(): void {
-    this.#queue = [];
+    this.#queue.clear();
     this.#queuedBytes = 0;
     this.#clearDrainTimer();
     this.stream.off('drain', this.#onDrain);
@@ -116,7 +117,7 @@ export class Outbox implements Flushable {
   #stall(why: string): void {
     if (this.#stalled) return;
     this.#stalled = true;
-    this.#queue = [];
+    this.#queue.clear();
     this.#queuedBytes = 0;
     this.#clearDrainTimer();
     this.onStalled(why);
