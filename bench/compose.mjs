@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Regenerates docs/BENCHMARKS.md from the result files each benchmark writes:
+//   bench/SPEED-GOALS.md        issue 19's goals, one row each, pointing at the sections below
 //   bench/load/RESULTS.md       parley-harness load: chat fan-out, private, idle, vs ngIRCd
 //   bench/transfer/RESULTS.md   bench/transfer: UDP downloads vs TCP, TFTP, KCP, QUIC
 //   bench/transfer/ENCRYPTED.md sealed (ChaCha20-Poly1305) downloads against plain ones and QUIC
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sections = [
+  ['Speed as users see it (issue 19): every goal', 'bench/SPEED-GOALS.md'],
   ['Chat load: Parley against ngIRCd', 'bench/load/RESULTS.md'],
   ['File transfer: Parley UDP against TCP, TFTP, KCP and QUIC', 'bench/transfer/RESULTS.md'],
   ['Encrypted downloads: sealed against plain', 'bench/transfer/ENCRYPTED.md'],
