@@ -80,7 +80,12 @@ async function heapMiB() {
   const spaces = [...text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="([^"]+)"\} (\S+)/gmu)]
     .map(([, space, bytes]) => `${space} ${(Number(bytes) / 2 ** 20).toFixed(1)}`)
     .join(', ');
-  return { heapUsed: get('nodejs_heap_size_used_bytes'), heapTotal: get('nodejs_heap_size_total_bytes'), external: get('nodejs_external_memory_bytes'), spaces };
+  return {
+    heapUsed: get('nodejs_heap_size_used_bytes'),
+    heapTotal: get('nodejs_heap_size_total_bytes'),
+    external: get('nodejs_external_memory_bytes'),
+    spaces,
+  };
 }
 const rows = [];
 const sample = async (label) => rows.push({ label, rss: rssMiB(), ...(await heapMiB()) });
