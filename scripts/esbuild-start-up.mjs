@@ -8,12 +8,13 @@ import { dirname } from 'node:path';
  * emoji regex for each character. Loading string-width makes two Segmenters
  * and compiles its Unicode-property regexes (≈ 25–30 ms, paid by every start,
  * the server's too, even when nothing is measured) and its first call compiles
- * the emoji regex (≈ 50 ms of a `parley --help`), all for help text that is plain ASCII and a little punctuation. Printable
- * ASCII, dashes, curly quotes and the ellipsis are one column each (the
- * punctuation is East Asian "ambiguous", narrow unless a caller asks
- * otherwise), so that text answers at once; anything else loads the real
- * string-width (esbuild keeps a require()d module unevaluated until the call)
- * and asks it.
+ * the emoji regex (≈ 50 ms of a `parley --help`), all for help text that is
+ * plain ASCII and a little punctuation. Printable ASCII, dashes, curly quotes
+ * and the ellipsis are one column each (the punctuation is East Asian
+ * "ambiguous", narrow unless a caller asks otherwise), so that text answers at
+ * once; anything else loads the real string-width (esbuild keeps a require()d
+ * module unevaluated until the call) and asks it. Tabs, escapes and every
+ * other character take the real path.
  */
 export const asciiStringWidth = {
   name: 'ascii-string-width',
