@@ -1,10 +1,10 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ENV_OPTIONS, envName, parseArgs } from '../src/cli.js';
 import { RawClient } from './helpers.js';
-import { killServers, runServer, type ServerRun } from './server-process.js';
+import { killServers, runServer, waitForReady, type ServerRun } from './server-process.js';
 
 afterEach(killServers);
 
@@ -16,23 +16,7 @@ function run(args: string[], env: Record<string, string> = {}): Run {
 }
 
 /** Waits for the JSON log line that says the server is ready; returns it. */
-async function ready(r: Run): Promise<{ port: number; udpPort: number | string; filesDir: string }> {
-  const exited = r.exit.then((code) => {
-    throw new Error(`server exited early (${code}): ${r.err.join('')}`);
-  });
-  const isReady = vi.waitFor(
-    () => {
-      const line = r.out
-        .join('')
-        .split('\n')
-        .find((l) => l.includes('parley-server ready'));
-      if (line === undefined) throw new Error(`server did not become ready: ${r.err.join('')}${r.out.join('')}`);
-      return JSON.parse(line) as { port: number; udpPort: number | string; filesDir: string };
-    },
-    { timeout: 10_000, interval: 25 },
-  );
-  return Promise.race([isReady, exited]);
-}
+const ready = (r: Run) => waitForReady<{ port: number; udpPort: number | string; filesDir: string }>(r);
 
 describe('parley-server (the built binary)', () => {
   it('prints help and exits 0', async () => {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeEvent } from '@parley/protocol';
 import { startRedisServer, type RedisProcess } from '@parley/test-support';
 import { RawClient } from './helpers.js';
-import { killServers, runServer } from './server-process.js';
+import { killServers, runServer, waitForReady } from './server-process.js';
 
 /**
  * History and delivery through Redis Streams, with real `parley-server`
@@ -67,22 +67,7 @@ async function node(url: string, nodeId: string, extra: string[] = []): Promise<
     '0.2',
     ...extra,
   ]);
-  const exitedEarly = run.exit.then((code) => {
-    throw new Error(`parley-server ${nodeId} exited (${code}) before it was ready:\n${run.out.join('')}${run.err.join('')}`);
-  });
-  exitedEarly.catch(() => undefined);
-  const ready = vi.waitFor(
-    () => {
-      const line = run.out
-        .join('')
-        .split('\n')
-        .find((l) => l.includes('parley-server ready'));
-      if (!line) throw new Error(`${nodeId} not ready:\n${run.out.join('')}`);
-      return JSON.parse(line) as { port: number; history: string };
-    },
-    { timeout: 10_000, interval: 25 },
-  );
-  const { port, history } = await Promise.race([ready, exitedEarly]);
+  const { port, history } = await waitForReady<{ port: number; history: string }>(run, `parley-server ${nodeId}`);
   expect(history).toBe('redis streams');
   return port;
 }

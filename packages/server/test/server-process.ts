@@ -91,16 +91,25 @@ export async function startServerIn(
       nodeArgs: options.nodeArgs,
     },
   );
+  return { run, ready: await waitForReady<Ready>(run) };
+}
+
+/**
+ * Waits for the server's JSON ready line and returns it parsed; fails at once
+ * if the process exits first, or after 10 s, with what it printed.
+ */
+export async function waitForReady<T = Ready>(run: ServerRun, name = 'server'): Promise<T> {
   const exited = run.exit.then((code) => {
-    throw new Error(`server exited early (${code}): ${run.err.join('')}`);
+    throw new Error(`${name} exited early (${code}):\n${run.out.join('')}${run.err.join('')}`);
   });
+  exited.catch(() => undefined);
   const ready = vi.waitFor(
     () => {
       const line = logLines(run).find((l) => String(l.msg).startsWith('parley-server ready'));
-      if (!line) throw new Error('not ready');
-      return line as unknown as Ready;
+      if (!line) throw new Error(`${name} not ready:\n${run.out.join('')}${run.err.join('')}`);
+      return line as unknown as T;
     },
     { timeout: 10_000, interval: 25 },
   );
-  return { run, ready: await Promise.race([ready, exited]) };
+  return Promise.race([ready, exited]);
 }

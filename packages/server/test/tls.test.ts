@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { decodeEvent, peekPacketType } from '@parley/protocol';
 import { downloadFile, uploadFile } from '@parley/udp-transfer';
 import { RawClient } from './helpers.js';
-import { killServers, runServer, SERVER_BIN, type ServerRun } from './server-process.js';
+import { killServers, logLines, runServer, SERVER_BIN, waitForReady, type ServerRun } from './server-process.js';
 
 const BIN = SERVER_BIN;
 const opened: Array<{ close(): void }> = [];
@@ -40,28 +40,7 @@ interface Ready {
   tlsFingerprint?: string;
 }
 
-function logLines(r: Run): Array<Record<string, unknown>> {
-  return r.out
-    .join('')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function ready(r: Run): Promise<Ready> {
-  const exited = r.exit.then((code) => {
-    throw new Error(`server exited early (${code}): ${r.err.join('')}`);
-  });
-  const up = vi.waitFor(
-    () => {
-      const line = logLines(r).find((l) => String(l.msg).startsWith('parley-server ready'));
-      if (!line) throw new Error('not ready yet');
-      return line as unknown as Ready;
-    },
-    { timeout: 10_000, interval: 25 },
-  );
-  return Promise.race([up, exited]);
-}
+const ready = (r: Run): Promise<Ready> => waitForReady<Ready>(r);
 
 /** `parley-server self-signed`, as an operator runs it; returns the printed fingerprint. */
 function selfSigned(name: string, names = ['localhost', '127.0.0.1']): { cert: string; key: string; fingerprint: string } {
