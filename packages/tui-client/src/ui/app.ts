@@ -424,10 +424,12 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
   const quit = async (): Promise<void> => {
     if (quitting) return;
     quitting = true;
+    uploads?.stopAll();
+    // `exit` goes to the server before the screen is touched: the terminal may already be gone (SIGHUP).
+    const leaving = Promise.all([conn?.quit(1500), downloads?.stopAll()]);
     note('leaving…');
     draw();
-    uploads?.stopAll();
-    await Promise.race([Promise.all([conn?.quit(1500), downloads?.stopAll()]), new Promise((r) => setTimeout(r, 2500))]);
+    await Promise.race([leaving, new Promise((r) => setTimeout(r, 2500))]);
     ui.destroy();
     log.flush();
     finish(0);
@@ -611,7 +613,10 @@ export function runApp(args: ClientArgs, opts: { readonly ca?: Buffer | undefine
     }
   });
   // Closing the terminal or being told to stop: leave as politely as /quit does.
-  for (const signal of ['SIGHUP', 'SIGTERM'] as const) process.once(signal, () => void quit());
+  // `on`, not `once`: a closed terminal can deliver SIGHUP twice (tmux, then the
+  // pty's hangup), and the default action of the second would kill the process
+  // before `exit` reached the server (quit() runs once either way).
+  for (const signal of ['SIGHUP', 'SIGTERM'] as const) process.on(signal, () => void quit());
 
   model.server = host ? `${host}:${port}` : 'no server yet';
   model.system('Parley — type /help for commands. F2 online, F3 files, F10 quit.');
